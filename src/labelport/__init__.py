@@ -1,0 +1,42 @@
+"""labelport: an open, self-hosted annotation hub for medical imaging.
+
+``labelport.Client()`` opens the embedded store (SQLite under ``$LABELPORT_HOME``); the
+ontology builder and the canonical model are re-exported here for the platform-style API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labelport.errors import LabelportError
+from labelport.model.media import MediaType
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Classification",
+    "Client",
+    "LabelportError",
+    "MediaType",
+    "OntologyBuilder",
+    "Option",
+    "Tool",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from labelport.sdk.client import Client
+    from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK pulls in SQLAlchemy; import it only when asked so `import labelport.model` stays light.
+    if name == "Client":
+        from labelport.sdk.client import Client
+
+        return Client
+    if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
+        from labelport.sdk import ontology_builder
+
+        return getattr(ontology_builder, name)
+    raise AttributeError(f"module 'labelport' has no attribute {name!r}")

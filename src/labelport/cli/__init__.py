@@ -1,0 +1,1 @@
+"""The ``labelport`` command line: thin commands over ``labelport.service``."""

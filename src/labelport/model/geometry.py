@@ -1,0 +1,214 @@
+"""Geometry in continuous pixel coordinates of the (plane) image.
+
+Pixel (c, r) covers [c, c+1) x [r, r+1); origin at the top-left corner, x right, y down. This is the
+convention Labelbox rasterises with (coordinates truncated) and DICOM SCOORD uses (pixel centre +0.5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from labelport.errors import ValidationError
+from labelport.model._checks import finite, non_empty
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", finite(self.x, "point x"))
+        object.__setattr__(self, "y", finite(self.y, "point y"))
+
+
+def _points(points: Any, minimum: int, kind: str) -> tuple[Point, ...]:
+    try:
+        converted = tuple(p if isinstance(p, Point) else Point(*p) for p in points)
+    except TypeError:
+        raise ValidationError(f"{kind} points must be Points or (x, y) pairs, found {points!r}", field="points", value=points) from None
+    if len(converted) < minimum:
+        raise ValidationError(
+            f"a {kind} needs at least {minimum} points, found {len(converted)}",
+            field="points",
+            value=[(p.x, p.y) for p in converted],
+        )
+    return converted
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An open polyline of at least two points."""
+
+    points: tuple[Point, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", _points(self.points, 2, "line"))
+
+
+@dataclass(frozen=True, slots=True)
+class Polygon:
+    """A closed polygon: at least 3 distinct points; closed as Labelbox closes it (first point repeated)."""
+
+    points: tuple[Point, ...]
+
+    def __post_init__(self) -> None:
+        points = _points(self.points, 3, "polygon")
+        if len(set(points)) < 3:
+            raise ValidationError(
+                f"a polygon needs at least 3 distinct points, found {len(set(points))}",
+                field="points",
+                value=[(p.x, p.y) for p in points],
+            )
+        if points[-1] != points[0]:
+            points = (*points, points[0])
+        object.__setattr__(self, "points", points)
+
+
+@dataclass(frozen=True, slots=True)
+class Rectangle:
+    """Axis-aligned box; any two opposite corners are normalised to top-left ``start``, bottom-right ``end``."""
+
+    start: Point
+    end: Point
+
+    def __post_init__(self) -> None:
+        a, b = self.start, self.end
+        object.__setattr__(self, "start", Point(min(a.x, b.x), min(a.y, b.y)))
+        object.__setattr__(self, "end", Point(max(a.x, b.x), max(a.y, b.y)))
+
+    @classmethod
+    def from_xywh(cls, left: float, top: float, width: float, height: float) -> Rectangle:
+        return cls(Point(left, top), Point(left + width, top + height))
+
+    @property
+    def width(self) -> float:
+        return self.end.x - self.start.x
+
+    @property
+    def height(self) -> float:
+        return self.end.y - self.start.y
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedRectangle:
+    """Box of ``width`` x ``height`` around ``center``, rotated clockwise by ``angle`` degrees (y down)."""
+
+    center: Point
+    width: float
+    height: float
+    angle: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = finite(getattr(self, name), f"rotated rectangle {name}")
+            if value < 0:
+                raise ValidationError(f"rotated rectangle {name} must be >= 0, found {value!r}", field=name, value=value)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "angle", finite(self.angle, "rotated rectangle angle"))
+
+
+@dataclass(frozen=True, slots=True)
+class Ellipse:
+    """Ellipse with semi-axes ``radius_x``, ``radius_y`` around ``center``, rotated by ``angle`` degrees."""
+
+    center: Point
+    radius_x: float
+    radius_y: float
+    angle: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("radius_x", "radius_y"):
+            value = finite(getattr(self, name), f"ellipse {name}")
+            if value < 0:
+                raise ValidationError(f"ellipse {name} must be >= 0, found {value!r}", field=name, value=value)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "angle", finite(self.angle, "ellipse angle"))
+
+
+@dataclass(frozen=True, slots=True)
+class SkeletonNode:
+    """A named keypoint of a skeleton; ``visible`` False marks an occluded or absent point."""
+
+    name: str
+    point: Point
+    visible: bool = True
+
+    def __post_init__(self) -> None:
+        non_empty(self.name, "skeleton node name")
+
+
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """Keypoints with named nodes and edges between node names."""
+
+    nodes: tuple[SkeletonNode, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        nodes = tuple(self.nodes)
+        if not nodes:
+            raise ValidationError("a skeleton needs at least one node, found none", field="nodes", value=[])
+        names = [n.name for n in nodes]
+        for a, b in self.edges:
+            for end in (a, b):
+                if end not in names:
+                    raise ValidationError(
+                        f"skeleton edge ({a!r}, {b!r}) names node {end!r}, which is not among {names}",
+                        field="edges",
+                        value=(a, b),
+                    )
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "edges", tuple(tuple(e) for e in self.edges))
+
+
+@dataclass(frozen=True, slots=True)
+class RasterSource:
+    """Where a mask's pixels are: exactly one of an URI, PNG bytes, or a blob key in the store.
+
+    Arrays are not held here: the model stays hashable and comparable; imaging decodes on demand.
+    """
+
+    uri: str | None = None
+    png: bytes | None = field(default=None, repr=False)
+    blob: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name in ("uri", "png", "blob") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                f"a raster source needs exactly one of uri, png, blob; found {given or 'none'}",
+                field="mask",
+                value=given,
+            )
+
+    @property
+    def digest(self) -> str | None:
+        """sha256 of inline PNG bytes, used to store identical composite masks once."""
+        return hashlib.sha256(self.png).hexdigest() if self.png is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """The pixels of ``source`` equal to ``color`` (a composite mask can be shared by several objects)."""
+
+    source: RasterSource
+    color: tuple[int, int, int] = (255, 255, 255)
+
+    def __post_init__(self) -> None:
+        color = self.color
+        if isinstance(color, int):
+            color = (color, color, color)
+        color = tuple(color)
+        if len(color) == 1:
+            color = (color[0],) * 3
+        if len(color) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in color):
+            raise ValidationError(
+                f"mask color must be three integers 0..255, found {self.color!r}", field="colorRGB", value=self.color
+            )
+        object.__setattr__(self, "color", color)
+
+
+Geometry = Point | Line | Polygon | Rectangle | RotatedRectangle | Ellipse | Mask | Skeleton

@@ -1,0 +1,72 @@
+"""Labels: all annotations of one kind (prediction or ground truth) on one data row in one project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from labelport.errors import ValidationError
+from labelport.model._checks import enum_value, finite
+from labelport.model.annotation import ClassificationAnnotation, ObjectAnnotation
+
+
+class LabelKind(str, Enum):
+    """Pre-labels (model-assisted labeling) and ground truth are stored apart."""
+
+    PREDICTION = "prediction"
+    GROUND_TRUTH = "ground_truth"
+
+    @classmethod
+    def parse(cls, value: str | LabelKind) -> LabelKind:
+        if isinstance(value, str) and value.lower().replace("-", "_") in {"prelabels", "mal", "predictions"}:
+            return cls.PREDICTION
+        return enum_value(cls, value.replace("-", "_") if isinstance(value, str) else value, "label kind")
+
+
+@dataclass(frozen=True, slots=True)
+class LabelDetails:
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceDetails:
+    seconds_to_create: float | None = None
+    seconds_to_review: float | None = None
+    skipped: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("seconds_to_create", "seconds_to_review"):
+            value = getattr(self, name)
+            if value is not None:
+                number = finite(value, name)
+                if number < 0:
+                    raise ValidationError(f"{name} must be >= 0, found {value!r}", field=name, value=value)
+                object.__setattr__(self, name, number)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """Annotations on one data row, referenced by id or by global key (exactly one)."""
+
+    kind: LabelKind
+    data_row_id: str | None = None
+    global_key: str | None = None
+    annotations: tuple[ObjectAnnotation | ClassificationAnnotation, ...] = ()
+    details: LabelDetails = field(default_factory=LabelDetails)
+    performance: PerformanceDetails = field(default_factory=PerformanceDetails)
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", LabelKind.parse(self.kind))
+        if (self.data_row_id is None) == (self.global_key is None):
+            raise ValidationError(
+                "a label names its data row by exactly one of id and global key, found "
+                f"id={self.data_row_id!r} and global key={self.global_key!r}",
+                field="dataRow",
+                value={"id": self.data_row_id, "globalKey": self.global_key},
+            )
+        object.__setattr__(self, "annotations", tuple(self.annotations))

@@ -1,0 +1,103 @@
+"""``Client``: the entry point. Embedded (local SQLite or a database URL) today; HTTP with the server issue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from labelport.errors import LabelportError
+from labelport.model.media import MediaType
+from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
+from labelport.service import Hub
+from labelport.service import datasets as dataset_service
+from labelport.service import ontologies as ontology_service
+from labelport.service import projects as project_service
+
+
+class Client:
+    """``Client()`` opens the embedded store under ``$LABELPORT_HOME`` (or ``LABELPORT_DATABASE_URL``).
+
+    Parameters mirror the platforms' clients: ``api_key`` and ``endpoint`` address a labelport server.
+    ``home``, ``database_url`` and ``organization`` select the embedded store explicitly.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        endpoint: str | None = None,
+        *,
+        home: str | Path | None = None,
+        database_url: str | None = None,
+        organization: str = "default",
+    ) -> None:
+        if api_key is not None or endpoint is not None:
+            raise LabelportError(
+                "connecting to a labelport server with an API key is not available in this version; "
+                "use Client() for the embedded store"
+            )
+        self.hub = Hub.open(
+            home=Path(home) if home is not None else None, database_url=database_url, organization=organization
+        )
+
+    # datasets and data rows
+    def create_dataset(self, name: str, description: str | None = None) -> Dataset:
+        return Dataset(self, dataset_service.create_dataset(self.hub, name, description))
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        return Dataset(self, dataset_service.get_dataset(self.hub, dataset_id))
+
+    def get_datasets(self) -> list[Dataset]:
+        return [Dataset(self, d) for d in dataset_service.list_datasets(self.hub)]
+
+    def get_data_row(self, data_row_id: str) -> DataRow:
+        return DataRow(self, dataset_service.get_data_row(self.hub, data_row_id))
+
+    def get_data_row_ids_for_global_keys(self, global_keys: Sequence[str]) -> dict[str, Any]:
+        """Labelbox's shape: ``{"status", "results": [id or None per key], "errors": [...]}``."""
+        ids, missing = dataset_service.data_row_ids_for_global_keys(self.hub, global_keys)
+        status = "SUCCESS" if not missing else ("FAILURE" if len(missing) == len(ids) else "PARTIAL SUCCESS")
+        return {
+            "status": status,
+            "results": ids,
+            "errors": [{"global_key": k, "error": "Data Row not found"} for k in missing],
+        }
+
+    # ontologies
+    def create_ontology(
+        self, name: str, normalized: dict[str, Any], media_type: MediaType | str | None = None
+    ) -> Ontology:
+        return Ontology(self, ontology_service.create_ontology(self.hub, name, normalized, media_type))
+
+    def get_ontology(self, ontology_id: str) -> Ontology:
+        return Ontology(self, ontology_service.get_ontology(self.hub, ontology_id))
+
+    def get_ontologies(self) -> list[Ontology]:
+        return [Ontology(self, o) for o in ontology_service.list_ontologies(self.hub)]
+
+    # projects
+    def create_project(
+        self, name: str, media_type: MediaType | str = MediaType.IMAGE, description: str | None = None
+    ) -> Project:
+        return Project(self, project_service.create_project(self.hub, name, media_type, description))
+
+    def get_project(self, project_id: str) -> Project:
+        return Project(self, project_service.get_project(self.hub, project_id))
+
+    def get_projects(self) -> list[Project]:
+        return [Project(self, p) for p in project_service.list_projects(self.hub)]
+
+    def get_batch(self, project_id: str, batch_id: str) -> Batch:
+        for batch in self.get_project(project_id).batches():
+            if batch.uid == batch_id:
+                return batch
+        raise LabelportError(f"no batch {batch_id!r} in project {project_id!r}")
+
+    def close(self) -> None:
+        self.hub.db.dispose()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,240 @@
+"""SDK resources: Dataset, DataRow, Ontology, Project, Batch and the data-row creation Task.
+
+Attribute names follow the platforms' SDKs (``uid``, ``name``, ``global_key``, ``media_attributes``) so
+existing scripts read naturally; every method is one call into ``labelport.service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from labelport.model.media import DataRow as ModelDataRow
+from labelport.model.media import MediaType
+from labelport.model.ontology import Ontology as ModelOntology
+from labelport.service import datasets as dataset_service
+from labelport.service import ontologies as ontology_service
+from labelport.service import projects as project_service
+from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+
+if TYPE_CHECKING:
+    from labelport.sdk.client import Client
+
+
+class DataRow:
+    """One asset; ``media_attributes`` is a dict (for DICOM: rows, columns, slices, spacing, orientation)."""
+
+    def __init__(self, client: Client, row: ModelDataRow) -> None:
+        self.client = client
+        self.model = row
+        self.uid = row.id
+        self.global_key = row.global_key
+        self.row_data = row.row_data
+        self.media_type = row.media_type
+        self.dataset_id = row.dataset_id
+        self.media_attributes: dict[str, Any] = row.media_attributes.as_dict()
+        self.metadata_fields = [
+            {"name": m.name, "value": m.value, "schema_id": m.schema_id} for m in row.metadata_fields
+        ]
+        self.attachments = [{"type": a.type, "value": a.value, "name": a.name} for a in row.attachments]
+
+    def __repr__(self) -> str:
+        return f"<DataRow {self.uid} global_key={self.global_key!r} media_type={self.media_type.value}>"
+
+
+class Task:
+    """The result of ``create_data_rows``: ``wait_till_done()``, ``status``, ``errors``, ``failed_data_rows``.
+
+    Embedded, the work is done by the time the task is returned; ``wait_till_done`` is kept so scripts
+    written for the platforms run unchanged.
+    """
+
+    def __init__(self, client: Client, created: list[ModelDataRow], failures: list[RowFailure]) -> None:
+        self.client = client
+        self.created = created
+        self.failures = failures
+        self.status = "COMPLETE" if not failures else ("FAILED" if not created else "PARTIAL SUCCESS")
+
+    def wait_till_done(self, timeout_seconds: float = 300.0) -> None:
+        return None
+
+    @property
+    def errors(self) -> list[dict[str, Any]] | None:
+        """One entry per failed row: message, field, offending value, and the row as given; None if all landed."""
+        if not self.failures:
+            return None
+        return [
+            {"index": f.index, "message": f.message, "field": f.field, "value": f.value, "data_row": f.spec}
+            for f in self.failures
+        ]
+
+    @property
+    def failed_data_rows(self) -> list[dict[str, Any]]:
+        return [{"message": f.message, "failedDataRows": [f.spec]} for f in self.failures]
+
+    @property
+    def result(self) -> list[dict[str, Any]]:
+        return [
+            {"id": r.id, "global_key": r.global_key, "row_data": r.row_data, "media_type": r.media_type.value}
+            for r in self.created
+        ]
+
+    def data_rows(self) -> list[DataRow]:
+        return [DataRow(self.client, r) for r in self.created]
+
+
+@dataclass
+class Dataset:
+    client: Client
+    info: DatasetInfo
+
+    @property
+    def uid(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def created_at(self) -> datetime:
+        return self.info.created_at
+
+    def create_data_rows(self, assets: Iterable[Any], progress: Callable[[int], None] | None = None) -> Task:
+        """Create data rows from ``{"row_data", "global_key", "media_type"?, "metadata_fields"?, "attachments"?}``."""
+        result = dataset_service.create_data_rows(self.client.hub, self.uid, assets, progress)
+        return Task(self.client, result.created, result.failures)
+
+    def create_data_row(self, asset: dict[str, Any]) -> DataRow:
+        task = self.create_data_rows([asset])
+        if task.failures:
+            raise _failure_error(task.failures[0])
+        return DataRow(self.client, task.created[0])
+
+    def data_rows(self) -> list[DataRow]:
+        return [DataRow(self.client, r) for r in dataset_service.list_data_rows(self.client.hub, self.uid)]
+
+    def __repr__(self) -> str:
+        return f"<Dataset {self.uid} name={self.name!r}>"
+
+
+def _failure_error(failure: RowFailure) -> Exception:
+    from labelport.errors import ValidationError
+
+    return ValidationError(failure.message, field=failure.field, value=failure.value)
+
+
+@dataclass
+class Ontology:
+    client: Client
+    info: OntologyInfo
+
+    @property
+    def uid(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def media_type(self) -> MediaType | None:
+        return self.info.media_type
+
+    @property
+    def normalized(self) -> dict[str, Any]:
+        return self.info.ontology.to_normalized()
+
+    @property
+    def model(self) -> ModelOntology:
+        return self.info.ontology
+
+    def tools(self) -> list[Any]:
+        return list(self.info.ontology.tools)
+
+    def classifications(self) -> list[Any]:
+        return list(self.info.ontology.classifications)
+
+    def __repr__(self) -> str:
+        return f"<Ontology {self.uid} name={self.name!r}>"
+
+
+@dataclass
+class Batch:
+    client: Client
+    info: BatchInfo
+
+    @property
+    def uid(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def priority(self) -> int:
+        return self.info.priority
+
+    @property
+    def size(self) -> int:
+        return self.info.size
+
+    def project(self) -> Project:
+        return self.client.get_project(self.info.project_id)
+
+    def data_row_ids(self) -> list[str]:
+        return project_service.batch_data_row_ids(self.client.hub, self.uid)
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.uid} name={self.name!r} priority={self.priority} size={self.size}>"
+
+
+@dataclass
+class Project:
+    client: Client
+    info: ProjectInfo
+
+    @property
+    def uid(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def media_type(self) -> MediaType:
+        return self.info.media_type
+
+    def connect_ontology(self, ontology: Ontology | str) -> None:
+        ontology_id = ontology if isinstance(ontology, str) else ontology.uid
+        self.info = project_service.connect_ontology(self.client.hub, self.uid, ontology_id)
+
+    def ontology(self) -> Ontology | None:
+        if self.info.ontology_id is None:
+            return None
+        return Ontology(self.client, ontology_service.get_ontology(self.client.hub, self.info.ontology_id))
+
+    def create_batch(
+        self,
+        name: str,
+        data_rows: Sequence[str | DataRow] | None = None,
+        priority: int = 5,
+        *,
+        global_keys: Sequence[str] | None = None,
+    ) -> Batch:
+        """Send data rows (ids or DataRow objects) or global keys to the project; priority 1 (highest) to 5."""
+        ids = None if data_rows is None else [r if isinstance(r, str) else r.uid for r in data_rows]
+        info = project_service.create_batch(
+            self.client.hub, self.uid, name, global_keys=global_keys, data_row_ids=ids, priority=priority
+        )
+        return Batch(self.client, info)
+
+    def batches(self) -> list[Batch]:
+        return [Batch(self.client, b) for b in project_service.list_batches(self.client.hub, self.uid)]
+
+    def __repr__(self) -> str:
+        return f"<Project {self.uid} name={self.name!r} media_type={self.media_type.value}>"

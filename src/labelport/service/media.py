@@ -1,0 +1,221 @@
+"""Recognising what a data row's ``row_data`` holds, by content, and reading its media attributes.
+
+Media types are sniffed from the bytes (DICOM preamble, NIfTI header, image decoders), never judged by
+the file name alone. A DICOM data row is one series: a folder of instances or a list of files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from labelport.errors import MediaError, ValidationError
+from labelport.model.media import MediaAttributes, MediaType
+
+_VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
+
+
+def is_remote(row_data: str) -> bool:
+    return urlparse(row_data).scheme in {"http", "https", "s3", "gs"}
+
+
+def _head(path: Path, size: int = 512) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def is_dicom_file(path: Path) -> bool:
+    head = _head(path, 132)
+    return len(head) >= 132 and head[128:132] == b"DICM"
+
+
+def is_nifti_file(path: Path) -> bool:
+    head = _head(path, 352)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(352)
+        except OSError:
+            return False
+    if len(head) < 348:
+        return False
+    # sizeof_hdr is 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order, and the magic confirms it.
+    little, big = struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0]
+    return bool({little, big} & {348, 540}) and (head[344:347] in {b"n+1", b"ni1"} or head[4:7] in {b"n+2", b"ni2"})
+
+
+def sniff_file(path: Path) -> MediaType | None:
+    """The media type of one local file, from its content; None when it is none of ours."""
+    if is_dicom_file(path):
+        return MediaType.DICOM
+    if is_nifti_file(path):
+        return MediaType.NIFTI
+    head = _head(path, 12)
+    if head[4:8] in _VIDEO_BRANDS or head[:4] == b"\x1aE\xdf\xa3":  # MP4/MOV, Matroska/WebM
+        return MediaType.VIDEO
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError):
+        return None
+    return MediaType.IMAGE
+
+
+def series_files(row_data: str | Sequence[str], where: str) -> list[Path]:
+    """The files of a DICOM series given as a folder or a list of files; each must exist."""
+    if isinstance(row_data, str):
+        folder = Path(row_data)
+        if not folder.exists():
+            raise MediaError(f"{where}: row_data path does not exist: {row_data!r}", path=row_data)
+        if folder.is_file():
+            return [folder]
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise MediaError(f"{where}: DICOM series folder {row_data!r} holds no files", path=row_data)
+        return files
+    files = [Path(p) for p in row_data]
+    if not files:
+        raise MediaError(f"{where}: the list of DICOM files is empty", path=None)
+    for path in files:
+        if not path.is_file():
+            raise MediaError(f"{where}: DICOM file does not exist: {str(path)!r}", path=str(path))
+    return files
+
+
+def dicom_attributes(files: list[Path], where: str) -> MediaAttributes:
+    """Rows, columns, slices, spacing, orientation and UIDs of a series, read with pydicom (no pixels)."""
+    not_dicom = [p for p in files if not is_dicom_file(p)]
+    if not_dicom:
+        raise MediaError(
+            f"{where}: not a DICOM series: {str(not_dicom[0])!r} has no DICOM header "
+            f"({len(not_dicom)} of {len(files)} files are not DICOM)",
+            path=str(not_dicom[0]),
+        )
+    from labelport.imaging import read_series_header
+
+    header = read_series_header(files)
+    return MediaAttributes(
+        mime_type="application/dicom",
+        width=header.columns,
+        height=header.rows,
+        frames=header.slices,
+        rows=header.rows,
+        columns=header.columns,
+        slices=header.slices,
+        spacing=header.spacing,
+        orientation=header.orientation,
+        origin=header.origin,
+        modality=header.modality,
+        study_instance_uid=header.study_instance_uid,
+        series_instance_uid=header.series_instance_uid,
+        series_description=header.series_description,
+        instance_count=len(files),
+    )
+
+
+def image_attributes(path: Path) -> MediaAttributes:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        mime = Image.MIME.get(image.format or "", None)
+        return MediaAttributes(mime_type=mime, width=image.width, height=image.height)
+
+
+def nifti_attributes(path: Path) -> MediaAttributes:
+    import nibabel as nib
+    import numpy as np
+
+    image = nib.load(str(path))
+    shape = tuple(int(s) for s in image.shape)
+    if len(shape) < 3:
+        shape = (*shape, 1, 1)[:3]
+    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
+    affine = np.asarray(image.affine, dtype=float)
+    return MediaAttributes(
+        mime_type="application/x-nifti",
+        width=shape[0],
+        height=shape[1],
+        frames=shape[2],
+        columns=shape[0],
+        rows=shape[1],
+        slices=shape[2],
+        spacing=(zooms + (1.0, 1.0, 1.0))[:3],  # type: ignore[arg-type]
+        # NIfTI is RAS; the origin is reported in LPS like DICOM's.
+        origin=(-float(affine[0, 3]), -float(affine[1, 3]), float(affine[2, 3])),
+    )
+
+
+def describe(
+    row_data: str | Sequence[str], claimed: MediaType | None, where: str
+) -> tuple[str | list[str], MediaType, MediaAttributes]:
+    """Check ``row_data`` and read its attributes; the claimed media type must match the content.
+
+    Returns the row data to store (absolute paths), the media type and the attributes. Remote URLs are
+    accepted as they are (nothing is fetched): their media type must be given.
+    """
+    if not isinstance(row_data, str):
+        if not isinstance(row_data, Sequence) or not all(isinstance(p, str) for p in row_data):
+            raise ValidationError(
+                f"{where}: row_data must be a path, a URL or a list of DICOM files, found {row_data!r}",
+                field="row_data",
+                value=row_data,
+            )
+        if claimed not in (None, MediaType.DICOM):
+            raise ValidationError(
+                f"{where}: a list of files is a DICOM series, but media_type {claimed.value!r} was given",
+                field="media_type",
+                value=claimed.value,
+            )
+        files = series_files(row_data, where)
+        return [str(p.absolute()) for p in files], MediaType.DICOM, dicom_attributes(files, where)
+    if not row_data.strip():
+        raise ValidationError(f"{where}: row_data is empty", field="row_data", value=row_data)
+    if is_remote(row_data):
+        if claimed is None:
+            raise ValidationError(
+                f"{where}: row_data {row_data!r} is a URL; give its media_type (image, video, dicom, nifti)",
+                field="media_type",
+                value=None,
+            )
+        return row_data, claimed, MediaAttributes()
+    path = Path(row_data)
+    if not path.exists():
+        raise MediaError(f"{where}: row_data file does not exist: {row_data!r}", path=row_data)
+    if path.is_dir():
+        if claimed not in (None, MediaType.DICOM):
+            raise ValidationError(
+                f"{where}: row_data {row_data!r} is a folder (a DICOM series), but media_type "
+                f"{claimed.value!r} was given",
+                field="media_type",
+                value=claimed.value,
+            )
+        files = series_files(row_data, where)
+        return str(path.absolute()), MediaType.DICOM, dicom_attributes(files, where)
+    found = sniff_file(path)
+    if claimed is MediaType.DICOM and found is not MediaType.DICOM:
+        raise MediaError(
+            f"{where}: media_type 'dicom' was given but {row_data!r} is not a DICOM series "
+            f"(its content is {found.value if found else 'not a recognised medium'})",
+            path=row_data,
+        )
+    if found is None:
+        raise MediaError(f"{where}: cannot recognise the content of {row_data!r} as an image, video, DICOM or NIfTI", path=row_data)
+    if claimed is not None and claimed is not found:
+        raise ValidationError(
+            f"{where}: media_type {claimed.value!r} was given but {row_data!r} holds {found.value}",
+            field="media_type",
+            value=claimed.value,
+        )
+    absolute = str(path.absolute())
+    if found is MediaType.DICOM:
+        return absolute, found, dicom_attributes([path], where)
+    if found is MediaType.NIFTI:
+        return absolute, found, nifti_attributes(path)
+    if found is MediaType.IMAGE:
+        return absolute, found, image_attributes(path)
+    return absolute, found, MediaAttributes(mime_type="video/mp4")

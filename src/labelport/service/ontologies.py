@@ -1,0 +1,108 @@
+"""Ontologies: created from the normalized form, stored whole and as nodes for look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from labelport.errors import NotFoundError
+from labelport.model.media import MediaType
+from labelport.model.ontology import Classification, Ontology, Option, Tool
+from labelport.service.hub import Hub, now
+from labelport.service.records import OntologyInfo
+from labelport.store.schema import ontologies, ontology_nodes
+
+
+def _node_rows(ontology: Ontology) -> Iterator[dict[str, Any]]:
+    def row(node: Tool | Classification | Option, group: str, parent: str | None, position: int) -> dict[str, Any]:
+        kind = "tool" if isinstance(node, Tool) else "classification" if isinstance(node, Classification) else "option"
+        return {
+            "ontology_id": ontology.id,
+            "schema_id": node.schema_id,
+            "sibling_group": group,
+            "parent_schema_id": parent,
+            "kind": kind,
+            "type": node.type.value if isinstance(node, Tool | Classification) else None,
+            "name": node.name,
+            "position": position,
+            "labelbox_id": node.external_ids.labelbox,
+            "encord_id": node.external_ids.encord,
+            "redbrick_id": node.external_ids.redbrick,
+        }
+
+    def classification(c: Classification, group: str, parent: str | None, position: int) -> Iterator[dict[str, Any]]:
+        yield row(c, group, parent, position)
+        for i, option in enumerate(c.options):
+            yield row(option, c.schema_id, c.schema_id, i)
+            for j, sub in enumerate(option.classifications):
+                yield from classification(sub, option.schema_id, option.schema_id, j)
+
+    for i, tool in enumerate(ontology.tools):
+        yield row(tool, "tools", None, i)
+        for j, sub in enumerate(tool.classifications):
+            yield from classification(sub, tool.schema_id, tool.schema_id, j)
+    for i, top in enumerate(ontology.classifications):
+        yield from classification(top, "classifications", None, i)
+
+
+def create_ontology(
+    hub: Hub, name: str, normalized: Mapping[str, Any] | Ontology, media_type: MediaType | str | None = None
+) -> OntologyInfo:
+    """Check the whole ontology (names unique among siblings, known tool kinds) before writing any of it."""
+    if isinstance(normalized, Ontology):
+        ontology = Ontology(
+            name=name,
+            tools=normalized.tools,
+            classifications=normalized.classifications,
+            media_type=MediaType.parse(media_type) if media_type is not None else normalized.media_type,
+        )
+    else:
+        ontology = Ontology.from_normalized(name, normalized, media_type)
+    created = now()
+    with hub.transaction() as conn:
+        conn.execute(
+            ontologies.insert().values(
+                id=ontology.id,
+                organization_id=hub.organization_id,
+                name=name,
+                media_type=ontology.media_type.value if ontology.media_type else None,
+                normalized=ontology.to_normalized(),
+                created_at=created,
+            )
+        )
+        conn.execute(ontology_nodes.insert(), list(_node_rows(ontology)))
+    return OntologyInfo(id=ontology.id, name=name, media_type=ontology.media_type, ontology=ontology, created_at=created)
+
+
+def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:
+    with hub.read() as conn:
+        row = conn.execute(
+            sa.select(ontologies).where(
+                ontologies.c.id == ontology_id, ontologies.c.organization_id == hub.organization_id
+            )
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no ontology with id {ontology_id!r}")
+    media_type = MediaType(row.media_type) if row.media_type else None
+    parsed = Ontology.from_normalized(row.name, row.normalized, media_type)
+    ontology = Ontology(
+        name=parsed.name,
+        tools=parsed.tools,
+        classifications=parsed.classifications,
+        media_type=media_type,
+        id=row.id,
+    )
+    return OntologyInfo(id=row.id, name=row.name, media_type=media_type, ontology=ontology, created_at=row.created_at)
+
+
+def list_ontologies(hub: Hub) -> list[OntologyInfo]:
+    with hub.read() as conn:
+        ids = conn.execute(
+            sa.select(ontologies.c.id)
+            .where(ontologies.c.organization_id == hub.organization_id)
+            .order_by(ontologies.c.created_at)
+        ).scalars()
+        wanted = list(ids)
+    return [get_ontology(hub, i) for i in wanted]

@@ -1,0 +1,120 @@
+"""Opening the database: SQLite (WAL, foreign keys on) under ``$LABELPORT_HOME`` or any SQLAlchemy URL.
+
+``LABELPORT_DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) selects PostgreSQL. The schema
+is brought to the newest Alembic revision when a database is opened.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from labelport.errors import LabelportError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def default_home() -> Path:
+    """``$LABELPORT_HOME``, or ``./.labelport`` beside where labelport runs."""
+    return Path(os.environ.get("LABELPORT_HOME") or ".labelport").absolute()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
+def _alembic_config(engine: sa.Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+class Database:
+    """An engine on the configured database, migrated to the newest schema."""
+
+    def __init__(self, url: str | None = None, *, home: Path | None = None, migrate: bool = True) -> None:
+        url = url or os.environ.get("LABELPORT_DATABASE_URL")
+        if not url:
+            home = home or default_home()
+            home.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{home / 'labelport.db'}"
+        self.url = sa.make_url(url)
+        self.engine = self._engine()
+        if migrate:
+            self.migrate()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def _engine(self) -> sa.Engine:
+        if self.is_sqlite:
+            engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            # Issue BEGIN ourselves so pysqlite transactions (and their rollback) are real; writers take the
+            # write lock up front (IMMEDIATE) so two writers wait for each other instead of failing.
+            sa.event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        if self.url.get_backend_name() != "postgresql":
+            raise LabelportError(
+                f"unsupported database {self.url.get_backend_name()!r} in {self.url.render_as_string()}; "
+                "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+            )
+        return sa.create_engine(self.url, pool_pre_ping=True)
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction: committed on success, rolled back on any error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision (idempotent)."""
+        if self.current_revision() == self.head_revision():
+            return
+        command.upgrade(_alembic_config(self.engine), "head")
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(_alembic_config(self.engine)).get_current_head()
+
+    def integrity_check(self) -> list[str]:
+        """Problems the database itself reports (SQLite ``integrity_check`` and foreign keys)."""
+        if not self.is_sqlite:
+            return []
+        with self.engine.connect() as conn:
+            problems = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [repr(tuple(r)) for r in conn.exec_driver_sql("PRAGMA foreign_key_check")]
+        return problems
+
+    def dispose(self) -> None:
+        self.engine.dispose()
