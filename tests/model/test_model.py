@@ -120,7 +120,7 @@ def test_mask_colour_and_source_checks() -> None:
 
 
 def test_confidence_must_be_in_unit_interval() -> None:
-    with pytest.raises(ValidationError, match="between 0 and 1, found 1.5"):
+    with pytest.raises(ValidationError, match=r"between 0 and 1, found 1\.5"):
         ObjectAnnotation(uuid=CANONICAL, geometry=Point(1, 1), name="p", confidence=1.5)
     annotation = ObjectAnnotation(uuid=CANONICAL.upper(), geometry=Point(1, 1), name="p", confidence=0.25)
     assert annotation.uuid == CANONICAL

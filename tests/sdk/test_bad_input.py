@@ -123,9 +123,12 @@ def test_batch_name_reused(client: Client, project: lb.sdk.resources.Project, tm
     project.create_batch("first-batch", global_keys=["s1"])
     other = tmp_path / "other"
     write_series(other, rows=8, columns=8, slices=2)
-    assert client.get_dataset(client.get_datasets()[0].uid).create_data_rows(
-        [{"row_data": str(other), "global_key": "s2"}]
-    ).errors is None
+    assert (
+        client.get_dataset(client.get_datasets()[0].uid)
+        .create_data_rows([{"row_data": str(other), "global_key": "s2"}])
+        .errors
+        is None
+    )
     with pytest.raises(ConflictError, match="batch name 'first-batch' is already used in project 'p'"):
         project.create_batch("first-batch", global_keys=["s2"])
     assert count_rows(client, batches) == 1
@@ -146,7 +149,10 @@ def test_batch_rows_must_exist_match_media_and_be_free(client: Client, project: 
 
 def test_ontology_sibling_names_must_differ(client: Client) -> None:
     builder = lb.OntologyBuilder(
-        tools=[lb.Tool(tool=lb.Tool.Type.LINE, name="line_dicom"), lb.Tool(tool=lb.Tool.Type.POLYGON, name="line_dicom")]
+        tools=[
+            lb.Tool(tool=lb.Tool.Type.LINE, name="line_dicom"),
+            lb.Tool(tool=lb.Tool.Type.POLYGON, name="line_dicom"),
+        ]
     )
     with pytest.raises(ValidationError, match="two nodes named 'line_dicom'"):
         client.create_ontology("o", builder.asdict(), media_type="dicom")

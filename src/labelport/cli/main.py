@@ -82,9 +82,7 @@ def progress_bar() -> Progress:
 
 @dataset_app.command("create")
 @handles_errors
-def dataset_create(
-    name: str, description: Annotated[str | None, typer.Option(help="Free text.")] = None
-) -> None:
+def dataset_create(name: str, description: Annotated[str | None, typer.Option(help="Free text.")] = None) -> None:
     """Create a dataset and print its id."""
     from labelport.service.datasets import create_dataset
 
@@ -104,15 +102,19 @@ def dataset_list() -> None:
     out.print(table)
 
 
-def _assets(
-    paths: list[Path], series: bool, media_type: str | None, prefix: str, keys: bool
-) -> list[dict[str, Any]]:
+def _assets(paths: list[Path], series: bool, media_type: str | None, prefix: str, keys: bool) -> list[dict[str, Any]]:
     def key(path: Path) -> str | None:
         return f"{prefix}{path.name}" if keys else None
 
     if series:
         files = [str(p) for p in paths]
-        return [{"row_data": files, "global_key": key(paths[0].parent if len(paths) > 1 else paths[0]), "media_type": "dicom"}]
+        return [
+            {
+                "row_data": files,
+                "global_key": key(paths[0].parent if len(paths) > 1 else paths[0]),
+                "media_type": "dicom",
+            }
+        ]
     return [
         {"row_data": str(p), "global_key": key(p), **({"media_type": media_type} if media_type else {})} for p in paths
     ]
@@ -124,7 +126,9 @@ def rows_add(
     dataset: Annotated[str, typer.Argument(help="Dataset id.")],
     paths: Annotated[list[Path], typer.Argument(help="Files (one data row each) or folders (one DICOM series each).")],
     series: Annotated[bool, typer.Option("--series", help="All the given files form one DICOM series.")] = False,
-    media_type: Annotated[str | None, typer.Option(help="image, video, dicom or nifti (checked against the content).")] = None,
+    media_type: Annotated[
+        str | None, typer.Option(help="image, video, dicom or nifti (checked against the content).")
+    ] = None,
     prefix: Annotated[str, typer.Option(help="Global key prefix; the key is prefix + file or folder name.")] = "",
     global_keys: Annotated[bool, typer.Option(help="Give each row a global key from its name.")] = True,
 ) -> None:

@@ -39,9 +39,7 @@ def non_empty(value: Any, field: str) -> str:
 
 def non_negative_int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(
-            f"{field} must be a non-negative integer, found {value!r}", field=field, value=value
-        )
+        raise ValidationError(f"{field} must be a non-negative integer, found {value!r}", field=field, value=value)
     return value
 
 

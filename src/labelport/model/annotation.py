@@ -56,7 +56,9 @@ class FrameRange:
         non_negative_int(self.end, "frame range end")
         if self.end < self.start:
             raise ValidationError(
-                f"frame range end {self.end} is before its start {self.start}", field="frames", value=(self.start, self.end)
+                f"frame range end {self.end} is before its start {self.start}",
+                field="frames",
+                value=(self.start, self.end),
             )
 
 
@@ -106,7 +108,9 @@ class Text:
 
     def __post_init__(self) -> None:
         if not isinstance(self.answer, str):
-            raise ValidationError(f"text answer must be a string, found {self.answer!r}", field="answer", value=self.answer)
+            raise ValidationError(
+                f"text answer must be a string, found {self.answer!r}", field="answer", value=self.answer
+            )
 
 
 Answer = Radio | Checklist | Text

@@ -28,7 +28,9 @@ def _points(points: Any, minimum: int, kind: str) -> tuple[Point, ...]:
     try:
         converted = tuple(p if isinstance(p, Point) else Point(*p) for p in points)
     except TypeError:
-        raise ValidationError(f"{kind} points must be Points or (x, y) pairs, found {points!r}", field="points", value=points) from None
+        raise ValidationError(
+            f"{kind} points must be Points or (x, y) pairs, found {points!r}", field="points", value=points
+        ) from None
     if len(converted) < minimum:
         raise ValidationError(
             f"a {kind} needs at least {minimum} points, found {len(converted)}",
@@ -105,7 +107,9 @@ class RotatedRectangle:
         for name in ("width", "height"):
             value = finite(getattr(self, name), f"rotated rectangle {name}")
             if value < 0:
-                raise ValidationError(f"rotated rectangle {name} must be >= 0, found {value!r}", field=name, value=value)
+                raise ValidationError(
+                    f"rotated rectangle {name} must be >= 0, found {value!r}", field=name, value=value
+                )
             object.__setattr__(self, name, value)
         object.__setattr__(self, "angle", finite(self.angle, "rotated rectangle angle"))
 
@@ -198,17 +202,17 @@ class Mask:
     color: tuple[int, int, int] = (255, 255, 255)
 
     def __post_init__(self) -> None:
-        color = self.color
-        if isinstance(color, int):
-            color = (color, color, color)
-        color = tuple(color)
-        if len(color) == 1:
-            color = (color[0],) * 3
-        if len(color) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in color):
+        raw: Any = self.color
+        channels = [raw] * 3 if isinstance(raw, int) else list(raw) if isinstance(raw, tuple | list) else []
+        if len(channels) == 1:
+            channels *= 3
+        if len(channels) != 3 or any(
+            isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in channels
+        ):
             raise ValidationError(
-                f"mask color must be three integers 0..255, found {self.color!r}", field="colorRGB", value=self.color
+                f"mask color must be three integers 0..255, found {raw!r}", field="colorRGB", value=raw
             )
-        object.__setattr__(self, "color", color)
+        object.__setattr__(self, "color", (channels[0], channels[1], channels[2]))
 
 
 Geometry = Point | Line | Polygon | Rectangle | RotatedRectangle | Ellipse | Mask | Skeleton

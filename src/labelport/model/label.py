@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from labelport.errors import ValidationError
 from labelport.model._checks import enum_value, finite
 from labelport.model.annotation import ClassificationAnnotation, ObjectAnnotation
 
 
-class LabelKind(str, Enum):
+class LabelKind(StrEnum):
     """Pre-labels (model-assisted labeling) and ground truth are stored apart."""
 
     PREDICTION = "prediction"

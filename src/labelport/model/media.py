@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from labelport.errors import ValidationError
 from labelport.model._checks import enum_value, non_empty
 
 
-class MediaType(str, Enum):
+class MediaType(StrEnum):
     """Kinds of media a data row holds (Labelbox ``MediaType`` spellings are accepted)."""
 
     IMAGE = "image"
@@ -29,7 +29,7 @@ class MediaType(str, Enum):
     Nifti = NIFTI
 
 
-class PlaneGroup(str, Enum):
+class PlaneGroup(StrEnum):
     """Patient-aligned plane of a volume; Labelbox calls it the ``groupKey``."""
 
     AXIAL = "axial"
@@ -115,9 +115,7 @@ class Attachment:
     value: str
     name: str | None = None
 
-    TYPES = frozenset(
-        {"IMAGE", "VIDEO", "RAW_TEXT", "TEXT_URL", "HTML", "IMAGE_OVERLAY", "PDF_URL", "CSV_URL"}
-    )
+    TYPES = frozenset({"IMAGE", "VIDEO", "RAW_TEXT", "TEXT_URL", "HTML", "IMAGE_OVERLAY", "PDF_URL", "CSV_URL"})
 
     def __post_init__(self) -> None:
         if self.type not in self.TYPES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from labelport.errors import ValidationError
@@ -18,7 +18,7 @@ from labelport.model.ids import new_id
 from labelport.model.media import MediaType
 
 
-class ToolType(str, Enum):
+class ToolType(StrEnum):
     """Object tools; values are Labelbox's ``Tool.Type`` spellings where Labelbox has the tool."""
 
     BBOX = "rectangle"
@@ -54,7 +54,7 @@ _TOOL_ALIASES = {
 }
 
 
-class ClassificationType(str, Enum):
+class ClassificationType(StrEnum):
     RADIO = "radio"
     CHECKLIST = "checklist"
     TEXT = "text"
@@ -146,9 +146,7 @@ class Tool:
 Node = Tool | Classification | Option
 
 
-def _matches(
-    schema_id: str, external: ExternalIds, node_name: str, name: str | None, wanted_id: str | None
-) -> bool:
+def _matches(schema_id: str, external: ExternalIds, node_name: str, name: str | None, wanted_id: str | None) -> bool:
     if wanted_id is not None:
         return wanted_id in {schema_id, external.labelbox, external.encord, external.redbrick}
     return name is not None and name == node_name
@@ -245,14 +243,17 @@ class Ontology:
 def _str_field(data: Mapping[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{where}.{key} must be a non-empty string, found {value!r}", field=f"{where}.{key}", value=value)
+        raise ValidationError(
+            f"{where}.{key} must be a non-empty string, found {value!r}", field=f"{where}.{key}", value=value
+        )
     return value
 
 
 def _ids(data: Mapping[str, Any]) -> tuple[str, ExternalIds]:
     """Schema id and platform ids of a node: a Labelbox schema id is kept as ours so NDJSON matches."""
     schema = data.get("featureSchemaId") or data.get("schemaNodeId")
-    extra = data.get("externalIds") if isinstance(data.get("externalIds"), Mapping) else {}
+    raw_extra = data.get("externalIds")
+    extra: Mapping[str, Any] = raw_extra if isinstance(raw_extra, Mapping) else {}
     external = ExternalIds(
         labelbox=extra.get("labelbox") or (schema if isinstance(schema, str) else None),
         encord=extra.get("encord"),
@@ -296,7 +297,9 @@ def _classification_from(data: Any, where: str) -> Classification:
     schema_id, external = _ids(data)
     name = data.get("name") or data.get("instructions")
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"{where}.name must be a non-empty string, found {name!r}", field=f"{where}.name", value=name)
+        raise ValidationError(
+            f"{where}.name must be a non-empty string, found {name!r}", field=f"{where}.name", value=name
+        )
     try:
         kind = ClassificationType.parse(_str_field(data, "type", where))
     except ValidationError as exc:
@@ -309,12 +312,16 @@ def _classification_from(data: Any, where: str) -> Classification:
         o_schema, o_external = _ids(raw)
         value = raw.get("value") if raw.get("value") is not None else raw.get("label")
         if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"{owhere}.value must be a non-empty string, found {value!r}", field=f"{owhere}.value", value=value)
+            raise ValidationError(
+                f"{owhere}.value must be a non-empty string, found {value!r}", field=f"{owhere}.value", value=value
+            )
         nested = tuple(
             _classification_from(c, f"{owhere}.options[{j}]") for j, c in enumerate(raw.get("options") or ())
         )
         options.append(
-            Option(value=value, label=raw.get("label"), schema_id=o_schema, classifications=nested, external_ids=o_external)
+            Option(
+                value=value, label=raw.get("label"), schema_id=o_schema, classifications=nested, external_ids=o_external
+            )
         )
     return Classification(
         type=kind,

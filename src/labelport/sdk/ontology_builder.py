@@ -7,7 +7,7 @@ classes here only assemble it, the model checks it (names unique among siblings)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from labelport.model.ontology import ClassificationType, ToolType
@@ -43,7 +43,7 @@ class Classification:
 
     Type = ClassificationType
 
-    class Scope(str, Enum):
+    class Scope(StrEnum):
         GLOBAL = "global"
         INDEX = "index"
 

@@ -89,7 +89,11 @@ def _parse_spec(index: int, spec: Any, dataset_id: str) -> _Prepared:
     claimed = MediaType.parse(spec["media_type"]) if spec.get("media_type") is not None else None
     global_key = spec.get("global_key")
     if global_key is not None and (not isinstance(global_key, str) or not global_key.strip()):
-        raise ValidationError(f"{where}: global_key must be a non-empty string, found {global_key!r}", field="global_key", value=global_key)
+        raise ValidationError(
+            f"{where}: global_key must be a non-empty string, found {global_key!r}",
+            field="global_key",
+            value=global_key,
+        )
     metadata = tuple(_metadata(m, where) for m in spec.get("metadata_fields") or ())
     attachments = tuple(_attachment(a, where) for a in spec.get("attachments") or ())
     stored, media_type, attributes = media.describe(spec["row_data"], claimed, where)
@@ -111,8 +115,14 @@ def _metadata(raw: Any, where: str) -> MetadataField:
     if isinstance(raw, MetadataField):
         return raw
     if not isinstance(raw, Mapping) or "value" not in raw or not (raw.get("name") or raw.get("schema_id")):
-        raise ValidationError(f"{where}: metadata field needs name (or schema_id) and value, found {raw!r}", field="metadata_fields", value=raw)
-    return MetadataField(name=str(raw.get("name") or raw.get("schema_id")), value=raw["value"], schema_id=raw.get("schema_id"))
+        raise ValidationError(
+            f"{where}: metadata field needs name (or schema_id) and value, found {raw!r}",
+            field="metadata_fields",
+            value=raw,
+        )
+    return MetadataField(
+        name=str(raw.get("name") or raw.get("schema_id")), value=raw["value"], schema_id=raw.get("schema_id")
+    )
 
 
 def _attachment(raw: Any, where: str) -> Attachment:
@@ -157,8 +167,9 @@ def create_data_rows(
             item = _parse_spec(index, spec, dataset_id)
             key = item.row.global_key
             if key is not None and key in keys_seen:
+                first = keys_seen[key]
                 raise ConflictError(
-                    f"data row {index}: global_key {key!r} is used twice in this request (first by data row {keys_seen[key]})"
+                    f"data row {index}: global_key {key!r} is used twice in this request (first by data row {first})"
                 )
             if key is not None:
                 keys_seen[key] = index
@@ -171,14 +182,11 @@ def create_data_rows(
     good: list[_Prepared] = []
     for item in prepared:
         if item.row.global_key in existing:
-            exc = ConflictError(
+            message = (
                 f"data row {item.index}: global_key {item.row.global_key!r} already exists "
                 f"(data row {existing[item.row.global_key]})"
             )
-            exc_failure = _failure(item.index, item.spec, exc)
-            result.failures.append(
-                RowFailure(exc_failure.index, exc_failure.message, exc_failure.spec, "global_key", item.row.global_key)
-            )
+            result.failures.append(RowFailure(item.index, message, item.spec, "global_key", item.row.global_key))
         else:
             good.append(item)
     if good:
@@ -242,7 +250,9 @@ def to_data_row(row: sa.Row[Any]) -> DataRow:
 def get_data_row(hub: Hub, data_row_id: str) -> DataRow:
     with hub.read() as conn:
         row = conn.execute(
-            sa.select(data_rows).where(data_rows.c.id == data_row_id, data_rows.c.organization_id == hub.organization_id)
+            sa.select(data_rows).where(
+                data_rows.c.id == data_row_id, data_rows.c.organization_id == hub.organization_id
+            )
         ).first()
     if row is None:
         raise NotFoundError(f"no data row with id {data_row_id!r}")
@@ -253,7 +263,9 @@ def list_data_rows(hub: Hub, dataset_id: str) -> list[DataRow]:
     get_dataset(hub, dataset_id)
     with hub.read() as conn:
         rows = conn.execute(
-            sa.select(data_rows).where(data_rows.c.dataset_id == dataset_id).order_by(data_rows.c.created_at, data_rows.c.id)
+            sa.select(data_rows)
+            .where(data_rows.c.dataset_id == dataset_id)
+            .order_by(data_rows.c.created_at, data_rows.c.id)
         ).all()
     return [to_data_row(r) for r in rows]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labelport.model.media import MediaType
-from labelport.model.ontology import ClassificationType, ExternalIds, Ontology, Option, Tool, ToolType
 from labelport.model.ontology import Classification as OntologyClassification
+from labelport.model.ontology import ClassificationType, ExternalIds, Ontology, Option, Tool, ToolType
 from labelport.service import datasets, ontologies, projects, synthetic
 from labelport.service.hub import Hub
 from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo
@@ -66,6 +66,8 @@ def run_demo(hub: Hub, media_root: Path) -> DemoWorkspace:
     )
     project = projects.create_project(hub, DEMO_PROJECT, MediaType.DICOM, "created by `labelport demo`")
     project = projects.connect_ontology(hub, project.id, ontology.id)
-    batch = projects.create_batch(hub, project.id, "first-batch-dicom-demo", global_keys=["demo/phantom-series"], priority=5)
+    batch = projects.create_batch(
+        hub, project.id, "first-batch-dicom-demo", global_keys=["demo/phantom-series"], priority=5
+    )
     rows = [(r.id, r.global_key, r.media_type.value, r.media_attributes.as_dict()) for r in result.created]
     return DemoWorkspace(True, dataset, ontology, project, [batch], rows)

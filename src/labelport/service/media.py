@@ -10,6 +10,7 @@ import gzip
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 from labelport.errors import MediaError, ValidationError
@@ -130,12 +131,12 @@ def nifti_attributes(path: Path) -> MediaAttributes:
     import nibabel as nib
     import numpy as np
 
-    image = nib.load(str(path))
+    image = cast("nib.Nifti1Image", nib.load(str(path)))
     shape = tuple(int(s) for s in image.shape)
     if len(shape) < 3:
         shape = (*shape, 1, 1)[:3]
-    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
-    affine = np.asarray(image.affine, dtype=float)
+    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])  # type: ignore[no-untyped-call]
+    affine = np.asarray(image.affine, dtype=np.float64)
     return MediaAttributes(
         mime_type="application/x-nifti",
         width=shape[0],
@@ -144,7 +145,7 @@ def nifti_attributes(path: Path) -> MediaAttributes:
         columns=shape[0],
         rows=shape[1],
         slices=shape[2],
-        spacing=(zooms + (1.0, 1.0, 1.0))[:3],  # type: ignore[arg-type]
+        spacing=(*zooms, 1.0, 1.0, 1.0)[:3],  # type: ignore[arg-type]
         # NIfTI is RAS; the origin is reported in LPS like DICOM's.
         origin=(-float(affine[0, 3]), -float(affine[1, 3]), float(affine[2, 3])),
     )
@@ -204,7 +205,9 @@ def describe(
             path=row_data,
         )
     if found is None:
-        raise MediaError(f"{where}: cannot recognise the content of {row_data!r} as an image, video, DICOM or NIfTI", path=row_data)
+        raise MediaError(
+            f"{where}: cannot recognise the content of {row_data!r} as an image, video, DICOM or NIfTI", path=row_data
+        )
     if claimed is not None and claimed is not found:
         raise ValidationError(
             f"{where}: media_type {claimed.value!r} was given but {row_data!r} holds {found.value}",

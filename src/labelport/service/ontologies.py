@@ -73,7 +73,9 @@ def create_ontology(
             )
         )
         conn.execute(ontology_nodes.insert(), list(_node_rows(ontology)))
-    return OntologyInfo(id=ontology.id, name=name, media_type=ontology.media_type, ontology=ontology, created_at=created)
+    return OntologyInfo(
+        id=ontology.id, name=name, media_type=ontology.media_type, ontology=ontology, created_at=created
+    )
 
 
 def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:

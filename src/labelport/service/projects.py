@@ -106,15 +106,15 @@ def _resolve_rows(
     hub: Hub, conn: sa.Connection, global_keys: Sequence[str] | None, data_row_ids: Sequence[str] | None
 ) -> list[str]:
     if (global_keys is None) == (data_row_ids is None):
-        raise ValidationError(
-            "a batch takes exactly one of global_keys and data_rows", field="data_rows", value=None
-        )
+        raise ValidationError("a batch takes exactly one of global_keys and data_rows", field="data_rows", value=None)
     if global_keys is not None:
         keys = list(global_keys)
         found = existing_global_keys(hub, keys)
         missing = [k for k in keys if k not in found]
         if missing:
-            raise NotFoundError(f"global key {missing[0]!r} is not a data row ({len(missing)} of {len(keys)} keys unknown)")
+            raise NotFoundError(
+                f"global key {missing[0]!r} is not a data row ({len(missing)} of {len(keys)} keys unknown)"
+            )
         ids = [found[k] for k in keys]
     else:
         ids = list(data_row_ids or ())
@@ -188,7 +188,9 @@ def create_batch(
                     f"data row {busy.data_row_id!r} is already in batch {busy.name!r} of project {project.name!r}"
                 )
         conn.execute(
-            batches.insert().values(id=batch_id, project_id=project_id, name=name, priority=priority, created_at=created)
+            batches.insert().values(
+                id=batch_id, project_id=project_id, name=name, priority=priority, created_at=created
+            )
         )
         conn.execute(
             batch_data_rows.insert(),
@@ -197,11 +199,19 @@ def create_batch(
         conn.execute(
             workflow_tasks.insert(),
             [
-                {"project_id": project_id, "data_row_id": i, "status": "ToLabel", "task_name": FIRST_TASK, "updated_at": created}
+                {
+                    "project_id": project_id,
+                    "data_row_id": i,
+                    "status": "ToLabel",
+                    "task_name": FIRST_TASK,
+                    "updated_at": created,
+                }
                 for i in ids
             ],
         )
-    return BatchInfo(id=batch_id, project_id=project_id, name=name, priority=priority, size=len(ids), created_at=created)
+    return BatchInfo(
+        id=batch_id, project_id=project_id, name=name, priority=priority, size=len(ids), created_at=created
+    )
 
 
 def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
@@ -216,7 +226,9 @@ def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
             .order_by(batches.c.created_at)
         ).all()
     return [
-        BatchInfo(id=r.id, project_id=r.project_id, name=r.name, priority=r.priority, size=r.size, created_at=r.created_at)
+        BatchInfo(
+            id=r.id, project_id=r.project_id, name=r.name, priority=r.priority, size=r.size, created_at=r.created_at
+        )
         for r in rows
     ]
 

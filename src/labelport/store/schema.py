@@ -182,7 +182,7 @@ labels = sa.Table(
     sa.CheckConstraint("kind in ('prediction', 'ground_truth')", name="kind"),
 )
 
-annotations = sa.Table(
+annotation_rows = sa.Table(
     "annotations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -102,9 +102,7 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
@@ -146,9 +144,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_rows")),
-        sa.UniqueConstraint(
-            "organization_id", "global_key", name=op.f("uq_data_rows_organization_id_global_key")
-        ),
+        sa.UniqueConstraint("organization_id", "global_key", name=op.f("uq_data_rows_organization_id_global_key")),
     )
     with op.batch_alter_table("data_rows", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_data_rows_dataset_id"), ["dataset_id"], unique=False)
@@ -242,9 +238,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=320), nullable=True),
-        sa.CheckConstraint(
-            "state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name=op.f("ck_import_jobs_state")
-        ),
+        sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name=op.f("ck_import_jobs_state")),
         sa.ForeignKeyConstraint(
             ["input_blob"],
             ["blobs.sha256"],
@@ -286,18 +280,14 @@ def upgrade() -> None:
             ["project_id"], ["projects.id"], name=op.f("fk_labels_project_id_projects"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),
-        sa.UniqueConstraint(
-            "project_id", "data_row_id", "kind", name=op.f("uq_labels_project_id_data_row_id_kind")
-        ),
+        sa.UniqueConstraint("project_id", "data_row_id", "kind", name=op.f("uq_labels_project_id_data_row_id_kind")),
     )
     op.create_table(
         "project_members",
         sa.Column("project_id", sa.String(length=25), nullable=False),
         sa.Column("user_id", sa.String(length=25), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.CheckConstraint(
-            "role in ('admin', 'labeler', 'reviewer', 'viewer')", name=op.f("ck_project_members_role")
-        ),
+        sa.CheckConstraint("role in ('admin', 'labeler', 'reviewer', 'viewer')", name=op.f("ck_project_members_role")),
         sa.ForeignKeyConstraint(
             ["project_id"],
             ["projects.id"],
