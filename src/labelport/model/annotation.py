@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 from labelport.errors import ValidationError
 from labelport.model._checks import confidence as check_confidence
 from labelport.model._checks import finite, non_empty, non_negative_int
-from labelport.model.geometry import Geometry, Line, Mask, Point, Polygon, Rectangle
+from labelport.model.geometry import Geometry, Line, Mask, Point, Polygon, RasterSource, Rectangle, rgb
 from labelport.model.media import PlaneGroup
 
 # The five spellings PostgreSQL (and so Labelbox) accepts: hyphens only between groups of four hex digits,
@@ -185,22 +186,165 @@ class ObjectAnnotation:
         object.__setattr__(self, "custom_metrics", tuple(self.custom_metrics))
 
 
+@dataclass(frozen=True, slots=True)
+class Keyframe:
+    """One keyframe of a tracked object: 0-based ``frame``, its geometry and per-frame classifications."""
+
+    frame: int
+    geometry: Geometry
+    classifications: tuple[ClassificationAnnotation, ...] = ()
+
+    def __post_init__(self) -> None:
+        non_negative_int(self.frame, "keyframe frame")
+        object.__setattr__(self, "classifications", tuple(self.classifications))
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Consecutive keyframes of one track segment, frames strictly ascending."""
+
+    keyframes: tuple[Keyframe, ...]
+
+    def __post_init__(self) -> None:
+        keyframes = tuple(self.keyframes)
+        if not keyframes:
+            raise ValidationError("a segment needs at least one keyframe, found none", field="keyframes", value=[])
+        frames = [k.frame for k in keyframes]
+        if any(b <= a for a, b in itertools.pairwise(frames)):
+            raise ValidationError(
+                f"keyframes of a segment must have strictly ascending frames, found {frames}",
+                field="keyframes",
+                value=frames,
+            )
+        object.__setattr__(self, "keyframes", keyframes)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedObject:
+    """An object followed across frames (video) or slices of a plane (DICOM, ``group`` set), in segments."""
+
+    uuid: str
+    segments: tuple[Segment, ...]
+    name: str | None = None
+    schema_id: str | None = None
+    group: PlaneGroup | None = None
+    confidence: float | None = None
+    custom_metrics: tuple[CustomMetric, ...] = ()
+    classifications: tuple[ClassificationAnnotation, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uuid", normalise_uuid(self.uuid))
+        _feature(self.name, self.schema_id, "object")
+        segments = tuple(self.segments)
+        if not segments:
+            raise ValidationError("a tracked object needs at least one segment, found none", field="segments", value=[])
+        object.__setattr__(self, "segments", segments)
+        if self.group is not None:
+            object.__setattr__(self, "group", PlaneGroup.parse(self.group))
+        object.__setattr__(self, "confidence", check_confidence(self.confidence))
+        object.__setattr__(self, "classifications", tuple(self.classifications))
+
+    @property
+    def keyframes(self) -> tuple[Keyframe, ...]:
+        return tuple(k for s in self.segments for k in s.keyframes)
+
+
+@dataclass(frozen=True, slots=True)
+class MaskInstance:
+    """Binds one colour of composite frame masks to a feature (by name and/or schema id)."""
+
+    color: tuple[int, int, int]
+    name: str | None = None
+    schema_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _feature(self.name, self.schema_id, "mask instance")
+        object.__setattr__(self, "color", rgb(self.color, "mask instance colorRGB"))
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMask:
+    """The composite mask of one 0-based frame (slice of ``group`` for DICOM)."""
+
+    frame: int
+    source: RasterSource
+
+    def __post_init__(self) -> None:
+        non_negative_int(self.frame, "mask frame index")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMasks:
+    """Per-frame composite masks whose colours map to features (Labelbox video and DICOM ``masks``)."""
+
+    uuid: str
+    frames: tuple[FrameMask, ...]
+    instances: tuple[MaskInstance, ...]
+    group: PlaneGroup | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uuid", normalise_uuid(self.uuid))
+        frames = tuple(self.frames)
+        instances = tuple(self.instances)
+        if not frames:
+            raise ValidationError("masks need at least one frame, found none", field="masks.frames", value=[])
+        if not instances:
+            raise ValidationError("masks need at least one instance, found none", field="masks.instances", value=[])
+        indexes = [f.frame for f in frames]
+        if len(set(indexes)) != len(indexes):
+            dup = next(i for i in indexes if indexes.count(i) > 1)
+            raise ValidationError(f"mask frame {dup} is given twice", field="masks.frames", value=dup)
+        object.__setattr__(self, "frames", frames)
+        object.__setattr__(self, "instances", instances)
+        if self.group is not None:
+            object.__setattr__(self, "group", PlaneGroup.parse(self.group))
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A directed or undirected relation between two objects of the same data row, by their uuids."""
+
+    uuid: str
+    source: str
+    target: str
+    name: str | None = None
+    schema_id: str | None = None
+    bidirectional: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uuid", normalise_uuid(self.uuid))
+        object.__setattr__(self, "source", normalise_uuid(self.source))
+        object.__setattr__(self, "target", normalise_uuid(self.target))
+        _feature(self.name, self.schema_id, "relationship")
+
+
+AnyAnnotation = ObjectAnnotation | ClassificationAnnotation | TrackedObject | FrameMasks | Relationship
+
+
 __all__ = [
     "Answer",
+    "AnyAnnotation",
     "Checklist",
     "ClassificationAnnotation",
     "ClassificationAnswer",
     "CustomMetric",
+    "FrameMask",
+    "FrameMasks",
     "FrameRange",
+    "Keyframe",
     "Line",
     "Mask",
+    "MaskInstance",
     "ObjectAnnotation",
     "Placement",
     "Point",
     "Polygon",
     "Radio",
     "Rectangle",
+    "Relationship",
+    "Segment",
     "Text",
+    "TrackedObject",
     "new_uuid",
     "normalise_uuid",
 ]

@@ -194,6 +194,16 @@ class RasterSource:
         return hashlib.sha256(self.png).hexdigest() if self.png is not None else None
 
 
+def rgb(raw: Any, what: str = "mask color") -> tuple[int, int, int]:
+    """An (r, g, b) triple of 0..255 from a triple, a 1-tuple or one int (grey), as Labelbox expands them."""
+    channels = [raw] * 3 if isinstance(raw, int) else list(raw) if isinstance(raw, tuple | list) else []
+    if len(channels) == 1:
+        channels *= 3
+    if len(channels) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in channels):
+        raise ValidationError(f"{what} must be three integers 0..255, found {raw!r}", field="colorRGB", value=raw)
+    return (channels[0], channels[1], channels[2])
+
+
 @dataclass(frozen=True, slots=True)
 class Mask:
     """The pixels of ``source`` equal to ``color`` (a composite mask can be shared by several objects)."""
@@ -202,17 +212,7 @@ class Mask:
     color: tuple[int, int, int] = (255, 255, 255)
 
     def __post_init__(self) -> None:
-        raw: Any = self.color
-        channels = [raw] * 3 if isinstance(raw, int) else list(raw) if isinstance(raw, tuple | list) else []
-        if len(channels) == 1:
-            channels *= 3
-        if len(channels) != 3 or any(
-            isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in channels
-        ):
-            raise ValidationError(
-                f"mask color must be three integers 0..255, found {raw!r}", field="colorRGB", value=raw
-            )
-        object.__setattr__(self, "color", (channels[0], channels[1], channels[2]))
+        object.__setattr__(self, "color", rgb(self.color))
 
 
 Geometry = Point | Line | Polygon | Rectangle | RotatedRectangle | Ellipse | Mask | Skeleton

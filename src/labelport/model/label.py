@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from labelport.errors import ValidationError
 from labelport.model._checks import enum_value, finite
-from labelport.model.annotation import ClassificationAnnotation, ObjectAnnotation
+from labelport.model.annotation import AnyAnnotation
 
 
 class LabelKind(StrEnum):
@@ -55,7 +55,7 @@ class Label:
     kind: LabelKind
     data_row_id: str | None = None
     global_key: str | None = None
-    annotations: tuple[ObjectAnnotation | ClassificationAnnotation, ...] = ()
+    annotations: tuple[AnyAnnotation, ...] = ()
     details: LabelDetails = field(default_factory=LabelDetails)
     performance: PerformanceDetails = field(default_factory=PerformanceDetails)
     id: str | None = None

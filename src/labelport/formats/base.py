@@ -1,0 +1,159 @@
+"""What every format module shares: records, located problems, detection results, input sniffing.
+
+A format module has the same shape everywhere (../STYLE.md): a constants block of field names,
+``detect(source) -> Detection``, ``read(source) -> Iterator[Record | Problem]`` and ``write(records, out)``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from labelport.errors import Location, ParseError, ValidationError
+from labelport.model.annotation import AnyAnnotation
+
+
+@dataclass(frozen=True, slots=True)
+class DataRowRef:
+    """A data row named by exactly one of its id and its global key."""
+
+    id: str | None = None
+    global_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id is None) == (self.global_key is None):
+            raise ValidationError(
+                "dataRow must have exactly one of id and globalKey, "
+                f"found id={self.id!r}, globalKey={self.global_key!r}",
+                field="dataRow",
+                value={"id": self.id, "globalKey": self.global_key},
+            )
+
+    def as_labelbox(self) -> dict[str, str]:
+        return {"id": self.id} if self.id is not None else {"globalKey": self.global_key or ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One annotation read from an input, with the data row it belongs to and where it was found."""
+
+    data_row: DataRowRef
+    annotation: AnyAnnotation
+    location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A record that could not be read: where, why, the offending value, and the uuid / data row if known."""
+
+    location: Location
+    message: str
+    value: Any = None
+    uuid: str | None = None
+    data_row: Mapping[str, Any] | None = None
+
+    def as_error(self) -> ParseError:
+        return ParseError(self.message, self.location, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """How sure a format is that an input is its own (0 to 1), and why."""
+
+    confidence: float
+    reason: str
+
+
+Source = str | Path | bytes | IO[bytes] | Iterable[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class JsonItem:
+    """One JSON value of an input with its 1-based line (NDJSON) or array index, or the parse failure."""
+
+    value: Any
+    location: Location
+    error: str | None = None
+
+
+def _name(source: Any) -> str | None:
+    if isinstance(source, str | Path):
+        return str(source)
+    return getattr(source, "name", None) if hasattr(source, "read") else None
+
+
+def iter_json_items(source: Source) -> Iterator[JsonItem]:
+    """Yield the JSON objects of an NDJSON file, a JSON array file, or a list of dicts.
+
+    The input is sniffed, never judged by its extension: a first non-blank byte ``[`` means a JSON array,
+    anything else NDJSON (one value per line, blank lines skipped). A line that is not JSON becomes an item
+    with ``error`` set, and the lines after it are still read.
+    """
+    if not isinstance(source, str | Path | bytes) and not hasattr(source, "read"):
+        for index, value in enumerate(source):
+            yield JsonItem(value, Location(path=f"[{index}]"))
+        return
+    file = _name(source)
+    if isinstance(source, bytes):
+        handle: IO[bytes] = io.BytesIO(source)
+    elif isinstance(source, str | Path):
+        handle = Path(source).open("rb")  # noqa: SIM115 - closed in the finally below
+    else:
+        handle = source  # type: ignore[assignment]
+    try:
+        array_head: list[bytes] | None = None
+        first = True
+        for number, line in enumerate(handle, start=1):
+            if array_head is not None:
+                array_head.append(line)
+                continue
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if first and stripped.startswith(b"[") and not _is_json_line(stripped):
+                array_head = [line]  # a JSON array spread over lines: gather and parse it whole
+                continue
+            first = False
+            if stripped.startswith(b"["):
+                yield from _array_items(stripped, file)
+                continue
+            try:
+                yield JsonItem(orjson.loads(stripped), Location(file=file, line=number))
+            except orjson.JSONDecodeError as exc:
+                shown = stripped[:80].decode("utf-8", "replace")
+                yield JsonItem(shown, Location(file=file, line=number), f"not valid JSON ({exc}): {shown!r}")
+        if array_head is not None:
+            yield from _array_items(b"".join(array_head), file)
+    finally:
+        if isinstance(source, str | Path):
+            handle.close()
+
+
+def _is_json_line(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _array_items(text: bytes, file: str | None) -> Iterator[JsonItem]:
+    try:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        yield JsonItem(None, Location(file=file), f"not valid JSON: {exc}")
+        return
+    for index, value in enumerate(values):
+        yield JsonItem(value, Location(file=file, path=f"[{index}]"))
+
+
+def dumps_line(value: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(value) + b"\n"

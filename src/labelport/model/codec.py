@@ -1,0 +1,64 @@
+"""Plain-JSON form of model objects, for storage: ``{"type": ClassName, field: value...}``, read back exactly.
+
+Tuples become lists, enums their values, bytes base64; ``from_json`` rebuilds through the constructors, so
+stored data is checked again when it is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from enum import Enum
+from typing import Any
+
+from labelport.errors import ValidationError
+from labelport.model import annotation, geometry, label
+
+_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for module in (annotation, geometry, label)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
+}
+
+_TUPLE_FIELDS = {"color"}
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-ready form of a model object (or of plain values holding model objects)."""
+    if isinstance(value, geometry.Point):
+        return {"x": value.x, "y": value.y}  # compact: points are most of the stored bytes
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {"type": type(value).__name__}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is not None and item != () and f.name != "type":
+                out[f.name] = to_json(item)
+        return out
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode()}
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    return value
+
+
+def from_json(data: Any) -> Any:
+    """Rebuild what ``to_json`` wrote; an unknown type name raises naming it."""
+    if isinstance(data, list):
+        return tuple(from_json(v) for v in data)
+    if not isinstance(data, dict):
+        return data
+    if set(data) == {"base64"}:
+        return base64.b64decode(data["base64"])
+    if data.keys() == {"x", "y"}:
+        return geometry.Point(data["x"], data["y"])
+    name = data.get("type")
+    cls = _TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValidationError(f"stored annotation has unknown type {name!r}", field="type", value=name)
+    kwargs = {k: from_json(v) for k, v in data.items() if k != "type"}
+    for key in _TUPLE_FIELDS & kwargs.keys():
+        kwargs[key] = tuple(kwargs[key])
+    return cls(**kwargs)
