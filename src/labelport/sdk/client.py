@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from labelport.errors import LabelportError
+from labelport.errors import LabelportError, NotFoundError
 from labelport.model.media import MediaType
 from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
+from labelport.sdk.backend import Backend, EmbeddedBackend
 from labelport.service import Hub
-from labelport.service import datasets as dataset_service
-from labelport.service import ontologies as ontology_service
-from labelport.service import projects as project_service
 
 
 class Client:
@@ -39,23 +37,24 @@ class Client:
         self.hub = Hub.open(
             home=Path(home) if home is not None else None, database_url=database_url, organization=organization
         )
+        self.backend: Backend = EmbeddedBackend(self.hub)
 
     # datasets and data rows
     def create_dataset(self, name: str, description: str | None = None) -> Dataset:
-        return Dataset(self, dataset_service.create_dataset(self.hub, name, description))
+        return Dataset(self, self.backend.create_dataset(name, description))
 
     def get_dataset(self, dataset_id: str) -> Dataset:
-        return Dataset(self, dataset_service.get_dataset(self.hub, dataset_id))
+        return Dataset(self, self.backend.get_dataset(dataset_id))
 
     def get_datasets(self) -> list[Dataset]:
-        return [Dataset(self, d) for d in dataset_service.list_datasets(self.hub)]
+        return [Dataset(self, d) for d in self.backend.list_datasets()]
 
     def get_data_row(self, data_row_id: str) -> DataRow:
-        return DataRow(self, dataset_service.get_data_row(self.hub, data_row_id))
+        return DataRow(self, self.backend.get_data_row(data_row_id))
 
     def get_data_row_ids_for_global_keys(self, global_keys: Sequence[str]) -> dict[str, Any]:
         """Labelbox's shape: ``{"status", "results": [id or None per key], "errors": [...]}``."""
-        ids, missing = dataset_service.data_row_ids_for_global_keys(self.hub, global_keys)
+        ids, missing = self.backend.data_row_ids_for_global_keys(global_keys)
         status = "SUCCESS" if not missing else ("FAILURE" if len(missing) == len(ids) else "PARTIAL SUCCESS")
         return {
             "status": status,
@@ -67,34 +66,34 @@ class Client:
     def create_ontology(
         self, name: str, normalized: dict[str, Any], media_type: MediaType | str | None = None
     ) -> Ontology:
-        return Ontology(self, ontology_service.create_ontology(self.hub, name, normalized, media_type))
+        return Ontology(self, self.backend.create_ontology(name, normalized, media_type))
 
     def get_ontology(self, ontology_id: str) -> Ontology:
-        return Ontology(self, ontology_service.get_ontology(self.hub, ontology_id))
+        return Ontology(self, self.backend.get_ontology(ontology_id))
 
     def get_ontologies(self) -> list[Ontology]:
-        return [Ontology(self, o) for o in ontology_service.list_ontologies(self.hub)]
+        return [Ontology(self, o) for o in self.backend.list_ontologies()]
 
     # projects
     def create_project(
         self, name: str, media_type: MediaType | str = MediaType.IMAGE, description: str | None = None
     ) -> Project:
-        return Project(self, project_service.create_project(self.hub, name, media_type, description))
+        return Project(self, self.backend.create_project(name, media_type, description))
 
     def get_project(self, project_id: str) -> Project:
-        return Project(self, project_service.get_project(self.hub, project_id))
+        return Project(self, self.backend.get_project(project_id))
 
     def get_projects(self) -> list[Project]:
-        return [Project(self, p) for p in project_service.list_projects(self.hub)]
+        return [Project(self, p) for p in self.backend.list_projects()]
 
     def get_batch(self, project_id: str, batch_id: str) -> Batch:
         for batch in self.get_project(project_id).batches():
             if batch.uid == batch_id:
                 return batch
-        raise LabelportError(f"no batch {batch_id!r} in project {project_id!r}")
+        raise NotFoundError(f"no batch {batch_id!r} in project {project_id!r}")
 
     def close(self) -> None:
-        self.hub.db.dispose()
+        self.backend.close()
 
     def __enter__(self) -> Client:
         return self

@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING, Any
 from labelport.model.media import DataRow as ModelDataRow
 from labelport.model.media import MediaType
 from labelport.model.ontology import Ontology as ModelOntology
-from labelport.service import datasets as dataset_service
-from labelport.service import ontologies as ontology_service
-from labelport.service import projects as project_service
 from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
+    from labelport.sdk.imports import ImportJob
 
 
 class DataRow:
@@ -104,7 +102,7 @@ class Dataset:
 
     def create_data_rows(self, assets: Iterable[Any], progress: Callable[[int], None] | None = None) -> Task:
         """Create data rows from ``{"row_data", "global_key", "media_type"?, "metadata_fields"?, "attachments"?}``."""
-        result = dataset_service.create_data_rows(self.client.hub, self.uid, assets, progress)
+        result = self.client.backend.create_data_rows(self.uid, assets, progress)
         return Task(self.client, result.created, result.failures)
 
     def create_data_row(self, asset: dict[str, Any]) -> DataRow:
@@ -114,7 +112,7 @@ class Dataset:
         return DataRow(self.client, task.created[0])
 
     def data_rows(self) -> list[DataRow]:
-        return [DataRow(self.client, r) for r in dataset_service.list_data_rows(self.client.hub, self.uid)]
+        return [DataRow(self.client, r) for r in self.client.backend.list_data_rows(self.uid)]
 
     def __repr__(self) -> str:
         return f"<Dataset {self.uid} name={self.name!r}>"
@@ -186,7 +184,7 @@ class Batch:
         return self.client.get_project(self.info.project_id)
 
     def data_row_ids(self) -> list[str]:
-        return project_service.batch_data_row_ids(self.client.hub, self.uid)
+        return self.client.backend.batch_data_row_ids(self.uid)
 
     def __repr__(self) -> str:
         return f"<Batch {self.uid} name={self.name!r} priority={self.priority} size={self.size}>"
@@ -211,12 +209,12 @@ class Project:
 
     def connect_ontology(self, ontology: Ontology | str) -> None:
         ontology_id = ontology if isinstance(ontology, str) else ontology.uid
-        self.info = project_service.connect_ontology(self.client.hub, self.uid, ontology_id)
+        self.info = self.client.backend.connect_ontology(self.uid, ontology_id)
 
     def ontology(self) -> Ontology | None:
         if self.info.ontology_id is None:
             return None
-        return Ontology(self.client, ontology_service.get_ontology(self.client.hub, self.info.ontology_id))
+        return Ontology(self.client, self.client.backend.get_ontology(self.info.ontology_id))
 
     def create_batch(
         self,
@@ -228,13 +226,16 @@ class Project:
     ) -> Batch:
         """Send data rows (ids or DataRow objects) or global keys to the project; priority 1 (highest) to 5."""
         ids = None if data_rows is None else [r if isinstance(r, str) else r.uid for r in data_rows]
-        info = project_service.create_batch(
-            self.client.hub, self.uid, name, global_keys=global_keys, data_row_ids=ids, priority=priority
-        )
+        info = self.client.backend.create_batch(self.uid, name, global_keys, ids, priority)
         return Batch(self.client, info)
 
+    def import_jobs(self) -> list[ImportJob]:
+        from labelport.sdk.imports import ImportJob
+
+        return [ImportJob(self.client, j) for j in self.client.backend.list_import_jobs(self.uid)]
+
     def batches(self) -> list[Batch]:
-        return [Batch(self.client, b) for b in project_service.list_batches(self.client.hub, self.uid)]
+        return [Batch(self.client, b) for b in self.client.backend.list_batches(self.uid)]
 
     def __repr__(self) -> str:
         return f"<Project {self.uid} name={self.name!r} media_type={self.media_type.value}>"

@@ -1,0 +1,554 @@
+"""Importing annotations as pre-labels (MAL) or ground truth: validate each record, persist the good ones.
+
+Every record gets a status, SUCCESS or FAILURE with reasons; a bad record never stops the others. All
+annotations of one import are written in one transaction, with the job's statuses, so a reader sees the
+whole import or none of it. Importing a uuid again on the same data row replaces the earlier annotation.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
+from labelport.formats.base import DataRowRef, Problem, Record
+from labelport.imaging import decode_png_composite
+from labelport.model.annotation import (
+    AnyAnnotation,
+    ClassificationAnnotation,
+    FrameMask,
+    FrameMasks,
+    ObjectAnnotation,
+    Relationship,
+    TrackedObject,
+    new_uuid,
+)
+from labelport.model.codec import to_json
+from labelport.model.geometry import Mask, RasterSource
+from labelport.model.ids import new_id
+from labelport.model.label import LabelKind
+from labelport.model.media import MediaAttributes, MediaType
+from labelport.service import masks
+from labelport.service.hub import Hub, now
+from labelport.service.ontologies import get_ontology
+from labelport.service.projects import get_project
+from labelport.service.validation import Feature, OntologyIndex
+from labelport.store.schema import annotation_rows, batch_data_rows, data_rows, import_jobs, import_statuses, labels
+
+MAX_PER_FEATURE = 5000
+CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJobInfo:
+    id: str
+    project_id: str
+    name: str
+    kind: LabelKind
+    state: str
+    total: int
+    succeeded: int
+    failed: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What an import needs to know of a data row."""
+
+    id: str
+    global_key: str | None
+    media_type: MediaType
+    attributes: MediaAttributes
+    in_project: bool
+
+
+@dataclass
+class _Run:
+    """State of one import while it runs."""
+
+    hub: Hub
+    project_id: str
+    media_type: MediaType
+    kind: LabelKind
+    index: OntologyIndex
+    roots: tuple[Path, ...]
+    rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
+    seen_uuids: dict[str, str] = field(default_factory=dict)
+    per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
+    label_ids: dict[str, str] = field(default_factory=dict)
+    colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    succeeded: int = 0
+
+
+def _status(uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "uuid": uuid,
+        "dataRow": ref,
+        "status": "FAILURE" if errors else "SUCCESS",
+        "errors": errors or [],
+    }
+
+
+def _error(message: str, location: Location, value: Any = None, name: str = "ValidationError") -> dict[str, Any]:
+    info = {"line": location.line, "path": location.path, "file": location.file, "value": value}
+    return {"name": name, "message": message, "additionalInfo": {k: v for k, v in info.items() if v is not None}}
+
+
+def _uuid_of(annotation: AnyAnnotation) -> str | None:
+    return getattr(annotation, "uuid", None)
+
+
+def _frames_checked(run: _Run, row: _Row, annotation: AnyAnnotation) -> None:
+    if isinstance(annotation, TrackedObject) and annotation.group is not None:
+        view = masks.plane(row.attributes, annotation.group)
+        for keyframe in annotation.keyframes:
+            if keyframe.frame >= view.frames:
+                raise ValidationError(
+                    f"frame {keyframe.frame + 1} is out of range: the {annotation.group.value} plane of this "
+                    f"series has frames 1 to {view.frames}",
+                    field="frame",
+                    value=keyframe.frame + 1,
+                )
+    elif isinstance(annotation, TrackedObject) and row.attributes.frames is not None:
+        for keyframe in annotation.keyframes:
+            if keyframe.frame >= row.attributes.frames:
+                raise ValidationError(
+                    f"frame {keyframe.frame + 1} is out of range: the video has {row.attributes.frames} frames",
+                    field="frame",
+                    value=keyframe.frame + 1,
+                )
+
+
+def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
+    data = masks.resolve(mask.source, run.hub.settings, run.roots)
+    masks.check_size(data, row.attributes.width, row.attributes.height, "the image")
+    digest = run.hub.blobs.put(conn, data, "image/png")
+    if digest not in run.colours:
+        rgb = decode_png_composite(data)
+        run.colours[digest] = {tuple(int(v) for v in c) for c in np.unique(rgb.reshape(-1, 3), axis=0)}  # type: ignore[misc]
+    if mask.color not in run.colours[digest]:
+        raise ValidationError(
+            f"mask colour {list(mask.color)} does not occur in the mask image", field="colorRGB", value=list(mask.color)
+        )
+    return Mask(RasterSource(blob=digest), mask.color)
+
+
+def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMasks) -> tuple[FrameMasks, str | None]:
+    """Store a DICOM mask as a label volume (one blob); video masks keep one PNG blob per frame."""
+    frames = [masks.resolve(f.source, run.hub.settings, run.roots) for f in annotation.frames]
+    if annotation.group is not None and row.media_type is MediaType.DICOM:
+        view = masks.plane(row.attributes, annotation.group)
+        for frame, data in zip(annotation.frames, frames, strict=True):
+            if frame.frame >= view.frames:
+                raise ValidationError(
+                    f"mask frame {frame.frame + 1} is out of range: the {annotation.group.value} plane of this "
+                    f"series has frames 1 to {view.frames}",
+                    field="masks.frames.index",
+                    value=frame.frame + 1,
+                )
+            masks.check_size(data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series")
+        volume, _counts = masks.label_volume(annotation, frames, view)
+        digest = run.hub.blobs.put(conn, masks.encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
+        stored = tuple(FrameMask(f.frame, RasterSource(blob=digest)) for f in annotation.frames)
+        return replace(annotation, frames=stored), digest
+    stored_frames = []
+    for frame, data in zip(annotation.frames, frames, strict=True):
+        masks.check_size(data, row.attributes.width, row.attributes.height, "the video frame")
+        stored_frames.append(FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png"))))
+    return replace(annotation, frames=tuple(stored_frames)), None
+
+
+def _store_masks(
+    run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation
+) -> tuple[AnyAnnotation, str | None]:
+    if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
+        stored = _image_mask(run, conn, row, annotation.geometry)
+        return replace(annotation, geometry=stored), stored.source.blob
+    if isinstance(annotation, FrameMasks):
+        return _frame_masks(run, conn, row, annotation)
+    return annotation, None
+
+
+def _annotation_rows(
+    annotation: AnyAnnotation, features: list[Feature], mask_blob: str | None
+) -> Iterator[dict[str, Any]]:
+    """Database rows for one annotation: one per mask instance for per-frame masks, else one."""
+    base = {
+        "frame": None,
+        "plane_group": None,
+        "keyframe": True,
+        "segment": None,
+        "confidence": None,
+        "mask_blob": mask_blob,
+    }
+    if isinstance(annotation, FrameMasks):
+        for i, (instance, feature) in enumerate(zip(annotation.instances, features, strict=True)):
+            # One row per feature; the first keeps the import's uuid, the others derive a stable one from it.
+            row_uuid = (
+                annotation.uuid
+                if i == 0
+                else str(uuid_module.uuid5(uuid_module.UUID(annotation.uuid), feature.schema_id))
+            )
+            single = replace(annotation, uuid=row_uuid, instances=(instance,))
+            yield {
+                **base,
+                "uuid": row_uuid,
+                "schema_id": feature.schema_id,
+                "feature_name": feature.name,
+                "annotation_type": "frame_masks",
+                "frame": min(f.frame for f in annotation.frames),
+                "plane_group": annotation.group.value if annotation.group else None,
+                "payload": {"annotation": to_json(single), "label_value": i + 1, "source_uuid": annotation.uuid},
+            }
+        return
+    [feature] = features
+    # A classification may come without a uuid; it then gets a fresh one.
+    row: dict[str, Any] = {
+        **base,
+        "uuid": annotation.uuid or new_uuid(),
+        "schema_id": feature.schema_id,
+        "feature_name": feature.name,
+    }
+    if isinstance(annotation, ObjectAnnotation):
+        row.update(
+            annotation_type=feature.tool.value if feature.tool else "object",
+            frame=annotation.placement.frame,
+            plane_group=annotation.placement.group.value if annotation.placement.group else None,
+            confidence=annotation.confidence,
+        )
+    elif isinstance(annotation, TrackedObject):
+        row.update(
+            annotation_type="track",
+            frame=annotation.keyframes[0].frame,
+            plane_group=annotation.group.value if annotation.group else None,
+            confidence=annotation.confidence,
+        )
+    elif isinstance(annotation, Relationship):
+        row.update(annotation_type="relationship")
+    else:
+        row.update(annotation_type="classification", confidence=annotation.confidence, frame=annotation.placement.frame)
+    row["payload"] = {"annotation": to_json(annotation)}
+    yield row
+
+
+def _resolve_rows(run: _Run, conn: sa.Connection, refs: Iterable[DataRowRef]) -> None:
+    wanted_ids = {r.id for r in refs if r.id is not None and ("id", r.id) not in run.rows}
+    wanted_keys = {r.global_key for r in refs if r.global_key is not None and ("key", r.global_key) not in run.rows}
+    in_batch = sa.exists().where(
+        batch_data_rows.c.project_id == run.project_id, batch_data_rows.c.data_row_id == data_rows.c.id
+    )
+    query = sa.select(
+        data_rows.c.id, data_rows.c.global_key, data_rows.c.media_type, data_rows.c.media_attributes, in_batch
+    ).where(data_rows.c.organization_id == run.hub.organization_id)
+    for column, values, tag in ((data_rows.c.id, wanted_ids, "id"), (data_rows.c.global_key, wanted_keys, "key")):
+        for value in values:
+            run.rows[(tag, value)] = None
+        listed = sorted(values)
+        for start in range(0, len(listed), 900):
+            for r in conn.execute(query.where(column.in_(listed[start : start + 900]))):
+                row = _Row(r[0], r[1], MediaType(r[2]), MediaAttributes.from_dict(r[3]), bool(r[4]))
+                run.rows[(tag, r[0] if tag == "id" else r[1])] = row
+
+
+def _row_for(run: _Run, ref: DataRowRef) -> _Row:
+    row = run.rows.get(("id", ref.id) if ref.id is not None else ("key", ref.global_key or ""))
+    if row is None:
+        shown = f"id {ref.id!r}" if ref.id is not None else f"globalKey {ref.global_key!r}"
+        raise NotFoundError(f"data row with {shown} does not exist")
+    if not row.in_project:
+        raise ValidationError(
+            f"data row {row.global_key or row.id!r} is not in a batch of this project; add it with create_batch",
+            field="dataRow",
+            value=ref.as_labelbox(),
+        )
+    return row
+
+
+def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
+    if data_row_id in run.label_ids:
+        return run.label_ids[data_row_id]
+    existing = conn.execute(
+        sa.select(labels.c.id).where(
+            labels.c.project_id == run.project_id, labels.c.data_row_id == data_row_id, labels.c.kind == run.kind.value
+        )
+    ).scalar()
+    stamp = now()
+    if existing is None:
+        existing = new_id()
+        conn.execute(
+            labels.insert().values(
+                id=existing,
+                project_id=run.project_id,
+                data_row_id=data_row_id,
+                kind=run.kind.value,
+                created_at=stamp,
+                updated_at=stamp,
+                created_by=run.hub.actor,
+                updated_by=run.hub.actor,
+                skipped=False,
+            )
+        )
+    else:
+        conn.execute(labels.update().where(labels.c.id == existing).values(updated_at=stamp, updated_by=run.hub.actor))
+    run.label_ids[data_row_id] = str(existing)
+    return str(existing)
+
+
+def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]) -> None:
+    _resolve_rows(run, conn, [item.data_row for item in chunk if isinstance(item, Record)])
+    pending: list[dict[str, Any]] = []
+    for item in chunk:
+        if isinstance(item, Problem):
+            run.statuses.append(
+                _status(
+                    item.uuid,
+                    dict(item.data_row) if item.data_row else None,
+                    [_error(item.message, item.location, item.value, "ParseError")],
+                )
+            )
+            continue
+        annotation = item.annotation
+        uuid = _uuid_of(annotation)
+        ref = item.data_row.as_labelbox()
+        try:
+            if uuid is not None and uuid in run.seen_uuids:
+                raise ValidationError(
+                    f"uuid {uuid} is used twice in this import (first at {run.seen_uuids[uuid]})",
+                    field="uuid",
+                    value=uuid,
+                )
+            if uuid is not None:
+                run.seen_uuids[uuid] = str(item.location)
+            row = _row_for(run, item.data_row)
+            if row.media_type is not run.media_type:
+                raise ValidationError(
+                    f"data row is {row.media_type.value} but the project is {run.media_type.value}",
+                    field="dataRow",
+                    value=ref,
+                )
+            features = run.index.check(annotation, row.media_type)
+            _frames_checked(run, row, annotation)
+            for feature in features:
+                run.per_feature[(row.id, feature.schema_id)] += 1
+                if run.per_feature[(row.id, feature.schema_id)] > MAX_PER_FEATURE:
+                    raise ValidationError(
+                        f"more than {MAX_PER_FEATURE} annotations of feature {feature.name!r} on one data row",
+                        field="name",
+                        value=feature.name,
+                    )
+            # Masks are stored inside a savepoint so a failing record leaves no blob row behind.
+            with conn.begin_nested():
+                stored, mask_blob = _store_masks(run, conn, row, annotation)
+            label_id = _label_id(run, conn, row.id)
+            for values in _annotation_rows(stored, features, mask_blob):
+                pending.append(
+                    {
+                        **values,
+                        "label_id": label_id,
+                        "project_id": run.project_id,
+                        "data_row_id": row.id,
+                        "kind": run.kind.value,
+                        "created_at": now(),
+                    }
+                )
+            run.statuses.append(_status(uuid, ref))
+            run.succeeded += 1
+        except LabelportError as exc:
+            run.statuses.append(
+                _status(uuid, ref, [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)])
+            )
+    if pending:
+        keys = [(p["data_row_id"], p["uuid"]) for p in pending]
+        for start in range(0, len(keys), 400):
+            conn.execute(
+                annotation_rows.delete().where(
+                    annotation_rows.c.project_id == run.project_id,
+                    annotation_rows.c.kind == run.kind.value,
+                    sa.tuple_(annotation_rows.c.data_row_id, annotation_rows.c.uuid).in_(keys[start : start + 400]),
+                )
+            )
+        conn.execute(annotation_rows.insert(), pending)
+
+
+def _create_job(hub: Hub, project_id: str, name: str, kind: LabelKind, fmt: str) -> str:
+    job_id = new_id()
+    with hub.transaction() as conn:
+        conn.execute(
+            import_jobs.insert().values(
+                id=job_id,
+                project_id=project_id,
+                name=name,
+                kind=kind.value,
+                format=fmt,
+                state="RUNNING",
+                total=0,
+                succeeded=0,
+                failed=0,
+                created_at=now(),
+                started_at=now(),
+                created_by=hub.actor,
+            )
+        )
+    return job_id
+
+
+def _fail_job(hub: Hub, job_id: str, reason: str) -> None:
+    with hub.transaction() as conn:
+        conn.execute(
+            import_jobs.update()
+            .where(import_jobs.c.id == job_id)
+            .values(state="FAILED", error=reason, finished_at=now())
+        )
+
+
+def import_annotations(
+    hub: Hub,
+    project_id: str,
+    name: str,
+    items: Iterable[Record | Problem],
+    kind: LabelKind | str,
+    *,
+    fmt: str = "labelbox_ndjson",
+    roots: Iterable[Path] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ImportJobInfo:
+    """Validate and store annotations; returns the finished job (statuses via ``import_statuses_of``)."""
+    kind = LabelKind.parse(kind)
+    project = get_project(hub, project_id)
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"import name must be a non-empty string, found {name!r}", field="name", value=name)
+    job_id = _create_job(hub, project_id, name, kind, fmt)
+    if project.ontology_id is None:
+        _fail_job(hub, job_id, f"project {project.name!r} has no ontology; connect one before importing")
+        return get_import_job(hub, job_id)
+    run = _Run(
+        hub=hub,
+        project_id=project_id,
+        media_type=project.media_type,
+        kind=kind,
+        index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
+        roots=(Path.cwd(), *roots),
+    )
+    try:
+        with hub.transaction() as conn:
+            chunk: list[Record | Problem] = []
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    _process_chunk(run, conn, chunk)
+                    if progress:
+                        progress(len(chunk))
+                    chunk = []
+            if chunk:
+                _process_chunk(run, conn, chunk)
+                if progress:
+                    progress(len(chunk))
+            for start in range(0, len(run.statuses), 5000):
+                conn.execute(
+                    import_statuses.insert(),
+                    [
+                        {
+                            "job_id": job_id,
+                            "position": start + i,
+                            "uuid": s["uuid"],
+                            "data_row": s["dataRow"],
+                            "status": s["status"],
+                            "errors": s["errors"],
+                        }
+                        for i, s in enumerate(run.statuses[start : start + 5000])
+                    ],
+                )
+            conn.execute(
+                import_jobs.update()
+                .where(import_jobs.c.id == job_id)
+                .values(
+                    state="FINISHED",
+                    total=len(run.statuses),
+                    succeeded=run.succeeded,
+                    failed=len(run.statuses) - run.succeeded,
+                    finished_at=now(),
+                )
+            )
+    except Exception as exc:
+        _fail_job(hub, job_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return get_import_job(hub, job_id)
+
+
+def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
+    with hub.read() as conn:
+        row = conn.execute(sa.select(import_jobs).where(import_jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFoundError(f"no import job with id {job_id!r}")
+    return ImportJobInfo(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        kind=LabelKind(row.kind),
+        state=row.state,
+        total=row.total,
+        succeeded=row.succeeded,
+        failed=row.failed,
+        error=row.error,
+    )
+
+
+def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
+    with hub.read() as conn:
+        ids = list(
+            conn.execute(
+                sa.select(import_jobs.c.id)
+                .where(import_jobs.c.project_id == project_id)
+                .order_by(import_jobs.c.created_at)
+            ).scalars()
+        )
+    return [get_import_job(hub, i) for i in ids]
+
+
+def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
+    query = sa.select(import_statuses).where(import_statuses.c.job_id == job_id).order_by(import_statuses.c.position)
+    if failures_only:
+        query = query.where(import_statuses.c.status == "FAILURE")
+    with hub.read() as conn:
+        return [
+            {"uuid": r.uuid, "dataRow": r.data_row, "status": r.status, "errors": r.errors} for r in conn.execute(query)
+        ]
+
+
+def stored_annotations(
+    hub: Hub, project_id: str, data_row_id: str, kind: LabelKind | str
+) -> list[tuple[dict[str, Any], AnyAnnotation]]:
+    """The stored annotations of one data row (row columns, rebuilt model annotation), in import order."""
+    from labelport.model.codec import from_json
+
+    kind = LabelKind.parse(kind)
+    with hub.read() as conn:
+        rows = conn.execute(
+            sa.select(annotation_rows)
+            .where(
+                annotation_rows.c.project_id == project_id,
+                annotation_rows.c.data_row_id == data_row_id,
+                annotation_rows.c.kind == kind.value,
+            )
+            .order_by(annotation_rows.c.id)
+        ).all()
+    return [(dict(r._mapping), from_json(r.payload["annotation"])) for r in rows]
+
+
+__all__ = [
+    "ClassificationAnnotation",
+    "ImportJobInfo",
+    "get_import_job",
+    "import_annotations",
+    "import_statuses_of",
+    "stored_annotations",
+]

@@ -1,0 +1,293 @@
+"""Labelbox imports through the SDK: the DICOM guide's example on a real series, and bad input.
+
+Every test runs on SQLite and PostgreSQL. Geometry read back is checked against positions derived
+independently from the series affine (load_series, itself checked against dcm2niix), not against the
+plane-view code that stored it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import labelport as lb
+from labelport.imaging import load_series
+from labelport.model import FrameMasks, Line, TrackedObject
+from labelport.sdk import Client
+from labelport.sdk.imports import LabelImport, MALPredictionImport
+from labelport.service.imports import stored_annotations
+from labelport.service.masks import decode_label_volume
+from labelport.service.synthetic import write_image, write_series
+from labelport.store.schema import annotation_rows, labels
+from tests.conftest import HFS_SERIES, count_rows, shared_or_skip
+
+
+def png(array: np.ndarray[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def dicom_project(client: Client, series: Path, key: str = "sample-dicom-1.dcm") -> lb.sdk.resources.Project:
+    dataset = client.create_dataset(name="dicom_demo_dataset")
+    assert dataset.create_data_rows([{"row_data": str(series), "global_key": key}]).errors is None
+    builder = lb.OntologyBuilder(
+        tools=[
+            lb.Tool(tool=lb.Tool.Type.RASTER_SEGMENTATION, name="segmentation_mask_dicom"),
+            lb.Tool(tool=lb.Tool.Type.LINE, name="line_dicom"),
+        ]
+    )
+    ontology = client.create_ontology("Ontology DICOM Annotations", builder.asdict(), media_type=lb.MediaType.Dicom)
+    project = client.create_project(name="dicom_project_demo", media_type=lb.MediaType.Dicom)
+    project.connect_ontology(ontology)
+    project.create_batch("first-batch-dicom-demo", global_keys=[key], priority=5)
+    return project
+
+
+def ranks(voxels: np.ndarray[Any, Any], affine: np.ndarray[Any, Any], shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """For integer voxels (n, 3): the rank of each voxel centre along patient L, P and S among the grid's."""
+    out = np.zeros_like(voxels)
+    for d in range(3):  # LPS axis
+        axis = int(np.argmax(np.abs(affine[d, :3])))  # the array axis that moves along it
+        step = affine[d, axis]
+        out[:, d] = voxels[:, axis] if step > 0 else shape[axis] - 1 - voxels[:, axis]
+    return out
+
+
+def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> None:
+    series = shared_or_skip(HFS_SERIES)
+    project = dicom_project(client, series)
+    volume = load_series(series)
+    affine, shape = volume.affine_lps, volume.array.shape
+    # The axial plane of this sagittal series: x runs along L (35 slices), y along P (256 rows).
+    width, height = shape[int(np.argmax(np.abs(affine[0, :3])))], shape[int(np.argmax(np.abs(affine[1, :3])))]
+    assert (width, height) == (35, 256)
+    mask1 = np.zeros((height, width, 3), np.uint8)
+    mask1[100:120, 5:11] = 255
+    mask5 = np.zeros((height, width, 3), np.uint8)
+    mask5[30:32, 20:22] = 255
+    line_uuid = str(uuid.uuid4())
+    mask_uuid = str(uuid.uuid4())
+    global_key = "sample-dicom-1.dcm"
+    polyline_annotation_ndjson = {
+        "uuid": line_uuid,
+        "name": "line_dicom",
+        "groupKey": "axial",
+        "segments": [
+            {"keyframes": [{"frame": 1, "line": [{"x": 10, "y": 10}, {"x": 200, "y": 20}, {"x": 250, "y": 250}]}]},
+            {"keyframes": [{"frame": 20, "line": [{"x": 10, "y": 10}, {"x": 200, "y": 10}, {"x": 300, "y": 300}]}]},
+        ],
+        "dataRow": {"globalKey": global_key},
+    }
+    mask_annotation_ndjson = {
+        "uuid": mask_uuid,
+        "groupKey": "axial",
+        "masks": {
+            "frames": [
+                {"index": 1, "imBytes": base64.b64encode(png(mask1)).decode()},
+                {"index": 5, "imBytes": base64.b64encode(png(mask5)).decode()},
+            ],
+            "instances": [{"colorRGB": (255, 255, 255), "name": "segmentation_mask_dicom"}],
+        },
+        "dataRow": {"globalKey": global_key},
+    }
+    upload_job = MALPredictionImport.create_from_objects(
+        client=client,
+        project_id=project.uid,
+        name="mal_import_job" + str(uuid.uuid4()),
+        predictions=[polyline_annotation_ndjson, mask_annotation_ndjson],
+    )
+    upload_job.wait_until_done()
+    assert upload_job.state == "FINISHED"
+    assert upload_job.errors == []
+    assert [s["status"] for s in upload_job.statuses] == ["SUCCESS", "SUCCESS"]
+    assert [s["uuid"] for s in upload_job.statuses] == [line_uuid, mask_uuid]
+
+    row_id = client.get_data_row_ids_for_global_keys([global_key])["results"][0]
+    stored = {a.uuid: (row, a) for row, a in stored_annotations(client.hub, project.uid, row_id, "prediction")}
+    _, line = stored[line_uuid]
+    assert isinstance(line, TrackedObject)
+    assert [k.frame for k in line.keyframes] == [0, 19]  # Labelbox frames count from 1
+    assert isinstance(line.keyframes[0].geometry, Line)
+    assert [(p.x, p.y) for p in line.keyframes[0].geometry.points] == [(10, 10), (200, 20), (250, 250)]
+
+    mask_row, mask = stored[mask_uuid]
+    assert isinstance(mask, FrameMasks) and mask_row["mask_blob"]
+    labels_volume = decode_label_volume(client.hub.blobs.get(mask_row["mask_blob"]))
+    assert labels_volume.shape == shape
+    voxels = np.argwhere(labels_volume == 1)
+    assert len(voxels) == 20 * 6 + 2 * 2
+    lps_ranks = ranks(voxels, affine, shape)
+    expected = {(x, y, 0) for y in range(100, 120) for x in range(5, 11)} | {
+        (x, y, 4) for y in range(30, 32) for x in range(20, 22)
+    }
+    assert {(int(l), int(p), int(s)) for l, p, s in lps_ranks} == expected
+
+    # The same payloads as ground truth are stored apart from the pre-labels.
+    truth = LabelImport.create_from_objects(
+        client=client, project_id=project.uid, name="ground-truth", labels=[polyline_annotation_ndjson]
+    )
+    assert truth.errors == []
+    assert count_rows(client, labels) == 2
+    assert count_rows(client, annotation_rows) == 3
+
+
+def test_reimporting_a_uuid_replaces_the_annotation(client: Client) -> None:
+    series = shared_or_skip(HFS_SERIES)
+    project = dicom_project(client, series)
+    line = {
+        "uuid": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+        "name": "line_dicom",
+        "groupKey": "sagittal",
+        "dataRow": {"globalKey": "sample-dicom-1.dcm"},
+        "segments": [{"keyframes": [{"frame": 3, "line": [{"x": 1, "y": 1}, {"x": 5, "y": 5}]}]}],
+    }
+    MALPredictionImport.create_from_objects(client, project.uid, "first", [line])
+    line["segments"][0]["keyframes"][0]["frame"] = 7  # type: ignore[index]
+    line["uuid"] = "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}"  # the same uuid, spelled otherwise
+    job = MALPredictionImport.create_from_objects(client, project.uid, "second", [line])
+    assert job.errors == []
+    row_id = client.get_data_row_ids_for_global_keys(["sample-dicom-1.dcm"])["results"][0]
+    [(row, annotation)] = stored_annotations(client.hub, project.uid, row_id, "prediction")
+    assert row["uuid"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert isinstance(annotation, TrackedObject) and annotation.keyframes[0].frame == 6
+
+
+@pytest.fixture
+def image_project(client: Client, tmp_path: Path) -> lb.sdk.resources.Project:
+    dataset = client.create_dataset("images")
+    paths = [write_image(tmp_path / f"img{i}.png", 40, 30) for i in range(3)]
+    task = dataset.create_data_rows([{"row_data": str(p), "global_key": f"img-{i}"} for i, p in enumerate(paths)])
+    assert task.errors is None
+    builder = lb.OntologyBuilder(
+        tools=[
+            lb.Tool(tool=lb.Tool.Type.BBOX, name="box"),
+            lb.Tool(tool=lb.Tool.Type.POLYGON, name="poly"),
+            lb.Tool(tool=lb.Tool.Type.RASTER_SEGMENTATION, name="seg"),
+        ],
+        classifications=[
+            lb.Classification(
+                class_type=lb.Classification.Type.RADIO, name="quality", options=[lb.Option("good"), lb.Option("bad")]
+            )
+        ],
+    )
+    project = client.create_project("imgs", media_type="image")
+    project.connect_ontology(client.create_ontology("o", builder.asdict(), media_type="image"))
+    project.create_batch("b", global_keys=["img-0", "img-1"])
+    return project
+
+
+def box(key: str = "img-0", **extra: Any) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "dataRow": {"globalKey": key},
+        "name": "box",
+        "bbox": {"top": 1, "left": 2, "height": 3, "width": 4},
+        **extra,
+    }
+
+
+def failure_messages(job: Any) -> dict[int | None, str]:
+    return {e["errors"][0]["additionalInfo"].get("line"): e["errors"][0]["message"] for e in job.errors}
+
+
+def test_bad_lines_fail_alone_with_line_and_value(client: Client, image_project: Any, tmp_path: Path) -> None:
+    good = box()
+    wrong_size = np.zeros((10, 10, 3), np.uint8)
+    wrong_size[1:3, 1:3] = 255
+    lines = [
+        good,  # 1
+        "{not json",  # 2
+        {**box(), "dataRow": {"id": "x", "globalKey": "img-0"}},  # 3
+        {**box(), "name": "no-such-tool"},  # 4
+        {**box(), "name": "poly"},  # 5: a bbox on a polygon tool
+        {
+            "uuid": str(uuid.uuid4()),
+            "dataRow": {"globalKey": "img-1"},
+            "name": "seg",
+            "mask": {"imBytes": base64.b64encode(png(wrong_size)).decode(), "colorRGB": [255, 255, 255]},
+        },  # 6
+        {**box(), "uuid": good["uuid"]},  # 7: duplicate uuid
+        {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-1"}, "name": "seg", "mask": {"instanceURI": "ftp://host/m.png", "colorRGB": [1, 1, 1]}},  # 8
+        box("img-2"),  # 9: not in a batch of the project
+        {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-1"}, "name": "quality", "answer": {"name": "maybe"}},  # 10
+        box("img-1"),  # 11
+    ]
+    path = tmp_path / "import.ndjson"
+    import orjson
+
+    path.write_bytes(b"\n".join(line.encode() if isinstance(line, str) else orjson.dumps(line) for line in lines))
+    job = LabelImport.create_from_file(client, image_project.uid, "bad", path)
+    assert job.state == "FINISHED"
+    assert [s["status"] for s in job.statuses].count("SUCCESS") == 2
+    messages = failure_messages(job)
+    assert sorted(k for k in messages if k is not None) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert "not valid JSON" in messages[2] and "{not json" in messages[2]
+    assert "exactly one of id and globalKey" in messages[3]
+    assert "'no-such-tool' is not in the project's ontology" in messages[4]
+    assert "feature 'poly' is a polygon tool, but the annotation is a rectangle" in messages[5]
+    assert "mask is 10 x 10 px but the image is 40 x 30 px" in messages[6]
+    assert f"uuid {good['uuid']} is used twice in this import (first at {path}, line 1)" in messages[7]
+    assert "ftp://host/m.png" in messages[8] and "scheme 'ftp'" in messages[8]
+    assert "'img-2' is not in a batch of this project" in messages[9]
+    assert "answer name 'maybe' is not an option of classification 'quality' (options: good, bad)" in messages[10]
+    assert count_rows(client, annotation_rows) == 2
+
+
+def test_dicom_rules(client: Client, tmp_path: Path) -> None:
+    series = tmp_path / "series"
+    write_series(series, rows=16, columns=12, slices=4)  # axial: 12 x 16 px, 4 frames
+    project = dicom_project(client, series, key="s")
+    wrong = np.zeros((12, 16, 3), np.uint8)
+    items = [
+        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "axial", "dataRow": {"globalKey": "s"},
+         "segments": [{"keyframes": [{"frame": 5, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
+        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "oblique", "dataRow": {"globalKey": "s"},
+         "segments": [{"keyframes": [{"frame": 1, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
+        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "dataRow": {"globalKey": "s"},
+         "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]},
+        {"uuid": str(uuid.uuid4()), "groupKey": "axial", "dataRow": {"globalKey": "s"},
+         "masks": {"frames": [{"index": 1, "imBytes": base64.b64encode(png(wrong)).decode()}],
+                   "instances": [{"colorRGB": [255, 255, 255], "name": "segmentation_mask_dicom"}]}},
+        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "coronal", "dataRow": {"globalKey": "s"},
+         "segments": [{"keyframes": [{"frame": 16, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
+    ]
+    job = MALPredictionImport.create_from_objects(client, project.uid, "dicom", items)
+    results = [(s["status"], s["errors"][0]["message"] if s["errors"] else "") for s in job.statuses]
+    assert results[0][0] == "FAILURE" and "frame 5 is out of range: the axial plane of this series has frames 1 to 4" in results[0][1]
+    assert results[1][0] == "FAILURE" and "'oblique'" in results[1][1]
+    assert results[2][0] == "FAILURE" and "DICOM data rows accept only polylines" in results[2][1]
+    assert results[3][0] == "FAILURE" and "mask is 16 x 12 px but a slice of the axial plane of this series is 12 x 16 px" in results[3][1]
+    assert results[4] == ("SUCCESS", "")
+
+
+def test_one_bad_line_in_ten_thousand(client: Client, image_project: Any, tmp_path: Path) -> None:
+    import orjson
+
+    path = tmp_path / "big.ndjson"
+    with path.open("wb") as out:
+        for i in range(10_000):
+            if i == 6_789:
+                out.write(b'{"uuid": "oops", "dataRow": {"globalKey": "img-0"}, "name": "box", "bbox": {}}\n')
+            else:
+                out.write(orjson.dumps(box("img-0" if i % 2 else "img-1")) + b"\n")
+    job = MALPredictionImport.create_from_file(client, image_project.uid, "big", path)
+    assert job.info.succeeded == 9_999
+    [error] = job.errors
+    assert error["errors"][0]["additionalInfo"]["line"] == 6_790
+    assert "oops" in error["errors"][0]["message"] or error["errors"][0]["additionalInfo"].get("value") is not None
+    assert count_rows(client, annotation_rows) == 9_999
+
+
+def test_project_without_ontology_fails_the_job(client: Client) -> None:
+    project = client.create_project("bare", media_type="image")
+    job = MALPredictionImport.create_from_objects(client, project.uid, "x", [box()])
+    assert job.state == "FAILED"
+    assert job.error == "project 'bare' has no ontology; connect one before importing"
