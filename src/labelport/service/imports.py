@@ -155,7 +155,9 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
                     field="masks.frames.index",
                     value=frame.frame + 1,
                 )
-            masks.check_size(data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series")
+            masks.check_size(
+                data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series"
+            )
         volume, _counts = masks.label_volume(annotation, frames, view)
         digest = run.hub.blobs.put(conn, masks.encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
         stored = tuple(FrameMask(f.frame, RasterSource(blob=digest)) for f in annotation.frames)
@@ -379,7 +381,20 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
         conn.execute(annotation_rows.insert(), pending)
 
 
-def _create_job(hub: Hub, project_id: str, name: str, kind: LabelKind, fmt: str) -> str:
+def start_import(
+    hub: Hub,
+    project_id: str,
+    name: str,
+    kind: LabelKind | str,
+    *,
+    fmt: str = "labelbox_ndjson",
+    input_blob: str | None = None,
+) -> str:
+    """Record a QUEUED import job (its input, when kept in the blob store, lets a runner resume it)."""
+    kind = LabelKind.parse(kind)
+    get_project(hub, project_id)
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"import name must be a non-empty string, found {name!r}", field="name", value=name)
     job_id = new_id()
     with hub.transaction() as conn:
         conn.execute(
@@ -389,19 +404,19 @@ def _create_job(hub: Hub, project_id: str, name: str, kind: LabelKind, fmt: str)
                 name=name,
                 kind=kind.value,
                 format=fmt,
-                state="RUNNING",
+                state="QUEUED",
+                input_blob=input_blob,
                 total=0,
                 succeeded=0,
                 failed=0,
                 created_at=now(),
-                started_at=now(),
                 created_by=hub.actor,
             )
         )
     return job_id
 
 
-def _fail_job(hub: Hub, job_id: str, reason: str) -> None:
+def fail_import(hub: Hub, job_id: str, reason: str) -> None:
     with hub.transaction() as conn:
         conn.execute(
             import_jobs.update()
@@ -410,31 +425,30 @@ def _fail_job(hub: Hub, job_id: str, reason: str) -> None:
         )
 
 
-def import_annotations(
+def run_import(
     hub: Hub,
-    project_id: str,
-    name: str,
+    job_id: str,
     items: Iterable[Record | Problem],
-    kind: LabelKind | str,
     *,
-    fmt: str = "labelbox_ndjson",
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportJobInfo:
-    """Validate and store annotations; returns the finished job (statuses via ``import_statuses_of``)."""
-    kind = LabelKind.parse(kind)
-    project = get_project(hub, project_id)
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"import name must be a non-empty string, found {name!r}", field="name", value=name)
-    job_id = _create_job(hub, project_id, name, kind, fmt)
+    """Validate and store the annotations of a queued job in one transaction; returns the finished job.
+
+    Running a job again (after a crash) is safe: an interrupted run committed nothing.
+    """
+    job = get_import_job(hub, job_id)
+    project = get_project(hub, job.project_id)
     if project.ontology_id is None:
-        _fail_job(hub, job_id, f"project {project.name!r} has no ontology; connect one before importing")
+        fail_import(hub, job_id, f"project {project.name!r} has no ontology; connect one before importing")
         return get_import_job(hub, job_id)
+    with hub.transaction() as conn:
+        conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
     run = _Run(
         hub=hub,
-        project_id=project_id,
+        project_id=project.id,
         media_type=project.media_type,
-        kind=kind,
+        kind=job.kind,
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         roots=(Path.cwd(), *roots),
     )
@@ -479,9 +493,25 @@ def import_annotations(
                 )
             )
     except Exception as exc:
-        _fail_job(hub, job_id, f"{type(exc).__name__}: {exc}")
+        fail_import(hub, job_id, f"{type(exc).__name__}: {exc}")
         raise
     return get_import_job(hub, job_id)
+
+
+def import_annotations(
+    hub: Hub,
+    project_id: str,
+    name: str,
+    items: Iterable[Record | Problem],
+    kind: LabelKind | str,
+    *,
+    fmt: str = "labelbox_ndjson",
+    roots: Iterable[Path] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ImportJobInfo:
+    """Start and run an import in this process; returns the finished job (statuses via ``import_statuses_of``)."""
+    job_id = start_import(hub, project_id, name, kind, fmt=fmt)
+    return run_import(hub, job_id, items, roots=roots, progress=progress)
 
 
 def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
