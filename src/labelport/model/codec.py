@@ -21,25 +21,35 @@ _TYPES: dict[str, type[Any]] = {
     if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
 }
 
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls) if f.name != "type") for cls in _TYPES.values()
+}
+_DEFAULT_PLACEMENT = annotation.Placement()
 _TUPLE_FIELDS = {"color"}
 
 
 def to_json(value: Any) -> Any:
     """A JSON-ready form of a model object (or of plain values holding model objects)."""
-    if isinstance(value, geometry.Point):
+    kind = type(value)
+    if kind is geometry.Point:
         return {"x": value.x, "y": value.y}  # compact: points are most of the stored bytes
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if kind is str or kind is float or kind is int or kind is bool:
+        return value
+    names = _FIELDS.get(kind)
+    if names is not None:
         out: dict[str, Any] = {"type": type(value).__name__}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if item is not None and item != () and f.name != "type":
-                out[f.name] = to_json(item)
+        for name in names:
+            item = getattr(value, name)
+            if item is not None and item != () and item != _DEFAULT_PLACEMENT:
+                out[name] = to_json(item)
         return out
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, bytes):
         return {"base64": base64.b64encode(value).decode()}
     if isinstance(value, tuple | list):
+        if value and type(value[0]) is geometry.Point:
+            return [{"x": p.x, "y": p.y} for p in value]
         return [to_json(v) for v in value]
     return value
 

@@ -7,6 +7,7 @@ convention Labelbox rasterises with (coordinates truncated) and DICOM SCOORD use
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,11 @@ class Point:
     y: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "x", finite(self.x, "point x"))
-        object.__setattr__(self, "y", finite(self.y, "point y"))
+        x, y = self.x, self.y
+        # Fast path for what readers produce (finite floats); anything else is checked and converted.
+        if type(x) is not float or type(y) is not float or not (math.isfinite(x) and math.isfinite(y)):
+            object.__setattr__(self, "x", finite(x, "point x"))
+            object.__setattr__(self, "y", finite(y, "point y"))
 
 
 def _points(points: Any, minimum: int, kind: str) -> tuple[Point, ...]:

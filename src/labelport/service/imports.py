@@ -40,6 +40,7 @@ from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.validation import Feature, OntologyIndex
+from labelport.store.bulk import insert_many
 from labelport.store.schema import annotation_rows, batch_data_rows, data_rows, import_jobs, import_statuses, labels
 
 MAX_PER_FEATURE = 5000
@@ -167,6 +168,12 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
         masks.check_size(data, row.attributes.width, row.attributes.height, "the video frame")
         stored_frames.append(FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png"))))
     return replace(annotation, frames=tuple(stored_frames)), None
+
+
+def _has_masks(annotation: AnyAnnotation) -> bool:
+    return isinstance(annotation, FrameMasks) or (
+        isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask)
+    )
 
 
 def _store_masks(
@@ -308,6 +315,7 @@ def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]) -> None:
     _resolve_rows(run, conn, [item.data_row for item in chunk if isinstance(item, Record)])
     pending: list[dict[str, Any]] = []
+    stamp = now()
     for item in chunk:
         if isinstance(item, Problem):
             run.statuses.append(
@@ -347,9 +355,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                         field="name",
                         value=feature.name,
                     )
-            # Masks are stored inside a savepoint so a failing record leaves no blob row behind.
-            with conn.begin_nested():
-                stored, mask_blob = _store_masks(run, conn, row, annotation)
+            stored, mask_blob = annotation, None
+            if _has_masks(annotation):
+                # Inside a savepoint, so a mask that fails leaves no blob row behind.
+                with conn.begin_nested():
+                    stored, mask_blob = _store_masks(run, conn, row, annotation)
             label_id = _label_id(run, conn, row.id)
             for values in _annotation_rows(stored, features, mask_blob):
                 pending.append(
@@ -359,7 +369,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                         "project_id": run.project_id,
                         "data_row_id": row.id,
                         "kind": run.kind.value,
-                        "created_at": now(),
+                        "created_at": stamp,
                     }
                 )
             run.statuses.append(_status(uuid, ref))
@@ -378,7 +388,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                     sa.tuple_(annotation_rows.c.data_row_id, annotation_rows.c.uuid).in_(keys[start : start + 400]),
                 )
             )
-        conn.execute(annotation_rows.insert(), pending)
+        insert_many(conn, annotation_rows, pending)
 
 
 def start_import(
@@ -467,8 +477,9 @@ def run_import(
                 if progress:
                     progress(len(chunk))
             for start in range(0, len(run.statuses), 5000):
-                conn.execute(
-                    import_statuses.insert(),
+                insert_many(
+                    conn,
+                    import_statuses,
                     [
                         {
                             "job_id": job_id,

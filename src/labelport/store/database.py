@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -35,6 +36,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
@@ -68,7 +73,12 @@ class Database:
 
     def _engine(self) -> sa.Engine:
         if self.is_sqlite:
-            engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = sa.create_engine(
+                self.url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                json_serializer=_json_dumps,
+                json_deserializer=orjson.loads,
+            )
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             # Issue BEGIN ourselves so pysqlite transactions (and their rollback) are real; writers take the
             # write lock up front (IMMEDIATE) so two writers wait for each other instead of failing.
@@ -79,7 +89,9 @@ class Database:
                 f"unsupported database {self.url.get_backend_name()!r} in {self.url.render_as_string()}; "
                 "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
             )
-        return sa.create_engine(self.url, pool_pre_ping=True)
+        return sa.create_engine(
+            self.url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads
+        )
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
