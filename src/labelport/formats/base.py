@@ -93,9 +93,9 @@ def _name(source: Any) -> str | None:
 def iter_json_items(source: Source) -> Iterator[JsonItem]:
     """Yield the JSON objects of an NDJSON file, a JSON array file, or a list of dicts.
 
-    The input is sniffed, never judged by its extension: a first non-blank byte ``[`` means a JSON array,
-    anything else NDJSON (one value per line, blank lines skipped). A line that is not JSON becomes an item
-    with ``error`` set, and the lines after it are still read.
+    The input is sniffed, never judged by its extension: NDJSON (one value per line, blank lines skipped),
+    a JSON array (on one line or pretty-printed), or one pretty-printed object. A line that is not JSON
+    becomes an item with ``error`` set, and the lines after it are still read.
     """
     if not isinstance(source, str | Path | bytes) and not hasattr(source, "read"):
         for index, value in enumerate(source):
@@ -109,32 +109,56 @@ def iter_json_items(source: Source) -> Iterator[JsonItem]:
     else:
         handle = source  # type: ignore[assignment]
     try:
-        array_head: list[bytes] | None = None
-        first = True
-        for number, line in enumerate(handle, start=1):
-            if array_head is not None:
-                array_head.append(line)
-                continue
-            stripped = line.strip()
-            if not stripped:
-                continue
-            if first and stripped.startswith(b"[") and not _is_json_line(stripped):
-                array_head = [line]  # a JSON array spread over lines: gather and parse it whole
-                continue
-            first = False
-            if stripped.startswith(b"["):
-                yield from _array_items(stripped, file)
-                continue
-            try:
-                yield JsonItem(orjson.loads(stripped), Location(file=file, line=number))
-            except orjson.JSONDecodeError as exc:
-                shown = stripped[:80].decode("utf-8", "replace")
-                yield JsonItem(shown, Location(file=file, line=number), f"not valid JSON ({exc}): {shown!r}")
-        if array_head is not None:
-            yield from _array_items(b"".join(array_head), file)
+        yield from _sniffed_items(handle, file)
     finally:
         if isinstance(source, str | Path):
             handle.close()
+
+
+def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
+    lines = enumerate(handle, start=1)
+    for number, line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped[:1] in (b"[", b"{") and not _is_json_line(stripped):
+            # One JSON value spread over lines (a pretty-printed array or object): parse the whole input;
+            # if that fails too, it was NDJSON with a bad first line, read line by line.
+            rest = [(n, raw) for n, raw in lines]
+            whole = line + b"".join(raw for _, raw in rest)
+            if _is_json_line(whole):
+                value = orjson.loads(whole)
+                if isinstance(value, list):
+                    yield from _array_items(whole, file, None)
+                else:
+                    yield JsonItem(value, Location(file=file, line=number))
+                return
+            yield from _line_item(stripped, file, number)
+            for n, raw in rest:
+                if raw.strip():
+                    yield from _line_item(raw.strip(), file, n)
+            return
+        yield from _line_item(stripped, file, number)
+        break
+    for number, line in lines:
+        stripped = line.strip()
+        if stripped:
+            yield from _line_item(stripped, file, number)
+
+
+def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]:
+    """The value of one line; a line holding a JSON array (a compact array file) gives its elements."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        shown = line[:80].decode("utf-8", "replace")
+        yield JsonItem(shown, Location(file=file, line=number), f"not valid JSON ({exc}): {shown!r}")
+        return
+    if isinstance(value, list):
+        for index, element in enumerate(value):
+            yield JsonItem(element, Location(file=file, line=number, path=f"[{index}]"))
+    else:
+        yield JsonItem(value, Location(file=file, line=number))
 
 
 def _is_json_line(line: bytes) -> bool:
@@ -145,14 +169,14 @@ def _is_json_line(line: bytes) -> bool:
     return True
 
 
-def _array_items(text: bytes, file: str | None) -> Iterator[JsonItem]:
+def _array_items(text: bytes, file: str | None, line: int | None) -> Iterator[JsonItem]:
     try:
         values = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        yield JsonItem(None, Location(file=file), f"not valid JSON: {exc}")
+        yield JsonItem(None, Location(file=file, line=line), f"not valid JSON: {exc}")
         return
     for index, value in enumerate(values):
-        yield JsonItem(value, Location(file=file, path=f"[{index}]"))
+        yield JsonItem(value, Location(file=file, line=line, path=f"[{index}]"))
 
 
 def dumps_line(value: Mapping[str, Any]) -> bytes:

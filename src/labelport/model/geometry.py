@@ -82,6 +82,8 @@ class Rectangle:
 
     def __post_init__(self) -> None:
         a, b = self.start, self.end
+        if a.x <= b.x and a.y <= b.y:  # already top-left and bottom-right: keep the given points
+            return
         object.__setattr__(self, "start", Point(min(a.x, b.x), min(a.y, b.y)))
         object.__setattr__(self, "end", Point(max(a.x, b.x), max(a.y, b.y)))
 
