@@ -128,7 +128,7 @@ def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> No
     expected = {(x, y, 0) for y in range(100, 120) for x in range(5, 11)} | {
         (x, y, 4) for y in range(30, 32) for x in range(20, 22)
     }
-    assert {(int(l), int(p), int(s)) for l, p, s in lps_ranks} == expected
+    assert {(int(left), int(post), int(sup)) for left, post, sup in lps_ranks} == expected
 
     # The same payloads as ground truth are stored apart from the pre-labels.
     truth = LabelImport.create_from_objects(
@@ -215,9 +215,19 @@ def test_bad_lines_fail_alone_with_line_and_value(client: Client, image_project:
             "mask": {"imBytes": base64.b64encode(png(wrong_size)).decode(), "colorRGB": [255, 255, 255]},
         },  # 6
         {**box(), "uuid": good["uuid"]},  # 7: duplicate uuid
-        {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-1"}, "name": "seg", "mask": {"instanceURI": "ftp://host/m.png", "colorRGB": [1, 1, 1]}},  # 8
+        {
+            "uuid": str(uuid.uuid4()),
+            "dataRow": {"globalKey": "img-1"},
+            "name": "seg",
+            "mask": {"instanceURI": "ftp://host/m.png", "colorRGB": [1, 1, 1]},
+        },  # 8
         box("img-2"),  # 9: not in a batch of the project
-        {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-1"}, "name": "quality", "answer": {"name": "maybe"}},  # 10
+        {
+            "uuid": str(uuid.uuid4()),
+            "dataRow": {"globalKey": "img-1"},
+            "name": "quality",
+            "answer": {"name": "maybe"},
+        },  # 10
         box("img-1"),  # 11
     ]
     path = tmp_path / "import.ndjson"
@@ -247,24 +257,55 @@ def test_dicom_rules(client: Client, tmp_path: Path) -> None:
     project = dicom_project(client, series, key="s")
     wrong = np.zeros((12, 16, 3), np.uint8)
     items = [
-        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "axial", "dataRow": {"globalKey": "s"},
-         "segments": [{"keyframes": [{"frame": 5, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
-        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "oblique", "dataRow": {"globalKey": "s"},
-         "segments": [{"keyframes": [{"frame": 1, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
-        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "dataRow": {"globalKey": "s"},
-         "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]},
-        {"uuid": str(uuid.uuid4()), "groupKey": "axial", "dataRow": {"globalKey": "s"},
-         "masks": {"frames": [{"index": 1, "imBytes": base64.b64encode(png(wrong)).decode()}],
-                   "instances": [{"colorRGB": [255, 255, 255], "name": "segmentation_mask_dicom"}]}},
-        {"uuid": str(uuid.uuid4()), "name": "line_dicom", "groupKey": "coronal", "dataRow": {"globalKey": "s"},
-         "segments": [{"keyframes": [{"frame": 16, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}]},
+        {
+            "uuid": str(uuid.uuid4()),
+            "name": "line_dicom",
+            "groupKey": "axial",
+            "dataRow": {"globalKey": "s"},
+            "segments": [{"keyframes": [{"frame": 5, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}],
+        },
+        {
+            "uuid": str(uuid.uuid4()),
+            "name": "line_dicom",
+            "groupKey": "oblique",
+            "dataRow": {"globalKey": "s"},
+            "segments": [{"keyframes": [{"frame": 1, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}],
+        },
+        {
+            "uuid": str(uuid.uuid4()),
+            "name": "line_dicom",
+            "dataRow": {"globalKey": "s"},
+            "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}],
+        },
+        {
+            "uuid": str(uuid.uuid4()),
+            "groupKey": "axial",
+            "dataRow": {"globalKey": "s"},
+            "masks": {
+                "frames": [{"index": 1, "imBytes": base64.b64encode(png(wrong)).decode()}],
+                "instances": [{"colorRGB": [255, 255, 255], "name": "segmentation_mask_dicom"}],
+            },
+        },
+        {
+            "uuid": str(uuid.uuid4()),
+            "name": "line_dicom",
+            "groupKey": "coronal",
+            "dataRow": {"globalKey": "s"},
+            "segments": [{"keyframes": [{"frame": 16, "line": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}]}],
+        },
     ]
     job = MALPredictionImport.create_from_objects(client, project.uid, "dicom", items)
     results = [(s["status"], s["errors"][0]["message"] if s["errors"] else "") for s in job.statuses]
-    assert results[0][0] == "FAILURE" and "frame 5 is out of range: the axial plane of this series has frames 1 to 4" in results[0][1]
+    assert (
+        results[0][0] == "FAILURE"
+        and "frame 5 is out of range: the axial plane of this series has frames 1 to 4" in results[0][1]
+    )
     assert results[1][0] == "FAILURE" and "'oblique'" in results[1][1]
     assert results[2][0] == "FAILURE" and "DICOM data rows accept only polylines" in results[2][1]
-    assert results[3][0] == "FAILURE" and "mask is 16 x 12 px but a slice of the axial plane of this series is 12 x 16 px" in results[3][1]
+    assert (
+        results[3][0] == "FAILURE"
+        and "mask is 16 x 12 px but a slice of the axial plane of this series is 12 x 16 px" in results[3][1]
+    )
     assert results[4] == ("SUCCESS", "")
 
 

@@ -221,9 +221,10 @@ class Ontology:
                 field="normalized",
                 value=normalized,
             )
-        tools = tuple(_tool_from(t, f"tools[{i}]") for i, t in enumerate(normalized.get("tools") or ()))
+        used: set[str] = set()
+        tools = tuple(_tool_from(t, f"tools[{i}]", used) for i, t in enumerate(normalized.get("tools") or ()))
         classifications = tuple(
-            _classification_from(c, f"classifications[{i}]")
+            _classification_from(c, f"classifications[{i}]", used)
             for i, c in enumerate(normalized.get("classifications") or ())
         )
         return cls(
@@ -249,35 +250,44 @@ def _str_field(data: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _ids(data: Mapping[str, Any]) -> tuple[str, ExternalIds]:
-    """Schema id and platform ids of a node: a Labelbox schema id is kept as ours so NDJSON matches."""
-    schema = data.get("featureSchemaId") or data.get("schemaNodeId")
+def _ids(data: Mapping[str, Any], used: set[str]) -> tuple[str, ExternalIds]:
+    """Schema id and platform ids of a node.
+
+    The Labelbox featureSchemaId becomes ours too, so NDJSON names match, unless another node of the
+    ontology has it already (Labelbox reuses a feature, e.g. one option, in several places): then the node
+    keeps the schemaNodeId or a new id, and the featureSchemaId stays its Labelbox id.
+    """
+    feature = data.get("featureSchemaId")
+    node = data.get("schemaNodeId")
     raw_extra = data.get("externalIds")
     extra: Mapping[str, Any] = raw_extra if isinstance(raw_extra, Mapping) else {}
-    external = ExternalIds(
-        labelbox=extra.get("labelbox") or (schema if isinstance(schema, str) else None),
-        encord=extra.get("encord"),
-        redbrick=extra.get("redbrick"),
-    )
-    return (schema if isinstance(schema, str) and schema else new_id()), external
+    labelbox = extra.get("labelbox") or (feature if isinstance(feature, str) and feature else None)
+    if labelbox is None and isinstance(node, str) and node:
+        labelbox = node
+    external = ExternalIds(labelbox=labelbox, encord=extra.get("encord"), redbrick=extra.get("redbrick"))
+    candidates = [v for v in (feature, node) if isinstance(v, str) and v and v not in used]
+    schema_id = candidates[0] if candidates else new_id()
+    used.add(schema_id)
+    return schema_id, external
 
 
 def _external_to(node: Tool | Classification | Option) -> dict[str, Any]:
-    ids = {k: getattr(node.external_ids, k) for k in ("labelbox", "encord", "redbrick")}
-    ids = {k: v for k, v in ids.items() if v is not None and not (k == "labelbox" and v == node.schema_id)}
+    # The Labelbox id travels as featureSchemaId; the other platforms' ids ride along here.
+    ids = {k: getattr(node.external_ids, k) for k in ("encord", "redbrick")}
+    ids = {k: v for k, v in ids.items() if v is not None}
     return {"externalIds": ids} if ids else {}
 
 
-def _tool_from(data: Any, where: str) -> Tool:
+def _tool_from(data: Any, where: str, used: set[str]) -> Tool:
     if not isinstance(data, Mapping):
         raise ValidationError(f"{where} must be an object, found {data!r}", field=where, value=data)
-    schema_id, external = _ids(data)
+    schema_id, external = _ids(data, used)
     try:
         kind = ToolType.parse(_str_field(data, "tool", where))
     except ValidationError as exc:
         raise ValidationError(f"{where}.tool: {exc.message}", field=f"{where}.tool", value=exc.value) from None
     subs = tuple(
-        _classification_from(c, f"{where}.classifications[{i}]")
+        _classification_from(c, f"{where}.classifications[{i}]", used)
         for i, c in enumerate(data.get("classifications") or ())
     )
     return Tool(
@@ -291,10 +301,10 @@ def _tool_from(data: Any, where: str) -> Tool:
     )
 
 
-def _classification_from(data: Any, where: str) -> Classification:
+def _classification_from(data: Any, where: str, used: set[str]) -> Classification:
     if not isinstance(data, Mapping):
         raise ValidationError(f"{where} must be an object, found {data!r}", field=where, value=data)
-    schema_id, external = _ids(data)
+    schema_id, external = _ids(data, used)
     name = data.get("name") or data.get("instructions")
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(
@@ -309,14 +319,14 @@ def _classification_from(data: Any, where: str) -> Classification:
         owhere = f"{where}.options[{i}]"
         if not isinstance(raw, Mapping):
             raise ValidationError(f"{owhere} must be an object, found {raw!r}", field=owhere, value=raw)
-        o_schema, o_external = _ids(raw)
+        o_schema, o_external = _ids(raw, used)
         value = raw.get("value") if raw.get("value") is not None else raw.get("label")
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(
                 f"{owhere}.value must be a non-empty string, found {value!r}", field=f"{owhere}.value", value=value
             )
         nested = tuple(
-            _classification_from(c, f"{owhere}.options[{j}]") for j, c in enumerate(raw.get("options") or ())
+            _classification_from(c, f"{owhere}.options[{j}]", used) for j, c in enumerate(raw.get("options") or ())
         )
         options.append(
             Option(
@@ -342,7 +352,7 @@ def _tool_to(tool: Tool) -> dict[str, Any]:
         "color": tool.color,
         "classifications": [_classification_to(c) for c in tool.classifications],
         "schemaNodeId": tool.schema_id,
-        "featureSchemaId": tool.schema_id,
+        "featureSchemaId": tool.external_ids.labelbox or tool.schema_id,
         **_external_to(tool),
     }
 
@@ -358,13 +368,13 @@ def _classification_to(c: Classification) -> dict[str, Any]:
                 "label": o.label or o.value,
                 "value": o.value,
                 "schemaNodeId": o.schema_id,
-                "featureSchemaId": o.schema_id,
+                "featureSchemaId": o.external_ids.labelbox or o.schema_id,
                 "options": [_classification_to(sub) for sub in o.classifications],
                 **_external_to(o),
             }
             for o in c.options
         ],
         "schemaNodeId": c.schema_id,
-        "featureSchemaId": c.schema_id,
+        "featureSchemaId": c.external_ids.labelbox or c.schema_id,
         **_external_to(c),
     }

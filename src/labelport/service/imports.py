@@ -35,7 +35,7 @@ from labelport.model.geometry import Mask, RasterSource
 from labelport.model.ids import new_id
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType
-from labelport.service import masks
+from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
@@ -88,6 +88,7 @@ class _Run:
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     succeeded: int = 0
+    objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
 
 
 def _status(uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -168,6 +169,27 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
         masks.check_size(data, row.attributes.width, row.attributes.height, "the video frame")
         stored_frames.append(FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png"))))
     return replace(annotation, frames=tuple(stored_frames)), None
+
+
+def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Relationship) -> None:
+    """Both ends are objects on the same data row: earlier in this import, or stored before."""
+    for end, wanted in (("source", relation.source), ("target", relation.target)):
+        if run.objects.get(wanted) == row.id:
+            continue
+        stored = conn.execute(
+            sa.select(annotation_rows.c.id).where(
+                annotation_rows.c.project_id == run.project_id,
+                annotation_rows.c.data_row_id == row.id,
+                annotation_rows.c.kind == run.kind.value,
+                annotation_rows.c.uuid == wanted,
+            )
+        ).first()
+        if stored is None:
+            raise ValidationError(
+                f"relationship {end} {wanted} is not an object on the same data row (imported before it or stored)",
+                field=f"relationship.{end}",
+                value=wanted,
+            )
 
 
 def _has_masks(annotation: AnyAnnotation) -> bool:
@@ -347,6 +369,8 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                 )
             features = run.index.check(annotation, row.media_type)
             _frames_checked(run, row, annotation)
+            if isinstance(annotation, Relationship):
+                _check_relationship(run, conn, row, annotation)
             for feature in features:
                 run.per_feature[(row.id, feature.schema_id)] += 1
                 if run.per_feature[(row.id, feature.schema_id)] > MAX_PER_FEATURE:
@@ -374,6 +398,8 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                 )
             run.statuses.append(_status(uuid, ref))
             run.succeeded += 1
+            if isinstance(annotation, ObjectAnnotation | TrackedObject):
+                run.objects[annotation.uuid] = row.id
         except LabelportError as exc:
             run.statuses.append(
                 _status(uuid, ref, [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)])
@@ -476,6 +502,7 @@ def run_import(
                 _process_chunk(run, conn, chunk)
                 if progress:
                     progress(len(chunk))
+            workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
             for start in range(0, len(run.statuses), 5000):
                 insert_many(
                     conn,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,10 +20,11 @@ import numpy.typing as npt
 from labelport.errors import ValidationError
 from labelport.imaging import Grid, PlaneView, decode_png_composite, write_label_map
 from labelport.imaging.codecs import png_size
-from labelport.model.annotation import FrameMasks
-from labelport.model.geometry import RasterSource
+from labelport.model.annotation import AnyAnnotation, FrameMask, FrameMasks, ObjectAnnotation
+from labelport.model.geometry import Mask, RasterSource
 from labelport.model.media import MediaAttributes, PlaneGroup
 from labelport.service.hub import Settings
+from labelport.store.blobs import BlobStore
 
 HTTP_TIMEOUT_SECONDS = 30
 MAX_MASK_BYTES = 64 * 1024 * 1024
@@ -138,4 +140,46 @@ def _gunzip(data: bytes) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
-__all__ = ["check_size", "decode_label_volume", "encode_label_volume", "grid_of", "label_volume", "plane", "resolve"]
+def frame_png(
+    volume: npt.NDArray[np.integer], view: PlaneView, frame: int, label: int, color: tuple[int, int, int]
+) -> bytes:
+    """One frame of a stored label volume as a composite PNG: ``color`` where the label is, black elsewhere."""
+    from labelport.imaging import encode_png_composite
+
+    plane_image = view.extract(volume, frame) == label
+    rgb = np.zeros((*plane_image.shape, 3), dtype=np.uint8)
+    rgb[plane_image] = color
+    return encode_png_composite(rgb)
+
+
+def inline_masks(
+    blobs: BlobStore, annotation: AnyAnnotation, attributes: MediaAttributes | None = None, label: int = 1
+) -> AnyAnnotation:
+    """The annotation with stored mask blobs replaced by PNG bytes, ready for a writer.
+
+    Image masks and video frames are stored as PNGs; a DICOM mask is a label volume, cut back into one
+    composite PNG per frame (``label`` selects the instance, drawn in its colour).
+    """
+    if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
+        source = annotation.geometry.source
+        if source.blob is not None:
+            png = blobs.get(source.blob)
+            return replace(annotation, geometry=Mask(RasterSource(png=png), annotation.geometry.color))
+        return annotation
+    if isinstance(annotation, FrameMasks) and any(f.source.blob for f in annotation.frames):
+        if annotation.group is not None and attributes is not None:
+            blob = next(f.source.blob for f in annotation.frames if f.source.blob)
+            volume = decode_label_volume(blobs.get(blob or ""))
+            view = plane(attributes, annotation.group)
+            color = annotation.instances[0].color
+            frames = tuple(
+                FrameMask(f.frame, RasterSource(png=frame_png(volume, view, f.frame, label, color)))
+                for f in annotation.frames
+            )
+        else:
+            frames = tuple(
+                FrameMask(f.frame, RasterSource(png=blobs.get(f.source.blob)) if f.source.blob else f.source)
+                for f in annotation.frames
+            )
+        return replace(annotation, frames=frames)
+    return annotation
