@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed-dev
 REFEREE_VENV := .venv-referee
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run demo test lint typecheck pytest bench clean
+REFEREE_STAMP := $(REFEREE_VENV)/.installed
+# The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
+REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
+
+.PHONY: run demo test lint typecheck pytest bench referee-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +29,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+$(REFEREE_STAMP):
+	test -x $(REFEREE_VENV)/bin/python || $(PYTHON) -m venv $(REFEREE_VENV)
+	$(REFEREE_VENV)/bin/python -m pip install --quiet $(REFEREE_REQUIREMENTS)
+	touch $@
+
+referee-venv: $(REFEREE_STAMP)
+
+pytest: $(STAMP) $(REFEREE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -34,7 +45,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(REFEREE_STAMP)
 	@for f in benchmarks/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
