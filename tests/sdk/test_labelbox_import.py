@@ -332,3 +332,91 @@ def test_project_without_ontology_fails_the_job(client: Client) -> None:
     job = MALPredictionImport.create_from_objects(client, project.uid, "x", [box()])
     assert job.state == "FAILED"
     assert job.error == "project 'bare' has no ontology; connect one before importing"
+
+
+def test_dicom_guide_example_with_python_annotation_types(client: Client) -> None:
+    """The guide's Python payloads, with only the import line changed (and inline mask bytes, offline)."""
+    import labelport.types as lb_types
+
+    series = shared_or_skip(HFS_SERIES)
+    project = dicom_project(client, series)
+    global_key = "sample-dicom-1.dcm"
+    mask = np.zeros((256, 35, 3), np.uint8)
+    mask[10:20, 3:7] = 255
+    polyline_annotation = [
+        lb_types.DICOMObjectAnnotation(
+            name="line_dicom",
+            group_key=lb_types.GroupKey.AXIAL,
+            frame=1,
+            value=lb_types.Line(
+                points=[lb_types.Point(x=10, y=10), lb_types.Point(x=200, y=20), lb_types.Point(x=250, y=250)]
+            ),
+            segment_index=0,
+            keyframe=True,
+        ),
+        lb_types.DICOMObjectAnnotation(
+            name="line_dicom",
+            group_key=lb_types.GroupKey.AXIAL,
+            frame=20,
+            value=lb_types.Line(
+                points=[lb_types.Point(x=10, y=10), lb_types.Point(x=200, y=10), lb_types.Point(x=300, y=300)]
+            ),
+            segment_index=1,
+            keyframe=True,
+        ),
+    ]
+    mask_annotation = [
+        lb_types.DICOMMaskAnnotation(
+            group_key="axial",
+            frames=[lb_types.MaskFrame(index=1, im_bytes=png(mask)), lb_types.MaskFrame(index=5, im_bytes=png(mask))],
+            instances=[lb_types.MaskInstance(color_rgb=(255, 255, 255), name="segmentation_mask_dicom")],
+        )
+    ]
+    annotations_list = polyline_annotation + mask_annotation
+    labels = [lb_types.Label(data={"global_key": global_key}, annotations=annotations_list)]
+    upload_job = LabelImport.create_from_objects(
+        client=client, project_id=project.uid, name="label_import_job" + str(uuid.uuid4()), labels=labels
+    )
+    upload_job.wait_until_done()
+    assert upload_job.errors == []
+    assert len(upload_job.statuses) == 2  # one polyline (two segments) and one mask annotation
+    row_id = client.get_data_row_ids_for_global_keys([global_key])["results"][0]
+    stored = [a for _, a in stored_annotations(client.hub, project.uid, row_id, "ground_truth")]
+    [line] = [a for a in stored if isinstance(a, TrackedObject)]
+    assert [[k.frame for k in s.keyframes] for s in line.segments] == [[0], [19]]
+    [frame_masks] = [a for a in stored if isinstance(a, FrameMasks)]
+    assert [f.frame for f in frame_masks.frames] == [0, 4]
+
+
+def test_cli_import_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from labelport.cli.main import app
+
+    monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LABELPORT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    with Client(home=tmp_path / "home") as client:
+        dataset = client.create_dataset("images")
+        image = write_image(tmp_path / "img.png", 40, 30)
+        assert dataset.create_data_rows([{"row_data": str(image), "global_key": "img-0"}]).errors is None
+        builder = lb.OntologyBuilder(tools=[lb.Tool(tool=lb.Tool.Type.BBOX, name="box")])
+        project = client.create_project("imgs", media_type="image")
+        project.connect_ontology(client.create_ontology("o", builder.asdict(), media_type="image"))
+        project.create_batch("b", global_keys=["img-0"])
+    import orjson
+
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(orjson.dumps(box()) + b"\n" + orjson.dumps({**box(), "name": "nope"}) + b"\n")
+    result = CliRunner().invoke(
+        app, ["import", "labelbox", str(path), "--project", project.uid, "--as", "ground-truth"]
+    )
+    assert result.exit_code == 1
+    assert "1 of 2 annotations imported as ground_truth, 1 failed" in result.stdout
+    assert "feature name 'nope' is not in the project's ontology" in result.stderr
+    assert "failed annotations" in result.stderr
+    good = CliRunner().invoke(app, ["import", "labelbox", str(path), "--project", project.uid, "--name", "again"])
+    assert good.exit_code == 1  # the same bad line fails again; the good one replaces itself
+    missing = CliRunner().invoke(app, ["import", "labelbox", str(tmp_path / "nope.ndjson"), "--project", project.uid])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == f"error: import file {str(tmp_path / 'nope.ndjson')!r} does not exist"
