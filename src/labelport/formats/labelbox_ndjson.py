@@ -182,7 +182,10 @@ def _missing(raw: Mapping[str, Any], keys: tuple[str, ...]) -> _Bad:
 
 
 def _points(raw: Any) -> tuple[Point, ...]:
-    return _each(raw, _point, "points")
+    try:  # fast path for well-formed input; the checked path below locates the first bad point
+        return tuple([Point(p[X], p[Y]) for p in raw])
+    except (KeyError, TypeError, ValidationError):
+        return _each(raw, _point, "points")
 
 
 def _bbox(raw: Any) -> Rectangle:

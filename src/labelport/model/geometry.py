@@ -29,6 +29,8 @@ class Point:
 
 
 def _points(points: Any, minimum: int, kind: str) -> tuple[Point, ...]:
+    if type(points) is tuple and len(points) >= minimum and all(type(p) is Point for p in points):
+        return points
     try:
         converted = tuple(p if isinstance(p, Point) else Point(*p) for p in points)
     except TypeError:
@@ -62,9 +64,10 @@ class Polygon:
 
     def __post_init__(self) -> None:
         points = _points(self.points, 3, "polygon")
-        if len(set(points)) < 3:
+        distinct = len({(p.x, p.y) for p in points})
+        if distinct < 3:
             raise ValidationError(
-                f"a polygon needs at least 3 distinct points, found {len(set(points))}",
+                f"a polygon needs at least 3 distinct points, found {distinct}",
                 field="points",
                 value=[(p.x, p.y) for p in points],
             )
