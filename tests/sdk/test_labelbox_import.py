@@ -420,3 +420,82 @@ def test_cli_import_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyP
     missing = CliRunner().invoke(app, ["import", "labelbox", str(tmp_path / "nope.ndjson"), "--project", project.uid])
     assert missing.exit_code == 1
     assert missing.stderr.strip() == f"error: import file {str(tmp_path / 'nope.ndjson')!r} does not exist"
+
+
+def test_shared_composite_mask_is_stored_once_and_local_uris_need_a_root(
+    client: Client, image_project: Any, tmp_path: Path
+) -> None:
+    from labelport.service.hub import Settings
+    from labelport.store.schema import blobs
+
+    composite = np.zeros((30, 40, 3), np.uint8)
+    composite[0:5, 0:5] = (255, 0, 0)
+    composite[10:15, 10:15] = (0, 255, 0)
+    inline = base64.b64encode(png(composite)).decode()
+    on_disk = tmp_path / "masks" / "composite.png"
+    on_disk.parent.mkdir()
+    on_disk.write_bytes(png(composite))
+    outside = Path(tempfile_dir()) / "elsewhere.png"
+    outside.write_bytes(png(composite))
+
+    def seg(mask: dict[str, Any]) -> dict[str, Any]:
+        return {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-0"}, "name": "seg", "mask": mask}
+
+    items = [
+        seg({"imBytes": inline, "colorRGB": [255, 0, 0]}),
+        seg({"imBytes": inline, "colorRGB": [0, 255, 0]}),
+        seg({"instanceURI": str(on_disk), "colorRGB": [255, 0, 0]}),  # under a permitted root
+        seg({"instanceURI": on_disk.as_uri(), "colorRGB": [0, 255, 0]}),  # file:// spelling
+        seg({"instanceURI": str(outside), "colorRGB": [0, 255, 0]}),  # outside every root
+        seg({"imBytes": inline, "colorRGB": [0, 0, 255]}),  # a colour the mask does not have
+    ]
+    client.hub.settings = Settings(file_roots=(tmp_path / "masks",))
+    job = MALPredictionImport.create_from_objects(client, image_project.uid, "masks", items)
+    results = [s["status"] for s in job.statuses]
+    assert results == ["SUCCESS"] * 4 + ["FAILURE"] * 2
+    assert "is outside the permitted folders" in job.statuses[4]["errors"][0]["message"]
+    assert "mask colour [0, 0, 255] does not occur in the mask image" in job.statuses[5]["errors"][0]["message"]
+    assert count_rows(client, blobs) == 1  # the same PNG, inline or on disk, is stored once
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="labelport-outside-")
+
+
+def test_http_masks_only_when_enabled(client: Client, image_project: Any, tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    from labelport.service.hub import Settings
+
+    composite = np.zeros((30, 40, 3), np.uint8)
+    composite[2:4, 2:4] = 255
+    (tmp_path / "m.png").write_bytes(png(composite))
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/m.png"
+        item = {"dataRow": {"globalKey": "img-0"}, "name": "seg", "mask": {"instanceURI": url, "colorRGB": [255] * 3}}
+        off = MALPredictionImport.create_from_objects(
+            client, image_project.uid, "off", [{**item, "uuid": str(uuid.uuid4())}]
+        )
+        assert "set LABELPORT_ALLOW_HTTP=1" in off.errors[0]["errors"][0]["message"]
+        client.hub.settings = Settings(allow_http=True)
+        on = MALPredictionImport.create_from_objects(
+            client, image_project.uid, "on", [{**item, "uuid": str(uuid.uuid4())}]
+        )
+        assert on.errors == []
+    finally:
+        server.shutdown()
+
+
+def test_at_most_5000_annotations_per_feature_per_data_row(client: Client, image_project: Any) -> None:
+    items = [box("img-0") for _ in range(5001)]
+    job = MALPredictionImport.create_from_objects(client, image_project.uid, "many", items)
+    assert job.info.succeeded == 5000
+    [failure] = job.errors
+    assert "more than 5000 annotations of feature 'box' on one data row" in failure["errors"][0]["message"]
