@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -94,24 +93,40 @@ def main() -> None:
         path = Path(folder) / "bench.ndjson"
         write_file(path, args.count)
         ours, ours_count, ours_mb = run(sys.executable, OURS, str(path), str(Path(folder) / "home"), str(ROWS))
-        print(f"labelport import (parse+validate+persist, SQLite): {ours_count} annotations in {ours:.2f} s "
-              f"= {ours_count / ours:,.0f}/s, peak RSS {ours_mb:.0f} MB (target < 300 MB)")
+        print(
+            f"labelport import (parse+validate+persist, SQLite): {ours_count} annotations in {ours:.2f} s "
+            f"= {ours_count / ours:,.0f}/s, peak RSS {ours_mb:.0f} MB (target < 300 MB)"
+        )
         if not REFEREE_PYTHON.exists():
             print(f"labelbox SDK referee skipped: {REFEREE_PYTHON} missing (make referee-venv creates it)")
             return
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        done = subprocess.run([str(REFEREE_PYTHON), "-c", REFEREE, str(path)], check=True, capture_output=True,
-                              text=True, env=env)
+        done = subprocess.run(
+            [str(REFEREE_PYTHON), "-c", REFEREE, str(path)], check=True, capture_output=True, text=True, env=env
+        )
         ref, ref_count, ref_kb = done.stdout.split()[-3:]
         ref_s, ref_mb = float(ref), int(ref_kb) / 1024
-        print(f"labelbox 5.2.1 NDJsonConverter.deserialize (parse only): {ref_count} annotations in {ref_s:.2f} s "
-              f"= {int(ref_count) / ref_s:,.0f}/s, peak RSS {ref_mb:.0f} MB")
+        print(
+            f"labelbox 5.2.1 NDJsonConverter.deserialize (parse only): {ref_count} annotations in {ref_s:.2f} s "
+            f"= {int(ref_count) / ref_s:,.0f}/s, peak RSS {ref_mb:.0f} MB"
+        )
         ratio = ref_s / ours
-        print(json.dumps({"ours_per_s": round(ours_count / ours), "sdk_per_s": round(int(ref_count) / ref_s),
-                          "speedup": round(ratio, 2), "target_speedup": 5, "peak_mb": round(ours_mb),
-                          "target_peak_mb": 300}))
-        print(f"speed-up {ratio:.1f}x (target >= 5x): {'met' if ratio >= 5 else 'NOT met'}; "
-              f"memory {'met' if ours_mb < 300 else 'NOT met'}")
+        print(
+            json.dumps(
+                {
+                    "ours_per_s": round(ours_count / ours),
+                    "sdk_per_s": round(int(ref_count) / ref_s),
+                    "speedup": round(ratio, 2),
+                    "target_speedup": 5,
+                    "peak_mb": round(ours_mb),
+                    "target_peak_mb": 300,
+                }
+            )
+        )
+        print(
+            f"speed-up {ratio:.1f}x (target >= 5x): {'met' if ratio >= 5 else 'NOT met'}; "
+            f"memory {'met' if ours_mb < 300 else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ def test_demo_creates_once_then_reports(run: CliRunner) -> None:
 
 
 def _command_paths(group: typer.Typer, prefix: str = "") -> list[str]:
-    paths = [f"{prefix}{c.name or (c.callback.__name__ if c.callback else '')}".strip() for c in group.registered_commands]
+    paths = [
+        f"{prefix}{c.name or (c.callback.__name__ if c.callback else '')}".strip() for c in group.registered_commands
+    ]
     for sub in group.registered_groups:
         if sub.typer_instance is not None:
             paths += _command_paths(sub.typer_instance, f"{prefix}{sub.name} ")

@@ -12,14 +12,18 @@ from typing import Any, Protocol
 
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow, MediaType
+from labelport.sdk.exports import ExportTaskInfo
 from labelport.service import Hub
 from labelport.service import datasets as dataset_service
+from labelport.service import exports as export_service
 from labelport.service import imports as import_service
 from labelport.service import ontologies as ontology_service
 from labelport.service import projects as project_service
+from labelport.service import workflow as workflow_service
 from labelport.service.datasets import CreateRowsResult
 from labelport.service.imports import ImportJobInfo
 from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo
+from labelport.service.workflow import HistoryEntry, WorkflowState
 
 
 class Backend(Protocol):
@@ -60,6 +64,29 @@ class Backend(Protocol):
     def list_import_jobs(self, project_id: str) -> list[ImportJobInfo]: ...
     def import_statuses(self, job_id: str, failures_only: bool) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
+    def export_v2(
+        self, project_id: str, params: Mapping[str, Any] | None, filters: Mapping[str, Any] | None
+    ) -> ExportTaskInfo: ...
+    def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path: ...
+    def workflow_action(
+        self,
+        project_id: str,
+        data_row_ids: Sequence[str],
+        action: str,
+        to: str | None,
+        seconds_to_review: float | None,
+    ) -> list[WorkflowState]: ...
+    def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]: ...
+    def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState: ...
+    def configure_workflow(self, project_id: str, ground_truth_import_status: str) -> None: ...
+    def set_label_performance(
+        self,
+        project_id: str,
+        data_row_id: str,
+        seconds_to_create: float | None,
+        seconds_to_review: float | None,
+        skipped: bool | None,
+    ) -> None: ...
 
 
 class EmbeddedBackend:
@@ -152,3 +179,64 @@ class EmbeddedBackend:
 
     def close(self) -> None:
         self.hub.db.dispose()
+
+    def export_v2(
+        self, project_id: str, params: Mapping[str, Any] | None, filters: Mapping[str, Any] | None
+    ) -> ExportTaskInfo:
+        from labelport.model.ids import new_id
+
+        task_id = new_id()
+        # $LABELPORT_HOME/exports/<task id>: Hub.open keeps the blobs in $LABELPORT_HOME/blobs.
+        folder = self.hub.blobs.root.parent / "exports" / task_id
+        result = export_service.run_export(self.hub, project_id, params, filters, folder)
+        return ExportTaskInfo(task_id, project_id, "COMPLETE", result.path, result.rows, result.errors)
+
+    def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
+        import orjson
+
+        from labelport.model.ids import new_id
+
+        folder = self.hub.blobs.root.parent / "exports" / new_id()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "labels.json"
+        rows = export_service.legacy_rows(self.hub, project_id, start=start, end=end, folder=folder)
+        path.write_bytes(orjson.dumps(list(rows)))
+        return path
+
+    def workflow_action(
+        self,
+        project_id: str,
+        data_row_ids: Sequence[str],
+        action: str,
+        to: str | None,
+        seconds_to_review: float | None,
+    ) -> list[WorkflowState]:
+        return workflow_service.apply(
+            self.hub, project_id, data_row_ids, action, to=to, seconds_to_review=seconds_to_review
+        )
+
+    def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]:
+        return workflow_service.history(self.hub, project_id, data_row_id)
+
+    def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState:
+        return workflow_service.status_of(self.hub, project_id, data_row_id)
+
+    def configure_workflow(self, project_id: str, ground_truth_import_status: str) -> None:
+        workflow_service.configure(self.hub, project_id, ground_truth_import_status=ground_truth_import_status)
+
+    def set_label_performance(
+        self,
+        project_id: str,
+        data_row_id: str,
+        seconds_to_create: float | None,
+        seconds_to_review: float | None,
+        skipped: bool | None,
+    ) -> None:
+        workflow_service.set_performance(
+            self.hub,
+            project_id,
+            data_row_id,
+            seconds_to_create=seconds_to_create,
+            seconds_to_review=seconds_to_review,
+            skipped=skipped,
+        )

@@ -8,8 +8,8 @@ from typing import Any
 
 from labelport.errors import LabelportError, NotFoundError
 from labelport.model.media import MediaType
-from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
 from labelport.sdk.backend import Backend, EmbeddedBackend
+from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
 from labelport.service import Hub
 
 

@@ -18,7 +18,9 @@ from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, Proj
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
+    from labelport.sdk.exports import ExportTask
     from labelport.sdk.imports import ImportJob
+    from labelport.service.workflow import HistoryEntry, WorkflowState
 
 
 class DataRow:
@@ -236,6 +238,81 @@ class Project:
 
     def batches(self) -> list[Batch]:
         return [Batch(self.client, b) for b in self.client.backend.list_batches(self.uid)]
+
+    # exports
+    def export_v2(
+        self, params: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, task_name: str | None = None
+    ) -> ExportTask:
+        """Export the project's data rows with their labels (Labelbox export_v2 rows); see docs/export.md."""
+        from labelport.sdk.exports import ExportTask
+
+        return ExportTask(self.client, self.client.backend.export_v2(self.uid, params, filters))
+
+    def export(
+        self, params: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, task_name: str | None = None
+    ) -> ExportTask:
+        """The streamable form of ``export_v2`` (read rows with ``get_buffered_stream()``)."""
+        return self.export_v2(params, filters, task_name)
+
+    def export_labels(
+        self, download: bool = False, start: str | None = None, end: str | None = None, timeout_seconds: int = 1800
+    ) -> list[dict[str, Any]] | str:
+        """Legacy label export: the rows (``download=True``) or the URL of the JSON file holding them."""
+        import orjson
+
+        path = self.client.backend.export_labels(self.uid, start, end)
+        if download:
+            rows: list[dict[str, Any]] = orjson.loads(path.read_bytes())
+            return rows
+        return path.as_uri()
+
+    # review workflow
+    def workflow_action(
+        self,
+        data_rows: Sequence[str | DataRow],
+        action: str,
+        *,
+        to: str | None = None,
+        seconds_to_review: float | None = None,
+    ) -> list[WorkflowState]:
+        """MOVE (with ``to``), APPROVE, REJECT or REWORK data rows, all or none, recorded in their history."""
+        ids = [r if isinstance(r, str) else r.uid for r in data_rows]
+        return self.client.backend.workflow_action(self.uid, ids, action, to, seconds_to_review)
+
+    def approve(self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None) -> None:
+        self.workflow_action(data_rows, "APPROVE", seconds_to_review=seconds_to_review)
+
+    def reject(self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None) -> None:
+        self.workflow_action(data_rows, "REJECT", seconds_to_review=seconds_to_review)
+
+    def rework(self, data_rows: Sequence[str | DataRow]) -> None:
+        self.workflow_action(data_rows, "REWORK")
+
+    def move_data_rows(self, data_rows: Sequence[str | DataRow], status: str) -> None:
+        """Move rows to ToLabel, InReview, InRework or Done (action MOVE)."""
+        self.workflow_action(data_rows, "MOVE", to=status)
+
+    def workflow_status(self, data_row: str | DataRow) -> WorkflowState:
+        return self.client.backend.workflow_status(self.uid, data_row if isinstance(data_row, str) else data_row.uid)
+
+    def workflow_history(self, data_row: str | DataRow) -> list[HistoryEntry]:
+        """The row's workflow changes, newest first."""
+        return self.client.backend.workflow_history(self.uid, data_row if isinstance(data_row, str) else data_row.uid)
+
+    def set_workflow(self, ground_truth_import_status: str) -> None:
+        """Where ground-truth imports send the rows they label: InReview (default) or Done."""
+        self.client.backend.configure_workflow(self.uid, ground_truth_import_status)
+
+    def set_label_performance(
+        self,
+        data_row: str | DataRow,
+        *,
+        seconds_to_create: float | None = None,
+        seconds_to_review: float | None = None,
+        skipped: bool | None = None,
+    ) -> None:
+        row_id = data_row if isinstance(data_row, str) else data_row.uid
+        self.client.backend.set_label_performance(self.uid, row_id, seconds_to_create, seconds_to_review, skipped)
 
     def __repr__(self) -> str:
         return f"<Project {self.uid} name={self.name!r} media_type={self.media_type.value}>"

@@ -209,6 +209,9 @@ def create_batch(
                 for i in ids
             ],
         )
+        from labelport.service import workflow  # workflow builds on projects: import it late
+
+        workflow.on_rows_queued(conn, project_id, ids, actor=hub.actor, at=created)
     return BatchInfo(
         id=batch_id, project_id=project_id, name=name, priority=priority, size=len(ids), created_at=created
     )

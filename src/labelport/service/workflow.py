@@ -1,0 +1,511 @@
+"""Review workflow per data row in a project: To label -> In review -> In rework -> Done.
+
+Actions, as the platform names them:
+
+- ``MOVE``: a data row enters a task (first entry into "Initial labeling task", labeling submitted to review,
+  or an admin moving it anywhere);
+- ``APPROVE``: In review -> Done; ``REJECT``: In review -> In rework; ``REWORK``: In rework -> In review.
+
+Every change is one ``workflow_history`` row (action, from/to status and task name, actor, time). Task ids are
+stable per project and task (uuid5), so exports show the same id for the same task every time. Approvals and
+rejections are the reviews of the row's ground-truth label; review seconds add up on that label.
+
+A ground-truth import sends the rows it labelled to review (configurable per project: straight to Done);
+pre-labels leave a row where it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from labelport.errors import NotFoundError, ValidationError
+from labelport.model.label import LabelKind
+from labelport.service.hub import Hub, now
+from labelport.service.projects import get_project
+from labelport.store.schema import labels, projects, workflow_history, workflow_tasks
+
+
+class WorkflowStatus(StrEnum):
+    """Where a data row is in the review workflow (spelled as export filters spell it)."""
+
+    TO_LABEL = "ToLabel"
+    IN_REVIEW = "InReview"
+    IN_REWORK = "InRework"
+    DONE = "Done"
+
+    @classmethod
+    def parse(cls, value: str | WorkflowStatus) -> WorkflowStatus:
+        if isinstance(value, WorkflowStatus):
+            return value
+        for status in cls:
+            if isinstance(value, str) and value in (status.value, status.name, status.export_name):
+                return status
+        raise ValidationError(
+            f"workflow status must be one of {', '.join(s.value for s in cls)}; found {value!r}",
+            field="workflow_status",
+            value=value,
+        )
+
+    @property
+    def export_name(self) -> str:
+        """The upper snake case spelling of ``project_details.workflow_status`` (``IN_REVIEW``)."""
+        return self.name
+
+    @property
+    def task_name(self) -> str:
+        return TASK_NAMES[self]
+
+
+TASK_NAMES: dict[WorkflowStatus, str] = {
+    WorkflowStatus.TO_LABEL: "Initial labeling task",
+    WorkflowStatus.IN_REVIEW: "Initial review task",
+    WorkflowStatus.IN_REWORK: "Rework (all rejected)",
+    WorkflowStatus.DONE: "Done",
+}
+
+
+class WorkflowAction(StrEnum):
+    MOVE = "MOVE"
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    REWORK = "REWORK"
+
+    @classmethod
+    def parse(cls, value: str | WorkflowAction) -> WorkflowAction:
+        try:
+            return cls(value.upper() if isinstance(value, str) else value)
+        except ValueError:
+            raise ValidationError(
+                f"workflow action must be one of {', '.join(a.value for a in cls)}; found {value!r}",
+                field="action",
+                value=value,
+            ) from None
+
+
+# action -> (statuses it starts from, status it leads to); MOVE takes its target from the caller.
+_RULES: dict[WorkflowAction, tuple[frozenset[WorkflowStatus], WorkflowStatus | None]] = {
+    WorkflowAction.APPROVE: (frozenset({WorkflowStatus.IN_REVIEW}), WorkflowStatus.DONE),
+    WorkflowAction.REJECT: (frozenset({WorkflowStatus.IN_REVIEW}), WorkflowStatus.IN_REWORK),
+    WorkflowAction.REWORK: (frozenset({WorkflowStatus.IN_REWORK}), WorkflowStatus.IN_REVIEW),
+    WorkflowAction.MOVE: (frozenset(WorkflowStatus), None),
+}
+
+GROUND_TRUTH_TARGET = "ground_truth_import_status"
+MAX_ROWS = 100_000
+
+
+def task_id(project_id: str, status: WorkflowStatus) -> str:
+    """The stable id of a task of a project (the same in every export)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"labelport:{project_id}:{status.value}"))
+
+
+def as_utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back naive."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One workflow change of a data row."""
+
+    action: WorkflowAction
+    at: datetime
+    actor: str | None
+    from_status: WorkflowStatus | None
+    to_status: WorkflowStatus
+    from_task: str | None
+    to_task: str
+
+    def as_labelbox(self, project_id: str) -> dict[str, Any]:
+        """The export_v2 ``workflow_history`` entry: the task left and the task entered (Done is no task)."""
+        out: dict[str, Any] = {
+            "action": self.action.value,
+            "created_at": as_utc(self.at).isoformat(timespec="microseconds"),
+            "created_by": self.actor,
+        }
+        if self.from_status is not None and self.from_task is not None:
+            out["previous_task_name"] = self.from_task
+            out["previous_task_id"] = task_id(project_id, self.from_status)
+        if self.to_status is not WorkflowStatus.DONE:
+            out["next_task_name"] = self.to_task
+            out["next_task_id"] = task_id(project_id, self.to_status)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowState:
+    data_row_id: str
+    status: WorkflowStatus
+    task_name: str
+    updated_at: datetime
+
+
+def _entry(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        action=WorkflowAction(row.action),
+        at=as_utc(row.at),
+        actor=row.actor,
+        from_status=WorkflowStatus(row.from_status) if row.from_status else None,
+        to_status=WorkflowStatus(row.to_status),
+        from_task=row.from_task,
+        to_task=row.to_task,
+    )
+
+
+def _states(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str]) -> dict[str, WorkflowState]:
+    out: dict[str, WorkflowState] = {}
+    for start in range(0, len(data_row_ids), 900):
+        chunk = list(data_row_ids[start : start + 900])
+        for r in conn.execute(
+            sa.select(workflow_tasks).where(
+                workflow_tasks.c.project_id == project_id, workflow_tasks.c.data_row_id.in_(chunk)
+            )
+        ):
+            out[r.data_row_id] = WorkflowState(
+                r.data_row_id, WorkflowStatus(r.status), r.task_name, as_utc(r.updated_at)
+            )
+    return out
+
+
+def _ensure_first_entry(conn: sa.Connection, project_id: str, states: Iterable[WorkflowState]) -> None:
+    """Rows queued without a history entry get their first MOVE (into labeling) at the time they were queued."""
+    states = list(states)
+    ids = [s.data_row_id for s in states]
+    with_history: set[str] = set()
+    for start in range(0, len(ids), 900):
+        with_history.update(
+            conn.execute(
+                sa.select(workflow_history.c.data_row_id)
+                .where(
+                    workflow_history.c.project_id == project_id,
+                    workflow_history.c.data_row_id.in_(ids[start : start + 900]),
+                )
+                .distinct()
+            ).scalars()
+        )
+    missing = [s for s in states if s.data_row_id not in with_history and s.status is WorkflowStatus.TO_LABEL]
+    if missing:
+        conn.execute(
+            workflow_history.insert(),
+            [
+                _history_row(
+                    project_id, s.data_row_id, WorkflowAction.MOVE, None, WorkflowStatus.TO_LABEL, None, s.updated_at
+                )
+                for s in missing
+            ],
+        )
+
+
+def _history_row(
+    project_id: str,
+    data_row_id: str,
+    action: WorkflowAction,
+    source: WorkflowStatus | None,
+    target: WorkflowStatus,
+    actor: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "data_row_id": data_row_id,
+        "action": action.value,
+        "from_status": source.value if source else None,
+        "to_status": target.value,
+        "from_task": source.task_name if source else None,
+        "to_task": target.task_name,
+        "actor": actor,
+        "at": at,
+    }
+
+
+def on_rows_queued(
+    conn: sa.Connection,
+    project_id: str,
+    data_row_ids: Sequence[str],
+    *,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Record the first MOVE (into "Initial labeling task") of rows a batch just sent to the project."""
+    stamp = at or now()
+    rows = [
+        _history_row(project_id, i, WorkflowAction.MOVE, None, WorkflowStatus.TO_LABEL, actor, stamp)
+        for i in data_row_ids
+    ]
+    for start in range(0, len(rows), 5000):
+        conn.execute(workflow_history.insert(), rows[start : start + 5000])
+
+
+def transition(
+    conn: sa.Connection,
+    project_id: str,
+    data_row_ids: Sequence[str],
+    action: WorkflowAction | str,
+    *,
+    to: WorkflowStatus | str | None = None,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> list[WorkflowState]:
+    """Apply one action to rows inside ``conn``'s transaction; every row is checked before any is changed."""
+    action = WorkflowAction.parse(action)
+    allowed, target = _RULES[action]
+    if action is WorkflowAction.MOVE:
+        target = WorkflowStatus.parse(to) if to is not None else WorkflowStatus.IN_REVIEW
+    elif to is not None and WorkflowStatus.parse(to) is not target:
+        raise ValidationError(
+            f"{action.value} leads to {target.value if target else None}, not {to!r}; use MOVE to go elsewhere",
+            field="to",
+            value=to,
+        )
+    assert target is not None  # set above for every action
+    ids = list(dict.fromkeys(data_row_ids))
+    if len(ids) > MAX_ROWS:
+        raise ValidationError(
+            f"at most {MAX_ROWS} data rows per workflow action, found {len(ids)}", field="data_row_ids"
+        )
+    states = _states(conn, project_id, ids)
+    missing = [i for i in ids if i not in states]
+    if missing:
+        raise NotFoundError(
+            f"data row {missing[0]!r} is not in this project ({len(missing)} of {len(ids)} unknown); "
+            "add it with create_batch"
+        )
+    for i in ids:
+        state = states[i]
+        if state.status not in allowed or (action is WorkflowAction.MOVE and state.status is target):
+            raise ValidationError(
+                f"cannot {action.value} data row {i!r}: it is {state.status.value} ({state.task_name!r})"
+                + (
+                    f"; {action.value} needs {' or '.join(sorted(s.value for s in allowed))}"
+                    if action is not WorkflowAction.MOVE
+                    else " already"
+                ),
+                field="action",
+                value=state.status.value,
+            )
+    stamp = at or now()
+    _ensure_first_entry(conn, project_id, states.values())
+    for start in range(0, len(ids), 900):
+        conn.execute(
+            workflow_tasks.update()
+            .where(
+                workflow_tasks.c.project_id == project_id, workflow_tasks.c.data_row_id.in_(ids[start : start + 900])
+            )
+            .values(status=target.value, task_name=target.task_name, updated_at=stamp)
+        )
+    rows = [_history_row(project_id, i, action, states[i].status, target, actor, stamp) for i in ids]
+    for start in range(0, len(rows), 5000):
+        conn.execute(workflow_history.insert(), rows[start : start + 5000])
+    return [WorkflowState(i, target, target.task_name, stamp) for i in ids]
+
+
+def apply(
+    hub: Hub,
+    project_id: str,
+    data_row_ids: Sequence[str],
+    action: WorkflowAction | str,
+    *,
+    to: WorkflowStatus | str | None = None,
+    seconds_to_review: float | None = None,
+    at: datetime | None = None,
+) -> list[WorkflowState]:
+    """Apply ``action`` (MOVE needs ``to``, default In review) to data rows, all or none, as ``hub.actor``.
+
+    ``seconds_to_review`` (APPROVE, REJECT) is added to the review time of each row's ground-truth label.
+    """
+    get_project(hub, project_id)
+    if seconds_to_review is not None and (
+        isinstance(seconds_to_review, bool) or not isinstance(seconds_to_review, int | float) or seconds_to_review < 0
+    ):
+        raise ValidationError(
+            f"seconds_to_review must be a number >= 0, found {seconds_to_review!r}",
+            field="seconds_to_review",
+            value=seconds_to_review,
+        )
+    with hub.transaction() as conn:
+        states = transition(conn, project_id, data_row_ids, action, to=to, actor=hub.actor, at=at)
+        if seconds_to_review:
+            ids = [s.data_row_id for s in states]
+            for start in range(0, len(ids), 900):
+                conn.execute(
+                    labels.update()
+                    .where(
+                        labels.c.project_id == project_id,
+                        labels.c.kind == LabelKind.GROUND_TRUTH.value,
+                        labels.c.data_row_id.in_(ids[start : start + 900]),
+                    )
+                    .values(
+                        seconds_to_review=sa.func.coalesce(labels.c.seconds_to_review, 0.0) + float(seconds_to_review)
+                    )
+                )
+    return states
+
+
+def approve(
+    hub: Hub, project_id: str, data_row_ids: Sequence[str], *, seconds_to_review: float | None = None
+) -> list[WorkflowState]:
+    return apply(hub, project_id, data_row_ids, WorkflowAction.APPROVE, seconds_to_review=seconds_to_review)
+
+
+def reject(
+    hub: Hub, project_id: str, data_row_ids: Sequence[str], *, seconds_to_review: float | None = None
+) -> list[WorkflowState]:
+    return apply(hub, project_id, data_row_ids, WorkflowAction.REJECT, seconds_to_review=seconds_to_review)
+
+
+def rework(hub: Hub, project_id: str, data_row_ids: Sequence[str]) -> list[WorkflowState]:
+    return apply(hub, project_id, data_row_ids, WorkflowAction.REWORK)
+
+
+def move(hub: Hub, project_id: str, data_row_ids: Sequence[str], to: WorkflowStatus | str) -> list[WorkflowState]:
+    return apply(hub, project_id, data_row_ids, WorkflowAction.MOVE, to=to)
+
+
+def ground_truth_target(conn: sa.Connection, project_id: str) -> WorkflowStatus:
+    settings = conn.execute(sa.select(projects.c.settings).where(projects.c.id == project_id)).scalar() or {}
+    return WorkflowStatus.parse(settings.get("workflow", {}).get(GROUND_TRUTH_TARGET, WorkflowStatus.IN_REVIEW.value))
+
+
+def configure(hub: Hub, project_id: str, *, ground_truth_import_status: WorkflowStatus | str) -> None:
+    """Where a ground-truth import sends the rows it labels: InReview (default) or Done."""
+    target = WorkflowStatus.parse(ground_truth_import_status)
+    if target not in (WorkflowStatus.IN_REVIEW, WorkflowStatus.DONE):
+        raise ValidationError(
+            f"a ground-truth import sends rows to InReview or Done, found {target.value!r}",
+            field=GROUND_TRUTH_TARGET,
+            value=target.value,
+        )
+    get_project(hub, project_id)
+    with hub.transaction() as conn:
+        settings = dict(conn.execute(sa.select(projects.c.settings).where(projects.c.id == project_id)).scalar() or {})
+        settings["workflow"] = {**settings.get("workflow", {}), GROUND_TRUTH_TARGET: target.value}
+        conn.execute(projects.update().where(projects.c.id == project_id).values(settings=settings))
+
+
+def on_labels_imported(
+    conn: sa.Connection,
+    project_id: str,
+    data_row_ids: Iterable[str],
+    kind: LabelKind | str,
+    *,
+    actor: str | None = None,
+) -> None:
+    """The hook ``run_import`` calls in its transaction: ground truth sends labelled rows on; pre-labels do not.
+
+    To label -> In review (MOVE), or -> Done (MOVE) when the project says so; In rework -> In review (REWORK).
+    Rows already in review or done stay where they are.
+    """
+    if LabelKind.parse(kind) is not LabelKind.GROUND_TRUTH:
+        return
+    ids = list(dict.fromkeys(data_row_ids))
+    if not ids:
+        return
+    target = ground_truth_target(conn, project_id)
+    states = _states(conn, project_id, ids)
+    stamp = now()
+    to_label = [i for i in ids if i in states and states[i].status is WorkflowStatus.TO_LABEL]
+    in_rework = [i for i in ids if i in states and states[i].status is WorkflowStatus.IN_REWORK]
+    if to_label:
+        transition(conn, project_id, to_label, WorkflowAction.MOVE, to=target, actor=actor, at=stamp)
+    if in_rework:
+        if target is WorkflowStatus.DONE:
+            transition(conn, project_id, in_rework, WorkflowAction.MOVE, to=target, actor=actor, at=stamp)
+        else:
+            transition(conn, project_id, in_rework, WorkflowAction.REWORK, actor=actor, at=stamp)
+
+
+def status_of(hub: Hub, project_id: str, data_row_id: str) -> WorkflowState:
+    with hub.read() as conn:
+        states = _states(conn, project_id, [data_row_id])
+    if data_row_id not in states:
+        raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
+    return states[data_row_id]
+
+
+def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+    """The history of each row, newest first."""
+    out: dict[str, list[HistoryEntry]] = {i: [] for i in data_row_ids}
+    ids = list(data_row_ids)
+    for start in range(0, len(ids), 900):
+        rows = conn.execute(
+            sa.select(workflow_history)
+            .where(
+                workflow_history.c.project_id == project_id,
+                workflow_history.c.data_row_id.in_(ids[start : start + 900]),
+            )
+            .order_by(workflow_history.c.at.desc(), workflow_history.c.id.desc())
+        )
+        for r in rows:
+            out[r.data_row_id].append(_entry(r))
+    return out
+
+
+def history(hub: Hub, project_id: str, data_row_id: str) -> list[HistoryEntry]:
+    with hub.read() as conn:
+        return histories(conn, project_id, [data_row_id])[data_row_id]
+
+
+def set_performance(
+    hub: Hub,
+    project_id: str,
+    data_row_id: str,
+    *,
+    seconds_to_create: float | None = None,
+    seconds_to_review: float | None = None,
+    skipped: bool | None = None,
+) -> None:
+    """Record performance details on the ground-truth label of a data row."""
+    values: dict[str, Any] = {}
+    for name, value in (("seconds_to_create", seconds_to_create), ("seconds_to_review", seconds_to_review)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValidationError(f"{name} must be a number >= 0, found {value!r}", field=name, value=value)
+            values[name] = float(value)
+    if skipped is not None:
+        if not isinstance(skipped, bool):
+            raise ValidationError(f"skipped must be true or false, found {skipped!r}", field="skipped", value=skipped)
+        values["skipped"] = skipped
+    if not values:
+        return
+    with hub.transaction() as conn:
+        done = conn.execute(
+            labels.update()
+            .where(
+                labels.c.project_id == project_id,
+                labels.c.data_row_id == data_row_id,
+                labels.c.kind == LabelKind.GROUND_TRUTH.value,
+            )
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            raise NotFoundError(f"data row {data_row_id!r} has no ground-truth label in project {project_id!r}")
+
+
+__all__ = [
+    "TASK_NAMES",
+    "HistoryEntry",
+    "WorkflowAction",
+    "WorkflowState",
+    "WorkflowStatus",
+    "apply",
+    "approve",
+    "configure",
+    "histories",
+    "history",
+    "move",
+    "on_labels_imported",
+    "on_rows_queued",
+    "reject",
+    "rework",
+    "set_performance",
+    "status_of",
+    "task_id",
+    "transition",
+]
