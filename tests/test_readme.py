@@ -20,4 +20,4 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", example], cwd=tmp_path, env=env, check=True, capture_output=True, text=True
     )
-    assert done.stdout.splitlines() == ["Errors: None", "64 64 16"]
+    assert done.stdout.splitlines() == ["Errors: None", "64 64 16", "FINISHED SUCCESS", "['1', '8']"]

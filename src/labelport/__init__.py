@@ -16,7 +16,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Classification",
     "Client",
+    "LabelImport",
     "LabelportError",
+    "MALPredictionImport",
     "MediaType",
     "OntologyBuilder",
     "Option",
@@ -26,6 +28,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
+    from labelport.sdk.imports import LabelImport, MALPredictionImport
     from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
 
 
@@ -35,6 +38,10 @@ def __getattr__(name: str) -> Any:
         from labelport.sdk.client import Client
 
         return Client
+    if name in {"LabelImport", "MALPredictionImport"}:
+        from labelport.sdk import imports
+
+        return getattr(imports, name)
     if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
         from labelport.sdk import ontology_builder
 
