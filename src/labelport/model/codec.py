@@ -37,11 +37,17 @@ def to_json(value: Any) -> Any:
         return value
     names = _FIELDS.get(kind)
     if names is not None:
-        out: dict[str, Any] = {"type": type(value).__name__}
+        out: dict[str, Any] = {"type": kind.__name__}
         for name in names:
             item = getattr(value, name)
-            if item is not None and item != () and item != _DEFAULT_PLACEMENT:
-                out[name] = to_json(item)
+            if item is None:
+                continue
+            item_kind = type(item)
+            if item_kind is tuple and not item:
+                continue
+            if item_kind is annotation.Placement and item == _DEFAULT_PLACEMENT:
+                continue
+            out[name] = item if item_kind is str or item_kind is float else to_json(item)
         return out
     if isinstance(value, Enum):
         return value.value
@@ -56,15 +62,18 @@ def to_json(value: Any) -> Any:
 
 def from_json(data: Any) -> Any:
     """Rebuild what ``to_json`` wrote; an unknown type name raises naming it."""
-    if isinstance(data, list):
-        return tuple(from_json(v) for v in data)
-    if not isinstance(data, dict):
+    if type(data) is list:
+        if data and type(data[0]) is dict and "type" not in data[0] and len(data[0]) == 2 and "x" in data[0]:
+            return tuple([geometry.Point(p["x"], p["y"]) for p in data])
+        return tuple([from_json(v) for v in data])
+    if type(data) is not dict:
         return data
-    if set(data) == {"base64"}:
-        return base64.b64decode(data["base64"])
-    if data.keys() == {"x", "y"}:
-        return geometry.Point(data["x"], data["y"])
     name = data.get("type")
+    if name is None:
+        if len(data) == 1 and "base64" in data:
+            return base64.b64decode(data["base64"])
+        if len(data) == 2 and "x" in data and "y" in data:
+            return geometry.Point(data["x"], data["y"])
     cls = _TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValidationError(f"stored annotation has unknown type {name!r}", field="type", value=name)
