@@ -89,6 +89,7 @@ class _Run:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
+    new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
 
 
 def _status(uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -315,6 +316,7 @@ def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
     stamp = now()
     if existing is None:
         existing = new_id()
+        run.new_labels.add(data_row_id)
         conn.execute(
             labels.insert().values(
                 id=existing,
@@ -338,6 +340,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
     _resolve_rows(run, conn, [item.data_row for item in chunk if isinstance(item, Record)])
     pending: list[dict[str, Any]] = []
     stamp = now()
+    kind = run.kind.value
     for item in chunk:
         if isinstance(item, Problem):
             run.statuses.append(
@@ -392,7 +395,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                         "label_id": label_id,
                         "project_id": run.project_id,
                         "data_row_id": row.id,
-                        "kind": run.kind.value,
+                        "kind": kind,
                         "created_at": stamp,
                     }
                 )
@@ -405,7 +408,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                 _status(uuid, ref, [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)])
             )
     if pending:
-        keys = [(p["data_row_id"], p["uuid"]) for p in pending]
+        keys = [(p["data_row_id"], p["uuid"]) for p in pending if p["data_row_id"] not in run.new_labels]
         for start in range(0, len(keys), 400):
             conn.execute(
                 annotation_rows.delete().where(

@@ -7,18 +7,35 @@ through the ordinary Core queries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 
-def _converter(column: sa.Column[Any], sqlite: bool) -> Any:
+def _json(value: Any) -> Any:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+@lru_cache(maxsize=64)
+def _sqlite_datetime(value: datetime) -> str:
+    # Rows of one import share a timestamp: render it once.
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _datetime(value: Any) -> Any:
+    return None if value is None else _sqlite_datetime(value)
+
+
+def _converter(column: sa.Column[Any], sqlite: bool) -> Callable[[Any], Any] | None:
     if isinstance(column.type, sa.JSON) or isinstance(getattr(column.type, "impl", None), sa.JSON):
-        return lambda v: None if v is None else orjson.dumps(v).decode()
+        return _json
     if isinstance(column.type, sa.DateTime) and sqlite:
-        return lambda v: None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return _datetime
     return None
 
 
@@ -28,19 +45,19 @@ def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
         return
     sqlite = conn.dialect.name == "sqlite"
     names = list(rows[0].keys())
-    columns = [table.c[name] for name in names]
-    converters = [_converter(c, sqlite) for c in columns]
+    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(table.c[name], sqlite)) is not None]
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     quote = conn.dialect.identifier_preparer.quote
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join(marker for _ in names)})"
     )
-    values = [
-        tuple(conv(row[name]) if conv is not None else row[name] for name, conv in zip(names, converters, strict=True))
-        for row in rows
-    ]
+    pick = itemgetter(*names)
+    values = []
+    for row in rows:
+        picked = pick(row)
+        record = list(picked) if len(names) > 1 else [picked]
+        for index, convert in converters:
+            record[index] = convert(record[index])
+        values.append(tuple(record))
     conn.exec_driver_sql(sql, values)
-
-
-__all__ = ["insert_many"]
