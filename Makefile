@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/labelport demo
+	$(BIN)/labelport serve --demo
 
 demo: run
 

@@ -83,10 +83,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[Client]:
-    with Client(home=tmp_path / "home", database_url=database_url) as c:
-        yield c
+@pytest.fixture(params=["embedded", "http"])
+def client(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Client]:
+    """The SDK on each backend: embedded, and over HTTP to a real uvicorn on 127.0.0.1 (``client.hub``
+    then opens the server's store directly, for the tests to inspect)."""
+    if request.param == "embedded":
+        with Client(home=tmp_path / "home", database_url=database_url) as c:
+            yield c
+        return
+    from tests.api.server import remote_client, thread_server
+
+    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, SHARED)) as server:
+        c = remote_client(server)
+        try:
+            yield c
+        finally:
+            c.close()
+            c.hub.db.dispose()
 
 
 def count_rows(client: Client, table: sa.Table) -> int:

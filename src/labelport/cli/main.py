@@ -308,6 +308,9 @@ def _register_optional() -> None:
     except ImportError:  # pragma: no cover - the imaging commands ship with the package
         return
     imaging_commands.register(app)
+    from labelport.cli import server_commands
+
+    server_commands.register(app)
     from labelport.cli import export_commands
 
     export_commands.register(app)

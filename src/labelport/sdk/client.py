@@ -1,24 +1,31 @@
-"""``Client``: the entry point. Embedded (local SQLite or a database URL) today; HTTP with the server issue."""
+"""``Client``: the entry point. Embedded (local SQLite or a database URL), or a labelport server over HTTP."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from labelport.errors import LabelportError, NotFoundError
+from labelport.errors import NotFoundError
 from labelport.model.media import MediaType
 from labelport.sdk.backend import Backend, EmbeddedBackend
 from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
 from labelport.service import Hub
 
+DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
+
 
 class Client:
     """``Client()`` opens the embedded store under ``$LABELPORT_HOME`` (or ``LABELPORT_DATABASE_URL``).
 
-    Parameters mirror the platforms' clients: ``api_key`` and ``endpoint`` address a labelport server.
-    ``home``, ``database_url`` and ``organization`` select the embedded store explicitly.
+    ``Client(API_KEY)`` talks to a labelport server at ``endpoint`` (default: ``$LABELPORT_ENDPOINT``, else
+    http://127.0.0.1:8000) with the same verbs. ``home``, ``database_url`` and ``organization`` select
+    the embedded store explicitly. ``hub`` (the local store) exists only on an embedded client.
     """
+
+    hub: Hub
+    backend: Backend
 
     def __init__(
         self,
@@ -30,14 +37,15 @@ class Client:
         organization: str = "default",
     ) -> None:
         if api_key is not None or endpoint is not None:
-            raise LabelportError(
-                "connecting to a labelport server with an API key is not available in this version; "
-                "use Client() for the embedded store"
-            )
+            from labelport.sdk.http import HttpBackend
+
+            url = endpoint or os.environ.get("LABELPORT_ENDPOINT") or DEFAULT_ENDPOINT
+            self.backend = HttpBackend(url, api_key or os.environ.get("LABELPORT_API_KEY") or "")
+            return
         self.hub = Hub.open(
             home=Path(home) if home is not None else None, database_url=database_url, organization=organization
         )
-        self.backend: Backend = EmbeddedBackend(self.hub)
+        self.backend = EmbeddedBackend(self.hub)
 
     # datasets and data rows
     def create_dataset(self, name: str, description: str | None = None) -> Dataset:

@@ -7,10 +7,12 @@ NDJSON file or JSON array file. Both return an ``ImportJob`` with ``wait_until_d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labelport.errors import LabelportError
 from labelport.model.label import LabelKind
 from labelport.service.imports import ImportJobInfo
 
@@ -43,10 +45,20 @@ class ImportJob:
         return self.info.error
 
     def wait_until_done(self, sleep_time_seconds: float = 1.0, show_progress: bool = False) -> None:
-        self.refresh()
+        """Poll until the job is FINISHED or FAILED (at once for an embedded import, which is done)."""
+        self._poll(sleep_time_seconds, timeout_seconds=None)
 
     def wait_till_done(self, timeout_seconds: float = 300.0) -> None:
+        self._poll(1.0, timeout_seconds)
+
+    def _poll(self, sleep_seconds: float, timeout_seconds: float | None) -> None:
+        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self.refresh()
+        while self.info.state not in ("FINISHED", "FAILED"):
+            if deadline is not None and time.monotonic() > deadline:
+                raise LabelportError(f"import {self.uid} is still {self.info.state} after {timeout_seconds} s")
+            time.sleep(max(0.05, min(sleep_seconds, 5.0)))
+            self.refresh()
 
     def refresh(self) -> None:
         self.info = self.client.backend.get_import_job(self.uid)

@@ -72,7 +72,9 @@ def create_ontology(
                 created_at=created,
             )
         )
-        conn.execute(ontology_nodes.insert(), list(_node_rows(ontology)))
+        nodes = list(_node_rows(ontology))
+        if nodes:  # an empty list would make SQLAlchemy insert one row of defaults
+            conn.execute(ontology_nodes.insert(), nodes)
     return OntologyInfo(
         id=ontology.id, name=name, media_type=ontology.media_type, ontology=ontology, created_at=created
     )

@@ -1,0 +1,3 @@
+from labelport.api.server import main
+
+main()

@@ -1,0 +1,132 @@
+"""Datasets, data rows and ontologies: the organisation's catalog.
+
+Any user of the organisation reads it; organisation admins and project admins write it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter
+
+from labelport.api.deps import CallerDep, PageDep
+from labelport.api.errors import RESPONSES
+from labelport.api.pagination import paginate
+from labelport.api.schemas import (
+    CreateRowsOut,
+    DataRowOut,
+    DataRowsIn,
+    DatasetIn,
+    DatasetOut,
+    GlobalKeysIn,
+    LookupOut,
+    OntologyIn,
+    OntologyOut,
+    Page,
+)
+from labelport.errors import ValidationError
+from labelport.service import datasets, ontologies
+from labelport.service.hub import Settings
+
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+
+
+def _local_paths(row_data: Any) -> list[str]:
+    """The local file paths a row_data names (a path, a file: URL, or a list of them)."""
+    values = row_data if isinstance(row_data, list) else [row_data]
+    paths = []
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        parsed = urlparse(value)
+        scheme = parsed.scheme.lower()
+        if scheme in ("", "file") or (len(scheme) == 1 and value[1:3] in (":\\", ":/")):
+            paths.append(parsed.path if scheme == "file" else value)
+    return paths
+
+
+def check_readable(settings: Settings, specs: list[Any]) -> None:
+    """Refuse a request naming a server file outside ``LABELPORT_FILE_ROOTS`` (when it is set).
+
+    Data rows over HTTP are read on the server's filesystem; on a shared server the roots say where.
+    """
+    if not settings.file_roots:
+        return
+    roots = [r.resolve() for r in settings.file_roots]
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            continue
+        for path in _local_paths(spec.get("row_data")):
+            try:
+                resolved = Path(path).expanduser().resolve()
+            except (OSError, RuntimeError, ValueError):
+                resolved = None
+            if resolved is None or not any(resolved.is_relative_to(root) for root in roots):
+                raise ValidationError(
+                    f"data row {index}: row_data {path!r} is outside the folders this server reads "
+                    f"({', '.join(str(r) for r in roots)}; LABELPORT_FILE_ROOTS)",
+                    field="row_data",
+                    value=path,
+                )
+
+
+@router.post("/datasets", status_code=201, tags=["datasets"])
+def create_dataset(body: DatasetIn, caller: CallerDep) -> DatasetOut:
+    caller.require_catalog_write()
+    return DatasetOut.of(datasets.create_dataset(caller.hub, body.name, body.description))
+
+
+@router.get("/datasets", tags=["datasets"])
+def list_datasets(caller: CallerDep, page: PageDep) -> Page[DatasetOut]:
+    return paginate([DatasetOut.of(d) for d in datasets.list_datasets(caller.hub)], page)
+
+
+@router.get("/datasets/{dataset_id}", tags=["datasets"])
+def get_dataset(dataset_id: str, caller: CallerDep) -> DatasetOut:
+    return DatasetOut.of(datasets.get_dataset(caller.hub, dataset_id))
+
+
+@router.post("/datasets/{dataset_id}/data-rows", status_code=201, tags=["data rows"])
+def create_data_rows(dataset_id: str, body: DataRowsIn, caller: CallerDep) -> CreateRowsOut:
+    """Create data rows; each bad row fails on its own (``failures``), the good ones land together.
+
+    ``row_data`` names files on the server's filesystem (within ``LABELPORT_FILE_ROOTS`` when set).
+    """
+    caller.require_catalog_write()
+    datasets.get_dataset(caller.hub, dataset_id)
+    check_readable(caller.ctx.settings, body.data_rows)
+    return CreateRowsOut.of(datasets.create_data_rows(caller.hub, dataset_id, body.data_rows))
+
+
+@router.get("/datasets/{dataset_id}/data-rows", tags=["data rows"])
+def list_data_rows(dataset_id: str, caller: CallerDep, page: PageDep) -> Page[DataRowOut]:
+    return paginate([DataRowOut.of(r) for r in datasets.list_data_rows(caller.hub, dataset_id)], page)
+
+
+@router.get("/data-rows/{data_row_id}", tags=["data rows"])
+def get_data_row(data_row_id: str, caller: CallerDep) -> DataRowOut:
+    return DataRowOut.of(datasets.get_data_row(caller.hub, data_row_id))
+
+
+@router.post("/data-rows/lookup", tags=["data rows"])
+def data_row_ids_for_global_keys(body: GlobalKeysIn, caller: CallerDep) -> LookupOut:
+    ids, missing = datasets.data_row_ids_for_global_keys(caller.hub, body.global_keys)
+    return LookupOut(ids=ids, missing=missing)
+
+
+@router.post("/ontologies", status_code=201, tags=["ontologies"])
+def create_ontology(body: OntologyIn, caller: CallerDep) -> OntologyOut:
+    caller.require_catalog_write()
+    return OntologyOut.of(ontologies.create_ontology(caller.hub, body.name, body.normalized, body.media_type))
+
+
+@router.get("/ontologies", tags=["ontologies"])
+def list_ontologies(caller: CallerDep, page: PageDep) -> Page[OntologyOut]:
+    return paginate([OntologyOut.of(o) for o in ontologies.list_ontologies(caller.hub)], page)
+
+
+@router.get("/ontologies/{ontology_id}", tags=["ontologies"])
+def get_ontology(ontology_id: str, caller: CallerDep) -> OntologyOut:
+    return OntologyOut.of(ontologies.get_ontology(caller.hub, ontology_id))

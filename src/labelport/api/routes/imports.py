@@ -1,0 +1,94 @@
+"""Annotation imports: the NDJSON is uploaded, kept in the blob store, and run as a background job.
+
+The job's state is in the database; ``GET /imports/{id}`` reports it, ``/statuses`` every annotation's
+outcome. Pre-labels need the labeler role or above, ground truth the reviewer role or above.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from labelport.api.deps import Caller, CallerDep, PageDep
+from labelport.api.errors import RESPONSES
+from labelport.api.pagination import paginate
+from labelport.api.schemas import ImportJobOut, ImportStatusOut, Page
+from labelport.errors import ValidationError
+from labelport.jobs import JobKind
+from labelport.model.label import LabelKind
+from labelport.service import auth
+from labelport.service import imports as import_service
+from labelport.service.auth import Action
+
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+
+MAX_UPLOAD_BYTES = 2 * 1024**3
+NDJSON = "application/x-ndjson"
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Labelbox NDJSON (one annotation per line) or a JSON array of annotations",
+        "content": {NDJSON: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post("/projects/{project_id}/imports", status_code=202, tags=["imports"], openapi_extra=UPLOAD_BODY)
+async def start_import(
+    project_id: str,
+    request: Request,
+    caller: CallerDep,
+    name: Annotated[str, Query(min_length=1, max_length=500)],
+    kind: Annotated[LabelKind, Query(description="prediction (pre-labels, MAL) or ground_truth")],
+    file_name: Annotated[
+        str | None, Query(max_length=1000, description="The uploaded file's name, shown in problem locations")
+    ] = None,
+) -> ImportJobOut:
+    """Queue an import of the request body; poll ``GET /imports/{id}`` until FINISHED or FAILED."""
+    action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
+    await run_in_threadpool(caller.require, project_id, action)
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES:
+        raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=length)
+    data = await request.body()
+    if not data.strip():
+        raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
+    return await run_in_threadpool(_queue, caller, project_id, name, kind, data, file_name)
+
+
+def _queue(
+    caller: Caller, project_id: str, name: str, kind: LabelKind, data: bytes, file_name: str | None
+) -> ImportJobOut:
+    """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
+    hub = caller.hub
+    with hub.transaction() as conn:
+        digest = hub.blobs.put(conn, data, NDJSON)
+    job_id = import_service.start_import(hub, project_id, name, kind, input_blob=digest)
+    caller.ctx.runner.submit(JobKind.IMPORT, job_id, file_name)
+    return ImportJobOut.of(import_service.get_import_job(hub, job_id))
+
+
+@router.get("/projects/{project_id}/imports", tags=["imports"])
+def list_import_jobs(project_id: str, caller: CallerDep, page: PageDep) -> Page[ImportJobOut]:
+    caller.require(project_id, Action.READ)
+    return paginate([ImportJobOut.of(j) for j in import_service.list_import_jobs(caller.hub, project_id)], page)
+
+
+@router.get("/imports/{job_id}", tags=["imports"])
+def get_import_job(job_id: str, caller: CallerDep) -> ImportJobOut:
+    caller.require(auth.project_of_import_job(caller.ctx.db, caller.principal, job_id), Action.READ)
+    return ImportJobOut.of(import_service.get_import_job(caller.hub, job_id))
+
+
+@router.get("/imports/{job_id}/statuses", tags=["imports"])
+def import_statuses(
+    job_id: str,
+    caller: CallerDep,
+    page: PageDep,
+    failures_only: Annotated[bool, Query(description="Only the FAILURE statuses")] = False,
+) -> Page[ImportStatusOut]:
+    caller.require(auth.project_of_import_job(caller.ctx.db, caller.principal, job_id), Action.READ)
+    statuses = import_service.import_statuses_of(caller.hub, job_id, failures_only=failures_only)
+    return paginate([ImportStatusOut(**s) for s in statuses], page)

@@ -1,0 +1,259 @@
+"""HTTP bodies (pydantic, at the edge only) and their conversion from and to the service records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from labelport.model.media import DataRow
+from labelport.model.media import MediaType as ModelMediaType
+from labelport.service.auth import Member, Role
+from labelport.service.datasets import CreateRowsResult
+from labelport.service.imports import ImportJobInfo
+from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+
+T = TypeVar("T")
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(max_length=100_000)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` as ``cursor`` for the next, until it is null."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# ---------------------------------------------------------------- requests
+
+
+class DatasetIn(Strict):
+    name: Name
+    description: Text | None = None
+
+
+class DataRowsIn(Strict):
+    """Data row specs as the SDK takes them; ``row_data`` paths are read on the server's filesystem."""
+
+    data_rows: list[Any] = Field(max_length=100_000)
+
+
+class GlobalKeysIn(Strict):
+    global_keys: list[Key] = Field(max_length=100_000)
+
+
+class OntologyIn(Strict):
+    name: Name
+    normalized: dict[str, Any]
+    media_type: ModelMediaType | None = None
+
+
+class ProjectIn(Strict):
+    name: Name
+    media_type: ModelMediaType = ModelMediaType.IMAGE
+    description: Text | None = None
+
+
+class ConnectOntologyIn(Strict):
+    ontology_id: Id
+
+
+class BatchIn(Strict):
+    name: Name
+    global_keys: list[Key] | None = Field(default=None, max_length=100_000)
+    data_row_ids: list[Id] | None = Field(default=None, max_length=100_000)
+    priority: int = 5
+
+
+class MemberIn(Strict):
+    role: Role
+
+
+# ---------------------------------------------------------------- responses
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: DatasetInfo) -> DatasetOut:
+        return cls(id=info.id, name=info.name, description=info.description, created_at=info.created_at)
+
+
+class DataRowOut(BaseModel):
+    id: str
+    row_data: str
+    media_type: str
+    global_key: str | None
+    dataset_id: str | None
+    media_attributes: dict[str, Any]
+    metadata_fields: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, row: DataRow) -> DataRowOut:
+        return cls(
+            id=row.id,
+            row_data=row.row_data,
+            media_type=row.media_type.value,
+            global_key=row.global_key,
+            dataset_id=row.dataset_id,
+            media_attributes=row.media_attributes.as_dict(),
+            metadata_fields=[{"name": m.name, "value": m.value, "schema_id": m.schema_id} for m in row.metadata_fields],
+            attachments=[{"type": a.type, "value": a.value, "name": a.name} for a in row.attachments],
+        )
+
+
+class RowFailureOut(BaseModel):
+    index: int
+    message: str
+    spec: dict[str, Any]
+    field: str | None = None
+    value: Any = None
+
+    @classmethod
+    def of(cls, failure: RowFailure) -> RowFailureOut:
+        return cls(
+            index=failure.index, message=failure.message, spec=failure.spec, field=failure.field, value=failure.value
+        )
+
+
+class CreateRowsOut(BaseModel):
+    created: list[DataRowOut]
+    failures: list[RowFailureOut]
+
+    @classmethod
+    def of(cls, result: CreateRowsResult) -> CreateRowsOut:
+        return cls(
+            created=[DataRowOut.of(r) for r in result.created], failures=[RowFailureOut.of(f) for f in result.failures]
+        )
+
+
+class LookupOut(BaseModel):
+    """Data row ids in the order of the keys asked for (null where unknown) and the unknown keys."""
+
+    ids: list[str | None]
+    missing: list[str]
+
+
+class OntologyOut(BaseModel):
+    id: str
+    name: str
+    media_type: str | None
+    normalized: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: OntologyInfo) -> OntologyOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            media_type=info.media_type.value if info.media_type else None,
+            normalized=info.ontology.to_normalized(),
+            created_at=info.created_at,
+        )
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    media_type: str
+    ontology_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: ProjectInfo) -> ProjectOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            description=info.description,
+            media_type=info.media_type.value,
+            ontology_id=info.ontology_id,
+            created_at=info.created_at,
+        )
+
+
+class BatchOut(BaseModel):
+    id: str
+    project_id: str
+    name: str
+    priority: int
+    size: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: BatchInfo) -> BatchOut:
+        return cls(
+            id=info.id,
+            project_id=info.project_id,
+            name=info.name,
+            priority=info.priority,
+            size=info.size,
+            created_at=info.created_at,
+        )
+
+
+class ImportJobOut(BaseModel):
+    id: str
+    project_id: str
+    name: str
+    kind: str
+    state: str
+    total: int
+    succeeded: int
+    failed: int
+    error: str | None
+
+    @classmethod
+    def of(cls, info: ImportJobInfo) -> ImportJobOut:
+        return cls(
+            id=info.id,
+            project_id=info.project_id,
+            name=info.name,
+            kind=info.kind.value,
+            state=info.state,
+            total=info.total,
+            succeeded=info.succeeded,
+            failed=info.failed,
+            error=info.error,
+        )
+
+
+class ImportStatusOut(BaseModel):
+    uuid: str | None
+    dataRow: dict[str, Any] | None  # the platforms spell it so
+    status: str
+    errors: list[dict[str, Any]]
+
+
+class MemberOut(BaseModel):
+    email: str
+    role: Role
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(email=member.email, role=member.role)
+
+
+class MeOut(BaseModel):
+    email: str
+    organization_id: str
+    is_admin: bool
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str

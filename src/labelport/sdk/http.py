@@ -1,0 +1,352 @@
+"""``HttpBackend``: the SDK's verbs over HTTP to a labelport server, returning the embedded backend's records.
+
+Errors come back as the same exception classes (NotFoundError, ValidationError with field and value,
+ConflictError, ...) so scripts handle them alike on both backends. Data-row ``row_data`` paths are read
+by the server, on its filesystem. Imports upload the NDJSON and wait for the server's job to finish, so
+a returned import is as finished as an embedded one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from labelport.errors import ConflictError, LabelportError, NotFoundError, ValidationError
+from labelport.model.label import LabelKind
+from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
+from labelport.model.ontology import Ontology
+from labelport.service.auth import AuthenticationError, PermissionDeniedError
+from labelport.service.datasets import CreateRowsResult
+from labelport.service.imports import ImportJobInfo
+from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+
+API = "/api/v1"
+PAGE = 1000
+DONE = ("FINISHED", "FAILED")
+ERRORS: dict[int, type[LabelportError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+
+class ServerError(LabelportError):
+    """The server failed (5xx) or could not be reached."""
+
+
+def _error(response: httpx.Response) -> LabelportError:
+    try:
+        body = response.json()["error"]
+        message, field, value = str(body["message"]), body.get("field"), body.get("value")
+    except (ValueError, KeyError, TypeError):
+        message, field, value = f"HTTP {response.status_code}: {response.text[:500]}", None, None
+    if response.status_code == 422:
+        return ValidationError(message, field=field, value=value)
+    if response.status_code in ERRORS:
+        return ERRORS[response.status_code](message)
+    if response.status_code >= 500:
+        return ServerError(f"the labelport server failed ({response.status_code}): {message}")
+    return LabelportError(message)
+
+
+def _json_ready(value: Any) -> Any:
+    """SDK inputs as JSON: dataclass values (MetadataField, Attachment) as dicts, paths as strings."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _json_ready(v) for k, v in asdict(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _dataset(d: Mapping[str, Any]) -> DatasetInfo:
+    return DatasetInfo(
+        id=d["id"], name=d["name"], description=d["description"], created_at=datetime.fromisoformat(d["created_at"])
+    )
+
+
+def _data_row(d: Mapping[str, Any]) -> DataRow:
+    return DataRow(
+        id=d["id"],
+        row_data=d["row_data"],
+        media_type=MediaType(d["media_type"]),
+        global_key=d["global_key"],
+        dataset_id=d["dataset_id"],
+        media_attributes=MediaAttributes.from_dict(d["media_attributes"]),
+        metadata_fields=tuple(MetadataField(**m) for m in d["metadata_fields"]),
+        attachments=tuple(Attachment(**a) for a in d["attachments"]),
+    )
+
+
+def _ontology(d: Mapping[str, Any]) -> OntologyInfo:
+    media_type = MediaType(d["media_type"]) if d["media_type"] else None
+    parsed = Ontology.from_normalized(d["name"], d["normalized"], media_type)
+    ontology = Ontology(
+        name=parsed.name,
+        tools=parsed.tools,
+        classifications=parsed.classifications,
+        media_type=media_type,
+        id=d["id"],
+    )
+    return OntologyInfo(
+        id=d["id"],
+        name=d["name"],
+        media_type=media_type,
+        ontology=ontology,
+        created_at=datetime.fromisoformat(d["created_at"]),
+    )
+
+
+def _project(d: Mapping[str, Any]) -> ProjectInfo:
+    return ProjectInfo(
+        id=d["id"],
+        name=d["name"],
+        description=d["description"],
+        media_type=MediaType(d["media_type"]),
+        ontology_id=d["ontology_id"],
+        created_at=datetime.fromisoformat(d["created_at"]),
+    )
+
+
+def _batch(d: Mapping[str, Any]) -> BatchInfo:
+    return BatchInfo(
+        id=d["id"],
+        project_id=d["project_id"],
+        name=d["name"],
+        priority=d["priority"],
+        size=d["size"],
+        created_at=datetime.fromisoformat(d["created_at"]),
+    )
+
+
+def _job(d: Mapping[str, Any]) -> ImportJobInfo:
+    return ImportJobInfo(
+        id=d["id"],
+        project_id=d["project_id"],
+        name=d["name"],
+        kind=LabelKind(d["kind"]),
+        state=d["state"],
+        total=d["total"],
+        succeeded=d["succeeded"],
+        failed=d["failed"],
+        error=d["error"],
+    )
+
+
+class HttpBackend:
+    """Every verb as one HTTP request (lists: one per page) to a labelport server.
+
+    ``import_timeout_seconds`` bounds how long an import waits for the server's job.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str,
+        *,
+        timeout_seconds: float = 300.0,
+        import_timeout_seconds: float = 3600.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            raise ValidationError(
+                f"endpoint must be an http(s) URL such as http://127.0.0.1:8000, found {endpoint!r}",
+                field="endpoint",
+                value=endpoint,
+            )
+        if not isinstance(api_key, str) or not api_key:
+            raise ValidationError("an API key is needed to talk to a labelport server", field="api_key", value=None)
+        self.endpoint = endpoint.rstrip("/")
+        self.import_timeout_seconds = import_timeout_seconds
+        self._http = httpx.Client(
+            base_url=self.endpoint,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "labelport-sdk"},
+            timeout=timeout_seconds,
+            transport=transport,
+        )
+
+    # ------------------------------------------------------------ transport
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, API + path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot reach the labelport server at {self.endpoint}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return None if response.status_code == 204 else response.json()
+
+    def _json(self, method: str, path: str, body: Any) -> Any:
+        return self._request(method, path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+
+    def _pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        cursor: str | None = None
+        while True:
+            query = {**(params or {}), "limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            page = self._request("GET", path, params=query)
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    # ------------------------------------------------------------ datasets and data rows
+
+    def create_dataset(self, name: str, description: str | None) -> DatasetInfo:
+        return _dataset(self._json("POST", "/datasets", {"name": name, "description": description}))
+
+    def get_dataset(self, dataset_id: str) -> DatasetInfo:
+        return _dataset(self._request("GET", f"/datasets/{_seg(dataset_id)}"))
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        return [_dataset(d) for d in self._pages("/datasets")]
+
+    def create_data_rows(
+        self, dataset_id: str, assets: Iterable[Any], progress: Callable[[int], None] | None
+    ) -> CreateRowsResult:
+        specs = [_json_ready(a) for a in assets]
+        body = self._json("POST", f"/datasets/{_seg(dataset_id)}/data-rows", {"data_rows": specs})
+        if progress is not None:
+            progress(len(specs))
+        return CreateRowsResult(
+            created=[_data_row(r) for r in body["created"]],
+            failures=[
+                RowFailure(index=f["index"], message=f["message"], spec=f["spec"], field=f["field"], value=f["value"])
+                for f in body["failures"]
+            ],
+        )
+
+    def list_data_rows(self, dataset_id: str) -> list[DataRow]:
+        return [_data_row(r) for r in self._pages(f"/datasets/{_seg(dataset_id)}/data-rows")]
+
+    def get_data_row(self, data_row_id: str) -> DataRow:
+        return _data_row(self._request("GET", f"/data-rows/{_seg(data_row_id)}"))
+
+    def data_row_ids_for_global_keys(self, keys: Sequence[str]) -> tuple[list[str | None], list[str]]:
+        body = self._json("POST", "/data-rows/lookup", {"global_keys": list(keys)})
+        return list(body["ids"]), list(body["missing"])
+
+    # ------------------------------------------------------------ ontologies
+
+    def create_ontology(
+        self, name: str, normalized: Mapping[str, Any], media_type: MediaType | str | None
+    ) -> OntologyInfo:
+        kind = None if media_type is None else MediaType.parse(media_type).value
+        body = {"name": name, "normalized": _json_ready(normalized), "media_type": kind}
+        return _ontology(self._json("POST", "/ontologies", body))
+
+    def get_ontology(self, ontology_id: str) -> OntologyInfo:
+        return _ontology(self._request("GET", f"/ontologies/{_seg(ontology_id)}"))
+
+    def list_ontologies(self) -> list[OntologyInfo]:
+        return [_ontology(o) for o in self._pages("/ontologies")]
+
+    # ------------------------------------------------------------ projects and batches
+
+    def create_project(self, name: str, media_type: MediaType | str, description: str | None) -> ProjectInfo:
+        body = {"name": name, "media_type": MediaType.parse(media_type).value, "description": description}
+        return _project(self._json("POST", "/projects", body))
+
+    def get_project(self, project_id: str) -> ProjectInfo:
+        return _project(self._request("GET", f"/projects/{_seg(project_id)}"))
+
+    def list_projects(self) -> list[ProjectInfo]:
+        return [_project(p) for p in self._pages("/projects")]
+
+    def connect_ontology(self, project_id: str, ontology_id: str) -> ProjectInfo:
+        return _project(self._json("PUT", f"/projects/{_seg(project_id)}/ontology", {"ontology_id": ontology_id}))
+
+    def create_batch(
+        self,
+        project_id: str,
+        name: str,
+        global_keys: Sequence[str] | None,
+        data_row_ids: Sequence[str] | None,
+        priority: int,
+    ) -> BatchInfo:
+        body = {
+            "name": name,
+            "global_keys": None if global_keys is None else list(global_keys),
+            "data_row_ids": None if data_row_ids is None else list(data_row_ids),
+            "priority": priority,
+        }
+        return _batch(self._json("POST", f"/projects/{_seg(project_id)}/batches", body))
+
+    def list_batches(self, project_id: str) -> list[BatchInfo]:
+        return [_batch(b) for b in self._pages(f"/projects/{_seg(project_id)}/batches")]
+
+    def batch_data_row_ids(self, batch_id: str) -> list[str]:
+        return [str(i) for i in self._pages(f"/batches/{_seg(batch_id)}/data-row-ids")]
+
+    # ------------------------------------------------------------ imports
+
+    def start_import(
+        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+    ) -> ImportJobInfo:
+        """Upload the annotations and return the QUEUED job at once (``import_annotations`` also waits).
+
+        A file is sent as it is (mask paths in it are resolved on the server, within its permitted folders).
+        """
+        # A list goes as one JSON array, so each annotation's location reads "[index]" as it does embedded.
+        data = source.read_bytes() if isinstance(source, Path) else orjson.dumps([_json_ready(i) for i in source])
+        body = self._request(
+            "POST",
+            f"/projects/{_seg(project_id)}/imports",
+            params={
+                "name": name,
+                "kind": LabelKind.parse(kind).value,
+                **({"file_name": str(source)} if isinstance(source, Path) else {}),
+            },
+            content=data,
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        return _job(body)
+
+    def wait_for_import(self, job_id: str, timeout_seconds: float | None = None) -> ImportJobInfo:
+        """Poll the job until it is FINISHED or FAILED; LabelportError after ``timeout_seconds``."""
+        limit = self.import_timeout_seconds if timeout_seconds is None else timeout_seconds
+        deadline = time.monotonic() + limit
+        pause = 0.05
+        while True:
+            job = self.get_import_job(job_id)
+            if job.state in DONE:
+                return job
+            if time.monotonic() > deadline:
+                raise LabelportError(f"import job {job_id} is still {job.state} after {limit:.0f} s")
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+
+    def import_annotations(
+        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+    ) -> ImportJobInfo:
+        return self.wait_for_import(self.start_import(project_id, name, source, kind).id)
+
+    def get_import_job(self, job_id: str) -> ImportJobInfo:
+        return _job(self._request("GET", f"/imports/{_seg(job_id)}"))
+
+    def list_import_jobs(self, project_id: str) -> list[ImportJobInfo]:
+        return [_job(j) for j in self._pages(f"/projects/{_seg(project_id)}/imports")]
+
+    def import_statuses(self, job_id: str, failures_only: bool) -> list[dict[str, Any]]:
+        params = {"failures_only": "true" if failures_only else "false"}
+        return [dict(s) for s in self._pages(f"/imports/{_seg(job_id)}/statuses", params)]
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _seg(value: str) -> str:
+    """An id as one URL path segment (ids never contain '/', but user input might)."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
