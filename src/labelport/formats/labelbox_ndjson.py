@@ -483,7 +483,7 @@ def _annotation(line: dict[str, Any], uuid: str | None) -> AnyAnnotation:
         )
     if ANSWER in line or ANSWERS in line:
         return _classification(line, uuid)
-    if any(key in line for key in IMAGE_GEOMETRY_KEYS):
+    if not line.keys().isdisjoint(IMAGE_GEOMETRY_KEYS):
         return ObjectAnnotation(
             uuid=uuid or new_uuid(),
             geometry=_one_geometry(line, IMAGE_GEOMETRY_KEYS, "an object"),

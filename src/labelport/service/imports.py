@@ -82,7 +82,7 @@ class _Run:
     index: OntologyIndex
     roots: tuple[Path, ...]
     rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
-    seen_uuids: dict[str, str] = field(default_factory=dict)
+    seen_uuids: dict[str, Location] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
     label_ids: dict[str, str] = field(default_factory=dict)
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
@@ -362,7 +362,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                     value=uuid,
                 )
             if uuid is not None:
-                run.seen_uuids[uuid] = str(item.location)
+                run.seen_uuids[uuid] = item.location
             row = _row_for(run, item.data_row)
             if row.media_type is not run.media_type:
                 raise ValidationError(
