@@ -66,19 +66,14 @@ class SliceSource:
         return name
 
 
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """A voxel grid: shape [column, row, slice] and the affine from voxel index to patient LPS mm."""
+class _PatientGeometry:
+    """What follows from an LPS affine alone; shared by ``Grid`` and ``Volume``."""
 
-    shape: tuple[int, int, int]
     affine_lps: npt.NDArray[np.float64]
-
-    def __post_init__(self) -> None:
-        _check_grid(self.shape, self.affine_lps)
 
     @property
     def affine_ras(self) -> npt.NDArray[np.float64]:
-        """The NIfTI (RAS) affine of the same grid."""
+        """The NIfTI (RAS) affine: ``diag(-1, -1, 1, 1) @ affine_lps``."""
         return LPS_TO_RAS @ self.affine_lps
 
     @property
@@ -92,8 +87,20 @@ class Grid:
         return orientation_codes(self.affine_lps)
 
 
+@dataclass(frozen=True, slots=True)
+class Grid(_PatientGeometry):
+    """A voxel grid: shape [column, row, slice] and the affine from voxel index to patient LPS mm."""
+
+    shape: tuple[int, int, int]
+    affine_lps: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        _check_grid(self.shape, self.affine_lps)
+
+
+
 @dataclass(frozen=True, eq=False)
-class Volume:
+class Volume(_PatientGeometry):
     """Voxels of a series, axes [column, row, slice], and where they are in the patient (LPS mm).
 
     ``array`` holds the stored pixel values; real-world values are ``array * rescale_slope +
@@ -137,20 +144,6 @@ class Volume:
         """The voxel grid alone, without voxels."""
         return Grid(self.shape, self.affine_lps)
 
-    @property
-    def affine_ras(self) -> npt.NDArray[np.float64]:
-        """The NIfTI (RAS) affine: ``diag(-1, -1, 1, 1) @ affine_lps``."""
-        return LPS_TO_RAS @ self.affine_lps
-
-    @property
-    def spacing(self) -> tuple[float, float, float]:
-        """Voxel size along (column, row, slice) in mm."""
-        return _spacing(self.affine_lps)
-
-    @property
-    def orientation_codes(self) -> str:
-        """Where each array axis points to, e.g. ``LPS`` for a plain axial series (nibabel axcodes)."""
-        return orientation_codes(self.affine_lps)
 
 
 @dataclass(frozen=True, slots=True)
