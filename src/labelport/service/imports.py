@@ -41,7 +41,15 @@ from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.validation import Feature, OntologyIndex
 from labelport.store.bulk import insert_many
-from labelport.store.schema import annotation_rows, batch_data_rows, data_rows, import_jobs, import_statuses, labels
+from labelport.store.schema import (
+    annotation_rows,
+    batch_data_rows,
+    data_rows,
+    import_jobs,
+    import_statuses,
+    labels,
+    projects,
+)
 
 MAX_PER_FEATURE = 5000
 CHUNK = 2000
@@ -557,7 +565,11 @@ def import_annotations(
 
 def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
     with hub.read() as conn:
-        row = conn.execute(sa.select(import_jobs).where(import_jobs.c.id == job_id)).first()
+        row = conn.execute(
+            sa.select(import_jobs)
+            .join(projects, projects.c.id == import_jobs.c.project_id)
+            .where(import_jobs.c.id == job_id, projects.c.organization_id == hub.organization_id)
+        ).first()
     if row is None:
         raise NotFoundError(f"no import job with id {job_id!r}")
     return ImportJobInfo(
@@ -574,6 +586,7 @@ def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
 
 
 def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
+    get_project(hub, project_id)  # in the caller's organisation, or NotFoundError
     with hub.read() as conn:
         ids = list(
             conn.execute(
@@ -586,6 +599,7 @@ def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
 
 
 def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
+    get_import_job(hub, job_id)  # in the caller's organisation, or NotFoundError
     query = sa.select(import_statuses).where(import_statuses.c.job_id == job_id).order_by(import_statuses.c.position)
     if failures_only:
         query = query.where(import_statuses.c.status == "FAILURE")

@@ -241,7 +241,8 @@ def batch_data_row_ids(hub: Hub, batch_id: str) -> list[str]:
         return list(
             conn.execute(
                 sa.select(batch_data_rows.c.data_row_id)
-                .where(batch_data_rows.c.batch_id == batch_id)
+                .join(projects, projects.c.id == batch_data_rows.c.project_id)
+                .where(batch_data_rows.c.batch_id == batch_id, projects.c.organization_id == hub.organization_id)
                 .order_by(batch_data_rows.c.data_row_id)
             ).scalars()
         )
