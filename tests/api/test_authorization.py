@@ -3,16 +3,21 @@ writes project A; the matrix covers every route of the OpenAPI document (a new r
 
 from __future__ import annotations
 
+import base64
+import io
 import itertools
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pytest
+from PIL import Image
 
 from labelport.api import create_app
 from labelport.service import auth
@@ -32,17 +37,19 @@ class World:
     ids: dict[str, str]
     keys: dict[str, str | None]
     free_rows: list[str]
+    in_review: list[str] = field(default_factory=list)
+    in_rework: list[str] = field(default_factory=list)
 
 
 def _setup(server: LiveServer, tmp_path: Path) -> World:
     admin = httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {server.admin_key}"})
 
-    def post(path: str, body: Any) -> Any:
-        response = admin.post(path, json=body)
+    def post(path: str, body: Any, content: bytes | None = None) -> Any:
+        response = admin.post(path, json=body) if content is None else admin.post(path, content=content)
         assert response.status_code in (200, 201, 202), response.text
         return response.json()
 
-    images = [write_image(tmp_path / f"img{i}.png", 20, 10) for i in range(12)]
+    images = [write_image(tmp_path / f"img{i}.png", 20, 10) for i in range(21)]
     ds = post("/datasets", {"name": "catalog"})["id"]
     created = post(
         f"/datasets/{ds}/data-rows",
@@ -50,7 +57,8 @@ def _setup(server: LiveServer, tmp_path: Path) -> World:
     )
     assert created["failures"] == []
     rows = [r["id"] for r in created["created"]]
-    ontology = post("/ontologies", {"name": "boxes", "normalized": {"tools": [{"tool": "rectangle", "name": "box"}]}})
+    tools = [{"tool": "rectangle", "name": "box"}, {"tool": "raster-segmentation", "name": "seg"}]
+    ontology = post("/ontologies", {"name": "boxes", "normalized": {"tools": tools}})
     a = post("/projects", {"name": "A", "media_type": "image"})["id"]
     b = post("/projects", {"name": "B", "media_type": "image"})["id"]
     for project in (a, b):
@@ -59,6 +67,21 @@ def _setup(server: LiveServer, tmp_path: Path) -> World:
     job = admin.post(
         f"/projects/{a}/imports", params={"name": "seed", "kind": "prediction"}, content=box_line()
     ).json()["id"]
+    # Rows under review for the workflow cases: ground truth sends them to review; rejecting, to rework.
+    reviewed = rows[12:21]
+    post(f"/projects/{a}/batches", {"name": "review", "data_row_ids": reviewed})
+    truth = b"\n".join([mask_line("img-0"), *(box_line(f"img-{i}") for i in range(12, 21))])
+    imported = post(f"/projects/{a}/imports?name=truth&kind=ground_truth", None, content=truth)
+    while imported["state"] not in ("FINISHED", "FAILED"):
+        time.sleep(0.05)
+        imported = admin.get(f"/imports/{imported['id']}").json()
+    assert (imported["state"], imported["failed"]) == ("FINISHED", 0), imported
+    post(f"/projects/{a}/workflow/actions", {"action": "REJECT", "data_row_ids": reviewed[5:]})
+    export = post(f"/projects/{a}/exports", {"params": {}})
+    while export["state"] not in ("FINISHED", "FAILED"):
+        time.sleep(0.05)
+        export = admin.get(f"/exports/{export['id']}").json()
+    assert export["state"] == "FINISHED", export
     keys: dict[str, str | None] = {
         "org_admin": server.admin_key,
         "a_admin": server.key("a-admin@x.org", project=a, role="admin"),
@@ -75,8 +98,17 @@ def _setup(server: LiveServer, tmp_path: Path) -> World:
     db.dispose()
     keys["revoked"] = revoked
     admin.close()
-    ids = {"ds": ds, "row": rows[0], "ont": ontology["id"], "a": a, "b": b, "batch": batch, "job": job}
-    return World(ids=ids, keys=keys, free_rows=rows[1:])
+    ids = {
+        "ds": ds,
+        "row": rows[0],
+        "ont": ontology["id"],
+        "a": a,
+        "b": b,
+        "batch": batch,
+        "job": job,
+        "export": export["id"],
+    }
+    return World(ids=ids, keys=keys, free_rows=rows[1:12], in_review=reviewed[:5], in_rework=reviewed[5:])
 
 
 def box_line(key: str = "img-0") -> bytes:
@@ -88,6 +120,18 @@ def box_line(key: str = "img-0") -> bytes:
             "bbox": {"top": 1, "left": 1, "height": 3, "width": 3},
         }
     )
+
+
+MASK = np.zeros((10, 20, 3), np.uint8)
+MASK[2:5, 3:9] = (255, 0, 0)
+MASK_UUID = "6a1d2c3b-0000-4000-8000-00000000beef"
+
+
+def mask_line(key: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(MASK).save(buffer, format="PNG")
+    mask = {"imBytes": base64.b64encode(buffer.getvalue()).decode(), "colorRGB": [255, 0, 0]}
+    return orjson.dumps({"uuid": MASK_UUID, "name": "seg", "dataRow": {"globalKey": key}, "mask": mask})
 
 
 Body = Callable[[World], dict[str, Any]]
@@ -106,6 +150,16 @@ class Case:
 
 def _fresh_rows(world: World) -> dict[str, Any]:
     return {"name": f"batch-{uuid.uuid4().hex[:8]}", "data_row_ids": [world.free_rows.pop()]}
+
+
+def _action(action: str, rows: str, to: str | None = None) -> Body:
+    """A workflow action on a row not used before (in review, or in rework), so each call can succeed."""
+
+    def body(world: World) -> dict[str, Any]:
+        pool = getattr(world, rows)
+        return {"action": action, "data_row_ids": [pool.pop() if pool else "x"], "to": to}
+
+    return body
 
 
 CASES = [
@@ -163,6 +217,49 @@ CASES = [
     Case("GET", "/api/v1/projects/{project_id}/imports", 200, A_ROLES),
     Case("GET", "/api/v1/imports/{job_id}", 200, A_ROLES),
     Case("GET", "/api/v1/imports/{job_id}/statuses", 200, A_ROLES),
+    Case("POST", "/api/v1/projects/{project_id}/exports", 202, A_ROLES, body=lambda w: {"params": {}}),
+    Case("POST", "/api/v1/projects/{project_id}/export-labels", 202, A_ROLES, body=lambda w: {"start": "2000-01-01"}),
+    Case("GET", "/api/v1/exports/{job_id}", 200, A_ROLES),
+    Case("GET", "/api/v1/exports/{job_id}/download", 200, A_ROLES),
+    Case("GET", "/api/v1/exports/{job_id}/files/{path}", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/annotations/{feature_id}/index/{frame}/mask", 200, A_ROLES),
+    Case(
+        "POST",
+        "/api/v1/projects/{project_id}/workflow/actions",
+        200,
+        ("org_admin", "a_admin", "a_reviewer"),
+        body=_action("APPROVE", "in_review"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/projects/{project_id}/workflow/actions",
+        200,
+        ("org_admin", "a_admin", "a_reviewer", "a_labeler"),
+        body=_action("REWORK", "in_rework"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/projects/{project_id}/workflow/actions",
+        200,
+        PROJECT_A_ADMINS,
+        body=_action("MOVE", "in_review", to="Done"),
+    ),
+    Case("GET", "/api/v1/projects/{project_id}/data-rows/{data_row_id}/workflow", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/data-rows/{data_row_id}/workflow/history", 200, A_ROLES),
+    Case(
+        "PUT",
+        "/api/v1/projects/{project_id}/workflow",
+        200,
+        PROJECT_A_ADMINS,
+        body=lambda w: {"ground_truth_import_status": "InReview"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/projects/{project_id}/data-rows/{data_row_id}/performance",
+        204,
+        ("org_admin", "a_admin", "a_reviewer", "a_labeler"),
+        body=lambda w: {"seconds_to_create": 3},
+    ),
 ]
 UNAUTHENTICATED = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 
@@ -176,7 +273,12 @@ def _path(route: str, world: World) -> str:
         "batch_id": world.ids["batch"],
         "job_id": world.ids["job"],
         "email": "member@x.org",
+        "feature_id": MASK_UUID,
+        "frame": "1",
+        "path": "export.ndjson",
     }
+    if "/exports/{job_id}" in route:
+        values["job_id"] = world.ids["export"]
     return route.format(**values)
 
 
@@ -202,7 +304,7 @@ def test_authorization_matrix(live_server: LiveServer, tmp_path: Path) -> None:
         body = (
             case.body(world)
             if case.body is not None and expected(case, caller) < 300
-            else (case.body(World(world.ids, world.keys, ["x"])) if case.body is not None else None)
+            else (case.body(World(world.ids, world.keys, ["x"], ["x"], ["x"])) if case.body is not None else None)
         )
         response = http.request(
             case.method,

@@ -6,6 +6,9 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
+
+import httpx
 
 from tests.conftest import SHARED, shared_or_skip
 
@@ -43,6 +46,18 @@ def ids_renamed(value: Any, ids: dict[str, str]) -> Any:
         for ours, theirs in ids.items():
             value = value.replace(ours, theirs)
     return value
+
+
+def fetch(url: str) -> bytes:
+    """What an exported URL links: a ``file://`` file (embedded) or, from a server, a signed URL fetched
+    without any header (as a viewer or a training job would)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path)).read_bytes()
+    assert parsed.scheme in ("http", "https") and "signature=" in parsed.query, url
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.content
 
 
 def read_ndjson(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 from PIL import Image
@@ -24,7 +23,7 @@ from labelport.sdk.imports import LabelImport
 from labelport.service import exports
 from labelport.service.synthetic import write_series
 from tests.conftest import SHARED, shared_or_skip
-from tests.export.helpers import NEWER_KEYS, ids_renamed, without
+from tests.export.helpers import NEWER_KEYS, fetch, ids_renamed, without
 
 GUIDE = SHARED / "guides" / "labelbox-export-dicom-annotations.txt"
 PARAMS = {
@@ -162,9 +161,10 @@ def test_dicom_sample_export(client: Client, tmp_path: Path) -> None:
     renamed = ids_renamed(block, {project.uid: sample_project_id, line_uuid: line_id, mask_uuid: mask_id})
     assert without(renamed, NEWER_KEYS, rename=False) == sample_label["annotations"]
 
-    # The embedded export links a PNG file equal to the imported mask; the server's slicer cuts the same.
+    # The export links a PNG equal to the imported mask (embedded: a file; a server: a signed URL that opens
+    # without a key); the server's slicer cuts the same.
     url = label["annotations"]["groups"]["Sagittal"]["frames"]["256"]["objects"][mask_uuid]["mask"]["url"]
-    exported = Path(unquote(urlparse(url).path)).read_bytes()
+    exported = fetch(url)
     assert exported.startswith(b"\x89PNG")
     imported = decode_png_binary(png(mask[..., 0]))
     assert np.array_equal(decode_png_binary(exported), imported)

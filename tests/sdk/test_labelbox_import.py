@@ -428,6 +428,7 @@ def test_shared_composite_mask_is_stored_once_and_local_uris_need_a_root(
     from labelport.service.hub import Settings
     from labelport.store.schema import blobs
 
+    skip_when_remote(client)
     composite = np.zeros((30, 40, 3), np.uint8)
     composite[0:5, 0:5] = (255, 0, 0)
     composite[10:15, 10:15] = (0, 255, 0)
@@ -458,6 +459,14 @@ def test_shared_composite_mask_is_stored_once_and_local_uris_need_a_root(
     assert count_rows(client, blobs) == 1  # the same PNG, inline or on disk, is stored once
 
 
+def skip_when_remote(client: Client) -> None:
+    """These tests change ``client.hub.settings``, which only the embedded client obeys."""
+    from labelport.sdk.http import HttpBackend
+
+    if isinstance(client.backend, HttpBackend):
+        pytest.skip("server settings come from the server's environment")
+
+
 def tempfile_dir() -> str:
     import tempfile
 
@@ -470,6 +479,7 @@ def test_http_masks_only_when_enabled(client: Client, image_project: Any, tmp_pa
 
     from labelport.service.hub import Settings
 
+    skip_when_remote(client)
     composite = np.zeros((30, 40, 3), np.uint8)
     composite[2:4, 2:4] = 255
     (tmp_path / "m.png").write_bytes(png(composite))

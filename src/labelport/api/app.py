@@ -15,7 +15,7 @@ from fastapi import FastAPI
 import labelport
 from labelport.api import errors
 from labelport.api.deps import CallerDep, ServerContext
-from labelport.api.routes import catalog, imports, projects
+from labelport.api.routes import catalog, exports, imports, projects, workflow
 from labelport.api.schemas import HealthOut, MeOut
 from labelport.jobs import ThreadRunner, recover_jobs
 from labelport.jobs.runner import JobContext
@@ -94,6 +94,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(projects.router)
     app.include_router(imports.router)
+    app.include_router(exports.router)
+    app.include_router(workflow.router)
 
     @app.get("/health", tags=["server"])
     def health() -> HealthOut:

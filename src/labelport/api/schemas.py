@@ -11,8 +11,10 @@ from labelport.model.media import DataRow
 from labelport.model.media import MediaType as ModelMediaType
 from labelport.service.auth import Member, Role
 from labelport.service.datasets import CreateRowsResult
+from labelport.service.export_jobs import ExportJobInfo
 from labelport.service.imports import ImportJobInfo
 from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.service.workflow import HistoryEntry, WorkflowState
 
 T = TypeVar("T")
 
@@ -76,6 +78,43 @@ class BatchIn(Strict):
 
 class MemberIn(Strict):
     role: Role
+
+
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+DateText = Annotated[str, StringConstraints(max_length=64)]
+
+
+class ExportIn(Strict):
+    """export_v2 params (all false by default) and filters, as ``project.export_v2`` takes them."""
+
+    params: dict[str, Any] | None = None
+    filters: dict[str, Any] | None = None
+
+
+class ExportLabelsIn(Strict):
+    """The legacy export of the labels created from ``start`` to ``end`` (dates, either may be null)."""
+
+    start: DateText | None = None
+    end: DateText | None = None
+
+
+class WorkflowActionIn(Strict):
+    """MOVE (to ``to``; In review when null), APPROVE, REJECT or REWORK the rows, all or none."""
+
+    data_row_ids: list[Id] = Field(min_length=1, max_length=100_000)
+    action: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    to: Annotated[str, StringConstraints(max_length=32)] | None = None
+    seconds_to_review: Seconds | None = None
+
+
+class WorkflowSettingsIn(Strict):
+    ground_truth_import_status: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class PerformanceIn(Strict):
+    seconds_to_create: Seconds | None = None
+    seconds_to_review: Seconds | None = None
+    skipped: bool | None = None
 
 
 # ---------------------------------------------------------------- responses
@@ -246,6 +285,78 @@ class MemberOut(BaseModel):
     @classmethod
     def of(cls, member: Member) -> MemberOut:
         return cls(email=member.email, role=member.role)
+
+
+class ExportJobOut(BaseModel):
+    """An export job; when FINISHED, ``download_url`` fetches its file without a key until it expires."""
+
+    id: str
+    project_id: str
+    format: str
+    state: str
+    rows: int
+    errors: list[dict[str, Any]]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    download_url: str | None
+
+    @classmethod
+    def of(cls, info: ExportJobInfo, download_url: str | None = None) -> ExportJobOut:
+        return cls(
+            id=info.id,
+            project_id=info.project_id,
+            format=info.format.value,
+            state=info.state,
+            rows=info.rows,
+            errors=info.errors,
+            error=info.error,
+            created_at=info.created_at,
+            finished_at=info.finished_at,
+            download_url=download_url if info.state == "FINISHED" else None,
+        )
+
+
+class WorkflowStateOut(BaseModel):
+    data_row_id: str
+    status: str
+    task_name: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, state: WorkflowState) -> WorkflowStateOut:
+        return cls(
+            data_row_id=state.data_row_id,
+            status=state.status.value,
+            task_name=state.task_name,
+            updated_at=state.updated_at,
+        )
+
+
+class HistoryEntryOut(BaseModel):
+    action: str
+    at: datetime
+    actor: str | None
+    from_status: str | None
+    to_status: str
+    from_task: str | None
+    to_task: str
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
+        return cls(
+            action=entry.action.value,
+            at=entry.at,
+            actor=entry.actor,
+            from_status=entry.from_status.value if entry.from_status else None,
+            to_status=entry.to_status.value,
+            from_task=entry.from_task,
+            to_task=entry.to_task,
+        )
+
+
+class WorkflowSettingsOut(BaseModel):
+    ground_truth_import_status: str
 
 
 class MeOut(BaseModel):

@@ -98,7 +98,6 @@ class Grid(_PatientGeometry):
         _check_grid(self.shape, self.affine_lps)
 
 
-
 @dataclass(frozen=True, eq=False)
 class Volume(_PatientGeometry):
     """Voxels of a series, axes [column, row, slice], and where they are in the patient (LPS mm).
@@ -143,7 +142,6 @@ class Volume(_PatientGeometry):
     def grid(self) -> Grid:
         """The voxel grid alone, without voxels."""
         return Grid(self.shape, self.affine_lps)
-
 
 
 @dataclass(frozen=True, slots=True)

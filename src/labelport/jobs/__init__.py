@@ -12,7 +12,17 @@ from labelport.jobs.runner import (
     JobRunner,
     ThreadRunner,
     recover_jobs,
+    run_export_job,
     run_import_job,
 )
 
-__all__ = ["HANDLERS", "RESTART_REASON", "JobKind", "JobRunner", "ThreadRunner", "recover_jobs", "run_import_job"]
+__all__ = [
+    "HANDLERS",
+    "RESTART_REASON",
+    "JobKind",
+    "JobRunner",
+    "ThreadRunner",
+    "recover_jobs",
+    "run_export_job",
+    "run_import_job",
+]

@@ -1,5 +1,5 @@
-"""Job runners and the jobs they run. A job is a row in the database (``import_jobs``); a runner is told
-its kind and id and does the work; nothing about a job lives only in a runner's memory."""
+"""Job runners and the jobs they run. A job is a row in the database (``import_jobs``, ``export_jobs``); a
+runner is told its kind and id and does the work; nothing about a job lives only in a runner's memory."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from typing import IO, BinaryIO, Protocol, cast
 
 import sqlalchemy as sa
 
+from labelport.service import export_jobs as export_jobs_service
 from labelport.service import imports as import_service
 from labelport.service.hub import Hub, Settings
 from labelport.store import BlobStore, Database
-from labelport.store.schema import import_jobs, projects
+from labelport.store.schema import export_jobs, import_jobs, projects
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ UNFINISHED = ("QUEUED", "RUNNING")
 
 class JobKind(StrEnum):
     IMPORT = "import"
-    # EXPORT = "export" slots in here with the export issue, with its handler in HANDLERS.
+    EXPORT = "export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,38 @@ class _Named:
         return iter(self._handle)
 
 
-HANDLERS: dict[JobKind, Callable[[JobContext, str, str | None], None]] = {JobKind.IMPORT: run_import_job}
+def _job_hub(ctx: JobContext, project_id: str, actor: str | None) -> Hub | None:
+    with ctx.db.read() as conn:
+        organization = conn.execute(sa.select(projects.c.organization_id).where(projects.c.id == project_id)).scalar()
+    if organization is None:
+        return None
+    return Hub(
+        db=ctx.db, blobs=ctx.blobs, organization_id=organization, actor=actor or "labelport", settings=ctx.settings
+    )
+
+
+def run_export_job(ctx: JobContext, job_id: str, _input_name: str | None = None) -> None:
+    """Write a queued export's file under ``$LABELPORT_HOME/exports/<job id>``, as the user who started it.
+
+    An export only reads the store, so an interrupted one simply runs again.
+    """
+    with ctx.db.read() as conn:
+        row = conn.execute(
+            sa.select(export_jobs.c.project_id, export_jobs.c.created_by, export_jobs.c.state).where(
+                export_jobs.c.id == job_id
+            )
+        ).first()
+    if row is None or row.state not in UNFINISHED:
+        return
+    hub = _job_hub(ctx, row.project_id, row.created_by)
+    if hub is not None:
+        export_jobs_service.run_export_job(hub, job_id)
+
+
+HANDLERS: dict[JobKind, Callable[[JobContext, str, str | None], None]] = {
+    JobKind.IMPORT: run_import_job,
+    JobKind.EXPORT: run_export_job,
+}
 
 
 class JobRunner(Protocol):
@@ -156,4 +188,12 @@ def recover_jobs(ctx: JobContext, runner: JobRunner) -> tuple[list[str], list[st
             hub = Hub(db=ctx.db, blobs=ctx.blobs, organization_id=row.organization_id, actor="labelport")
             import_service.fail_import(hub, row.id, RESTART_REASON)
             failed.append(row.id)
+    with ctx.db.read() as conn:
+        exporting = conn.execute(
+            sa.select(export_jobs.c.id).where(export_jobs.c.state.in_(UNFINISHED)).order_by(export_jobs.c.created_at)
+        ).scalars()
+        unfinished_exports = list(exporting)
+    for job_id in unfinished_exports:  # exports only read the store: every one can run again
+        resumed.append(job_id)
+        runner.submit(JobKind.EXPORT, job_id)
     return resumed, failed

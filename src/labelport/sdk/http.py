@@ -3,11 +3,13 @@
 Errors come back as the same exception classes (NotFoundError, ValidationError with field and value,
 ConflictError, ...) so scripts handle them alike on both backends. Data-row ``row_data`` paths are read
 by the server, on its filesystem. Imports upload the NDJSON and wait for the server's job to finish, so
-a returned import is as finished as an embedded one.
+a returned import is as finished as an embedded one. Exports run on the server too; the SDK waits, then
+downloads the file, so an ``ExportTask`` reads a local file as it does embedded.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
@@ -22,10 +24,12 @@ from labelport.errors import ConflictError, LabelportError, NotFoundError, Valid
 from labelport.model.label import LabelKind
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
 from labelport.model.ontology import Ontology
+from labelport.sdk.exports import ExportTaskInfo
 from labelport.service.auth import AuthenticationError, PermissionDeniedError
 from labelport.service.datasets import CreateRowsResult
 from labelport.service.imports import ImportJobInfo
 from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.service.workflow import HistoryEntry, WorkflowAction, WorkflowState, WorkflowStatus
 
 API = "/api/v1"
 PAGE = 1000
@@ -130,6 +134,27 @@ def _batch(d: Mapping[str, Any]) -> BatchInfo:
     )
 
 
+def _state(d: Mapping[str, Any]) -> WorkflowState:
+    return WorkflowState(
+        data_row_id=d["data_row_id"],
+        status=WorkflowStatus(d["status"]),
+        task_name=d["task_name"],
+        updated_at=datetime.fromisoformat(d["updated_at"]),
+    )
+
+
+def _history(d: Mapping[str, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        action=WorkflowAction(d["action"]),
+        at=datetime.fromisoformat(d["at"]),
+        actor=d["actor"],
+        from_status=WorkflowStatus(d["from_status"]) if d["from_status"] else None,
+        to_status=WorkflowStatus(d["to_status"]),
+        from_task=d["from_task"],
+        to_task=d["to_task"],
+    )
+
+
 def _job(d: Mapping[str, Any]) -> ImportJobInfo:
     return ImportJobInfo(
         id=d["id"],
@@ -147,7 +172,8 @@ def _job(d: Mapping[str, Any]) -> ImportJobInfo:
 class HttpBackend:
     """Every verb as one HTTP request (lists: one per page) to a labelport server.
 
-    ``import_timeout_seconds`` bounds how long an import waits for the server's job.
+    ``import_timeout_seconds`` bounds how long an import or an export waits for the server's job; exports
+    are downloaded under ``download_dir`` (default: a private ``labelport-exports-*`` temporary folder).
     """
 
     def __init__(
@@ -158,6 +184,7 @@ class HttpBackend:
         timeout_seconds: float = 300.0,
         import_timeout_seconds: float = 3600.0,
         transport: httpx.BaseTransport | None = None,
+        download_dir: Path | None = None,
     ) -> None:
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             raise ValidationError(
@@ -169,6 +196,7 @@ class HttpBackend:
             raise ValidationError("an API key is needed to talk to a labelport server", field="api_key", value=None)
         self.endpoint = endpoint.rstrip("/")
         self.import_timeout_seconds = import_timeout_seconds
+        self._download_dir = download_dir
         self._http = httpx.Client(
             base_url=self.endpoint,
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": "labelport-sdk"},
@@ -340,6 +368,108 @@ class HttpBackend:
     def import_statuses(self, job_id: str, failures_only: bool) -> list[dict[str, Any]]:
         params = {"failures_only": "true" if failures_only else "false"}
         return [dict(s) for s in self._pages(f"/imports/{_seg(job_id)}/statuses", params)]
+
+    # ------------------------------------------------------------ exports
+
+    @property
+    def download_dir(self) -> Path:
+        """Where exports are downloaded: ``download_dir``, else a private temporary folder (mode 700)."""
+        if self._download_dir is None:
+            self._download_dir = Path(tempfile.mkdtemp(prefix="labelport-exports-"))
+        return self._download_dir
+
+    def _wait_for_export(self, job: Mapping[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
+        limit = self.import_timeout_seconds if timeout_seconds is None else timeout_seconds
+        deadline = time.monotonic() + limit
+        pause = 0.05
+        while job["state"] not in DONE:
+            if time.monotonic() > deadline:
+                raise LabelportError(f"export job {job['id']} is still {job['state']} after {limit:.0f} s")
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+            job = self._request("GET", f"/exports/{_seg(job['id'])}")
+        return dict(job)
+
+    def _download(self, job_id: str, target: Path) -> None:
+        """Stream an export's file to ``target`` (written beside it, renamed when complete)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with self._http.stream("GET", f"{API}/exports/{_seg(job_id)}/download") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error(response)
+                with partial.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"cannot download export {job_id} from {self.endpoint}: {exc}") from exc
+        partial.replace(target)
+
+    def _finished_export(self, started: Mapping[str, Any]) -> tuple[dict[str, Any], Path | None]:
+        job = self._wait_for_export(started)
+        if job["state"] != "FINISHED":
+            return job, None
+        name = "export.ndjson" if job["format"] == "export_v2" else "labels.json"
+        target = self.download_dir / job["id"] / name
+        self._download(job["id"], target)
+        return job, target
+
+    def export_v2(
+        self, project_id: str, params: Mapping[str, Any] | None, filters: Mapping[str, Any] | None
+    ) -> ExportTaskInfo:
+        """Run the export on the server, wait for it, and download its NDJSON under ``download_dir``.
+
+        Mask URLs in the rows are the server's, absolute and signed: they open without a key until they expire.
+        """
+        body = {"params": _json_ready(params), "filters": _json_ready(filters)}
+        job, path = self._finished_export(self._json("POST", f"/projects/{_seg(project_id)}/exports", body))
+        errors = list(job["errors"]) + ([{"message": job["error"]}] if job["error"] else [])
+        status = "COMPLETE" if path is not None else "FAILED"
+        return ExportTaskInfo(job["id"], project_id, status, path, job["rows"], errors)
+
+    def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
+        body = {"start": start, "end": end}
+        job, path = self._finished_export(self._json("POST", f"/projects/{_seg(project_id)}/export-labels", body))
+        if path is None:
+            raise LabelportError(f"export job {job['id']} failed: {job['error']}")
+        return path
+
+    # ------------------------------------------------------------ workflow
+
+    def workflow_action(
+        self,
+        project_id: str,
+        data_row_ids: Sequence[str],
+        action: str,
+        to: str | None,
+        seconds_to_review: float | None,
+    ) -> list[WorkflowState]:
+        body = {"data_row_ids": list(data_row_ids), "action": action, "to": to, "seconds_to_review": seconds_to_review}
+        states = self._json("POST", f"/projects/{_seg(project_id)}/workflow/actions", body)
+        return [_state(s) for s in states]
+
+    def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]:
+        path = f"/projects/{_seg(project_id)}/data-rows/{_seg(data_row_id)}/workflow/history"
+        return [_history(h) for h in self._pages(path)]
+
+    def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState:
+        return _state(self._request("GET", f"/projects/{_seg(project_id)}/data-rows/{_seg(data_row_id)}/workflow"))
+
+    def configure_workflow(self, project_id: str, ground_truth_import_status: str) -> None:
+        body = {"ground_truth_import_status": ground_truth_import_status}
+        self._json("PUT", f"/projects/{_seg(project_id)}/workflow", body)
+
+    def set_label_performance(
+        self,
+        project_id: str,
+        data_row_id: str,
+        seconds_to_create: float | None,
+        seconds_to_review: float | None,
+        skipped: bool | None,
+    ) -> None:
+        body = {"seconds_to_create": seconds_to_create, "seconds_to_review": seconds_to_review, "skipped": skipped}
+        self._json("PUT", f"/projects/{_seg(project_id)}/data-rows/{_seg(data_row_id)}/performance", body)
 
     def close(self) -> None:
         self._http.close()

@@ -22,7 +22,16 @@ from labelport.model._checks import enum_value
 from labelport.model.ids import new_id
 from labelport.service.hub import Hub, ensure_organization, now
 from labelport.store import Database
-from labelport.store.schema import api_keys, batches, import_jobs, organizations, project_members, projects, users
+from labelport.store.schema import (
+    api_keys,
+    batches,
+    export_jobs,
+    import_jobs,
+    organizations,
+    project_members,
+    projects,
+    users,
+)
 
 KEY_PREFIX = "lp_"
 SHOWN_PREFIX_LENGTH = 10  # "lp_" and 7 characters of the secret: enough to tell keys apart in a list
@@ -53,17 +62,27 @@ class Role(StrEnum):
 class Action(StrEnum):
     """What a request does to a project; each endpoint names one."""
 
-    READ = "read"  # project, batches, batch rows, import jobs and their statuses
+    READ = "read"  # project, batches, batch rows, import jobs and their statuses, workflow status and history
+    EXPORT = "export"  # export_v2 / export_labels jobs, their files, mask PNGs
     IMPORT_PRELABELS = "import_prelabels"  # MAL predictions
     IMPORT_GROUND_TRUTH = "import_ground_truth"
-    MANAGE = "manage"  # connect an ontology, create batches
+    REVIEW = "review"  # workflow APPROVE and REJECT
+    REWORK = "rework"  # workflow REWORK: a reworked row goes back to review
+    PERFORMANCE = "performance"  # seconds to create / review, skipped, on a ground-truth label
+    MOVE = "move"  # workflow MOVE: put rows in any status
+    MANAGE = "manage"  # connect an ontology, create batches, workflow settings
     MEMBERS = "members"  # grant and remove roles
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
     Action.READ: frozenset(Role),
+    Action.EXPORT: frozenset(Role),
     Action.IMPORT_PRELABELS: frozenset({Role.ADMIN, Role.REVIEWER, Role.LABELER}),
     Action.IMPORT_GROUND_TRUTH: frozenset({Role.ADMIN, Role.REVIEWER}),
+    Action.REVIEW: frozenset({Role.ADMIN, Role.REVIEWER}),
+    Action.REWORK: frozenset({Role.ADMIN, Role.REVIEWER, Role.LABELER}),
+    Action.PERFORMANCE: frozenset({Role.ADMIN, Role.REVIEWER, Role.LABELER}),
+    Action.MOVE: frozenset({Role.ADMIN}),
     Action.MANAGE: frozenset({Role.ADMIN}),
     Action.MEMBERS: frozenset({Role.ADMIN}),
 }
@@ -317,6 +336,18 @@ def project_of_import_job(db: Database, principal: Principal, job_id: str) -> st
         ).scalar()
     if row is None:
         raise NotFoundError(f"no import job with id {job_id!r}")
+    return str(row)
+
+
+def project_of_export_job(db: Database, principal: Principal, job_id: str) -> str:
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(export_jobs.c.project_id)
+            .join(projects, projects.c.id == export_jobs.c.project_id)
+            .where(export_jobs.c.id == job_id, projects.c.organization_id == principal.organization_id)
+        ).scalar()
+    if row is None:
+        raise NotFoundError(f"no export job with id {job_id!r}")
     return str(row)
 
 

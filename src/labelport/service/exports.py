@@ -597,19 +597,32 @@ def _rows(hub: Hub, ctx: _Context, filters: ExportFilters, chunk: int) -> Iterat
 
 
 def legacy_rows(
-    hub: Hub, project_id: str, *, start: str | None = None, end: str | None = None, folder: Path
+    hub: Hub,
+    project_id: str,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    folder: Path,
+    mask_url: fmt.MaskUrl | None = None,
+    link: Callable[[Path], str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """``project.export_labels`` rows (the pre-export_v2 shape), one per label created in [start, end].
 
     DICOM and video labels link their per-frame annotations: one NDJSON file per group under ``folder``.
+    Embedded, masks are PNGs under ``folder/masks`` and files are linked as ``file://`` URLs; a server passes
+    ``mask_url`` (``server_mask_url``) and ``link`` (a file under ``folder`` -> the URL that serves it).
     """
     filters = {"label_created_at": [start, end]} if start is not None or end is not None else None
     params = {"data_row_details": True, "label_details": True, "performance_details": True, "project_details": True}
     folder.mkdir(parents=True, exist_ok=True)
-    for row in export_rows(hub, project_id, params, filters, mask_folder=folder / "masks"):
+    if mask_url is not None:
+        rows = export_rows(hub, project_id, params, filters, mask_url=mask_url)
+    else:
+        rows = export_rows(hub, project_id, params, filters, mask_folder=folder / "masks")
+    for row in rows:
         block = row[fmt.PROJECTS][project_id]
         for label in block[fmt.LABELS]:
-            yield _legacy(row, block, label, folder)
+            yield _legacy(row, block, label, folder, link or Path.as_uri)
 
 
 def _legacy_object(obj: dict[str, Any], key: bool) -> dict[str, Any]:
@@ -631,7 +644,9 @@ def _legacy_object(obj: dict[str, Any], key: bool) -> dict[str, Any]:
     return out
 
 
-def _frames_file(target: Path, frames: Mapping[str, Any], keymap: Mapping[str, Mapping[str, bool]]) -> str:
+def _frames_file(
+    target: Path, frames: Mapping[str, Any], keymap: Mapping[str, Mapping[str, bool]], link: Callable[[Path], str]
+) -> str:
     import orjson
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -646,10 +661,12 @@ def _frames_file(target: Path, frames: Mapping[str, Any], keymap: Mapping[str, M
                 "relationships": [],
             }
             out.write(orjson.dumps(line) + b"\n")
-    return target.as_uri()
+    return link(target)
 
 
-def _legacy(row: dict[str, Any], block: dict[str, Any], label: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _legacy(
+    row: dict[str, Any], block: dict[str, Any], label: dict[str, Any], folder: Path, link: Callable[[Path], str]
+) -> dict[str, Any]:
     annotations = label[fmt.ANNOTATIONS]
     details, performance = label[fmt.LABEL_DETAILS], label[fmt.PERFORMANCE_DETAILS]
     project_details = block[fmt.PROJECT_DETAILS]
@@ -662,7 +679,8 @@ def _legacy(row: dict[str, Any], block: dict[str, Any], label: dict[str, Any], f
         shown["groups"] = []
         for name, group in annotations[fmt.GROUPS].items():
             keymap = {fid: m.get(name, {}) for fid, m in annotations[fmt.KEY_FRAME_FEATURE_MAP].items()}
-            url = _frames_file(folder / "frames" / label["id"] / f"{name.lower()}.ndjson", group[fmt.FRAMES], keymap)
+            target = folder / "frames" / label["id"] / f"{name.lower()}.ndjson"
+            url = _frames_file(target, group[fmt.FRAMES], keymap, link)
             shown["groups"].append(
                 {"name": name.lower(), "objects": [], "classifications": [], "relationships": [], "frames": url}
             )
@@ -671,6 +689,7 @@ def _legacy(row: dict[str, Any], block: dict[str, Any], label: dict[str, Any], f
             folder / "frames" / label["id"] / "video.ndjson",
             annotations[fmt.FRAMES],
             annotations[fmt.KEY_FRAME_FEATURE_MAP],
+            link,
         )
     else:
         shown["objects"] = [_legacy_object(o, True) for o in annotations[fmt.OBJECTS]]

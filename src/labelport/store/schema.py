@@ -226,6 +226,26 @@ import_jobs = sa.Table(
     sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
 )
 
+export_jobs = sa.Table(
+    "export_jobs",
+    metadata,
+    _id(),
+    sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("params", JSON, nullable=False),
+    sa.Column("filters", JSON, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("errors", JSON, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("started_at", NOW, nullable=True),
+    sa.Column("finished_at", NOW, nullable=True),
+    sa.Column("created_by", sa.String(320), nullable=True),
+    sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
+    sa.CheckConstraint("format in ('export_v2', 'export_labels')", name="format"),
+)
+
 import_statuses = sa.Table(
     "import_statuses",
     metadata,

@@ -1,0 +1,170 @@
+"""Exports and masks. An export runs as a background job (``export_jobs``); its file is streamed when
+downloaded, with every mask and frame link turned into an absolute URL signed for ``url_ttl`` seconds.
+
+The mask route cuts a PNG on demand; it, the download and the export files open with an API key or a
+signed URL (``KeyOrSignature``), so a viewer or a training job fetches them without headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from labelport.api.deps import Caller, CallerDep, ServerContext, context
+from labelport.api.errors import RESPONSES
+from labelport.api.schemas import ExportIn, ExportJobOut, ExportLabelsIn
+from labelport.api.signed import KeyOrSignature, link_signer, links_pattern, sign_links, signed_url
+from labelport.errors import NotFoundError
+from labelport.jobs import JobKind
+from labelport.service import auth
+from labelport.service import export_jobs as jobs
+from labelport.service import exports as export_service
+from labelport.service.auth import Action
+from labelport.service.hub import Hub
+from labelport.store.schema import export_jobs, projects
+
+router = APIRouter(prefix="/api/v1", responses=RESPONSES)
+
+DEFAULT_URL_TTL = 24 * 3600
+UrlTtl = Annotated[
+    int,
+    Query(ge=1, le=7 * 24 * 3600, description="Seconds the signed mask and file URLs in the response stay valid"),
+]
+NDJSON = "application/x-ndjson"
+MEDIA_TYPES = {jobs.ExportFormat.EXPORT_V2: NDJSON, jobs.ExportFormat.EXPORT_LABELS: "application/json"}
+PNG_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "The mask PNG"}}
+FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {NDJSON: {}, "application/json": {}}, "description": "The file"}
+}
+
+
+def _hub(ctx: ServerContext, who: auth.Principal | None, project_id: str, action: Action) -> Hub:
+    """A Hub acting as the key's user (who must be allowed ``action``), or for a signed URL's project."""
+    if who is not None:
+        auth.require(ctx.db, who, project_id, action)
+        return Hub(
+            db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings
+        )
+    # A valid signature names this very path: the server itself made it for someone allowed to see it.
+    with ctx.db.read() as conn:
+        organization = conn.execute(sa.select(projects.c.organization_id).where(projects.c.id == project_id)).scalar()
+    if organization is None:
+        raise NotFoundError(f"no project with id {project_id!r}")
+    return Hub(db=ctx.db, blobs=ctx.blobs, organization_id=organization, actor="signed URL", settings=ctx.settings)
+
+
+def _project_of_job(ctx: ServerContext, who: auth.Principal | None, job_id: str) -> str:
+    if who is not None:
+        return auth.project_of_export_job(ctx.db, who, job_id)
+    with ctx.db.read() as conn:
+        project = conn.execute(sa.select(export_jobs.c.project_id).where(export_jobs.c.id == job_id)).scalar()
+    if project is None:
+        raise NotFoundError(f"no export job with id {job_id!r}")
+    return str(project)
+
+
+def _out(request: Request, info: jobs.ExportJobInfo) -> ExportJobOut:
+    path = f"/api/v1/exports/{info.id}/download"
+    return ExportJobOut.of(info, signed_url(request, path, DEFAULT_URL_TTL) if info.state == "FINISHED" else None)
+
+
+def _queue(caller: Caller, job_id: str, request: Request) -> ExportJobOut:
+    caller.ctx.runner.submit(JobKind.EXPORT, job_id)
+    return _out(request, jobs.get_export_job(caller.hub, job_id))
+
+
+@router.post("/projects/{project_id}/exports", status_code=202, tags=["exports"])
+def start_export(project_id: str, body: ExportIn, caller: CallerDep, request: Request) -> ExportJobOut:
+    """Queue an export_v2 of the project (params and filters are checked now); poll ``GET /exports/{id}``."""
+    caller.require(project_id, Action.EXPORT)
+    return _queue(caller, jobs.start_export(caller.hub, project_id, body.params, body.filters), request)
+
+
+@router.post("/projects/{project_id}/export-labels", status_code=202, tags=["exports"])
+def start_export_labels(project_id: str, body: ExportLabelsIn, caller: CallerDep, request: Request) -> ExportJobOut:
+    """Queue the legacy export of labels created from ``start`` to ``end``; its file is a JSON array."""
+    caller.require(project_id, Action.EXPORT)
+    job_id = jobs.start_export(
+        caller.hub, project_id, kind=jobs.ExportFormat.EXPORT_LABELS, start=body.start, end=body.end
+    )
+    return _queue(caller, job_id, request)
+
+
+@router.get("/exports/{job_id}", tags=["exports"])
+def get_export(job_id: str, caller: CallerDep, request: Request) -> ExportJobOut:
+    caller.require(auth.project_of_export_job(caller.ctx.db, caller.principal, job_id), Action.EXPORT)
+    return _out(request, jobs.get_export_job(caller.hub, job_id))
+
+
+def _stream(path: FilePath, sign: Callable[[bytes], bytes]) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        for line in handle:
+            yield sign(line)
+
+
+def _serve(request: Request, who: auth.Principal | None, job_id: str, relative: str | None, ttl: int) -> Response:
+    ctx = context(request)
+    project_id = _project_of_job(ctx, who, job_id)
+    hub = _hub(ctx, who, project_id, Action.EXPORT)
+    job = jobs.get_export_job(hub, job_id)
+    if job.state != "FINISHED":
+        raise NotFoundError(f"export {job_id} has no file yet: it is {job.state}")
+    folder = jobs.output_folder(hub, job_id)
+    if relative is None:
+        path, media_type = folder / job.format.file_name, MEDIA_TYPES[job.format]
+    else:
+        try:
+            path = (folder / relative).resolve()
+            inside = path.is_relative_to(folder.resolve()) and path.is_file() and not path.name.startswith(".")
+        except (OSError, ValueError):
+            inside = False
+        if not inside:
+            raise NotFoundError(f"export {job_id} has no file {relative!r}")
+        media_type = NDJSON if path.suffix == ".ndjson" else "application/json"
+    if not path.is_file():
+        raise NotFoundError(f"the file of export {job_id} is no longer on the server")
+    pattern = links_pattern(project_id, job_id)
+    signer = link_signer(request, ttl)
+    return StreamingResponse(_stream(path, lambda data: sign_links(data, pattern, signer)), media_type=media_type)
+
+
+@router.get("/exports/{job_id}/download", tags=["exports"], response_class=Response, responses=FILE_RESPONSE)
+def download_export(job_id: str, request: Request, who: KeyOrSignature, url_ttl: UrlTtl = DEFAULT_URL_TTL) -> Response:
+    """The export's file, streamed: NDJSON rows (export_v2) or a JSON array (legacy), links signed."""
+    return _serve(request, who, job_id, None, url_ttl)
+
+
+@router.get("/exports/{job_id}/files/{path:path}", tags=["exports"], response_class=Response, responses=FILE_RESPONSE)
+def export_file(
+    job_id: str,
+    path: Annotated[str, Path(max_length=1000, description="A file of the export, as its links name it")],
+    request: Request,
+    who: KeyOrSignature,
+    url_ttl: UrlTtl = DEFAULT_URL_TTL,
+) -> Response:
+    """A file an export links (the legacy export's per-frame NDJSON), links signed."""
+    return _serve(request, who, job_id, path, url_ttl)
+
+
+@router.get(
+    "/projects/{project_id}/annotations/{feature_id}/index/{frame}/mask",
+    tags=["exports"],
+    response_class=Response,
+    responses=PNG_RESPONSE,
+)
+def mask(
+    project_id: str,
+    feature_id: str,
+    frame: Annotated[int, Path(ge=1, le=1_000_000, description="1-based frame, as in the export")],
+    request: Request,
+    who: KeyOrSignature,
+) -> Response:
+    """The mask PNG of a ground-truth annotation on a frame, cut on demand (DICOM: 0/255 grey)."""
+    hub = _hub(context(request), who, project_id, Action.EXPORT)
+    png = export_service.mask_png_for_feature(hub, project_id, feature_id, frame)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
