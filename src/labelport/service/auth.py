@@ -315,40 +315,29 @@ def visible_project_ids(db: Database, principal: Principal) -> set[str] | None:
         )
 
 
-def project_of_batch(db: Database, principal: Principal, batch_id: str) -> str:
+def _project_of(db: Database, principal: Principal, table: sa.Table, object_id: str, what: str) -> str:
+    """The project an object of ``table`` belongs to, if the project is in the caller's organisation."""
     with db.read() as conn:
         row = conn.execute(
-            sa.select(batches.c.project_id)
-            .join(projects, projects.c.id == batches.c.project_id)
-            .where(batches.c.id == batch_id, projects.c.organization_id == principal.organization_id)
+            sa.select(table.c.project_id)
+            .join(projects, projects.c.id == table.c.project_id)
+            .where(table.c.id == object_id, projects.c.organization_id == principal.organization_id)
         ).scalar()
     if row is None:
-        raise NotFoundError(f"no batch with id {batch_id!r}")
+        raise NotFoundError(f"no {what} with id {object_id!r}")
     return str(row)
+
+
+def project_of_batch(db: Database, principal: Principal, batch_id: str) -> str:
+    return _project_of(db, principal, batches, batch_id, "batch")
 
 
 def project_of_import_job(db: Database, principal: Principal, job_id: str) -> str:
-    with db.read() as conn:
-        row = conn.execute(
-            sa.select(import_jobs.c.project_id)
-            .join(projects, projects.c.id == import_jobs.c.project_id)
-            .where(import_jobs.c.id == job_id, projects.c.organization_id == principal.organization_id)
-        ).scalar()
-    if row is None:
-        raise NotFoundError(f"no import job with id {job_id!r}")
-    return str(row)
+    return _project_of(db, principal, import_jobs, job_id, "import job")
 
 
 def project_of_export_job(db: Database, principal: Principal, job_id: str) -> str:
-    with db.read() as conn:
-        row = conn.execute(
-            sa.select(export_jobs.c.project_id)
-            .join(projects, projects.c.id == export_jobs.c.project_id)
-            .where(export_jobs.c.id == job_id, projects.c.organization_id == principal.organization_id)
-        ).scalar()
-    if row is None:
-        raise NotFoundError(f"no export job with id {job_id!r}")
-    return str(row)
+    return _project_of(db, principal, export_jobs, job_id, "export job")
 
 
 def set_member(hub: Hub, project_id: str, email: str, role: Role | str) -> Member:
