@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from labelport.model.media import DataRow as ModelDataRow
 from labelport.model.media import MediaType
@@ -85,10 +85,17 @@ class Task:
         return [DataRow(self.client, r) for r in self.created]
 
 
-@dataclass
-class Dataset:
-    client: Client
-    info: DatasetInfo
+class _Info(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class _Named:
+    """``uid`` and ``name`` of a stored object, read from its service record."""
+
+    info: _Info
 
     @property
     def uid(self) -> str:
@@ -97,6 +104,12 @@ class Dataset:
     @property
     def name(self) -> str:
         return self.info.name
+
+
+@dataclass
+class Dataset(_Named):
+    client: Client
+    info: DatasetInfo
 
     @property
     def created_at(self) -> datetime:
@@ -127,17 +140,9 @@ def _failure_error(failure: RowFailure) -> Exception:
 
 
 @dataclass
-class Ontology:
+class Ontology(_Named):
     client: Client
     info: OntologyInfo
-
-    @property
-    def uid(self) -> str:
-        return self.info.id
-
-    @property
-    def name(self) -> str:
-        return self.info.name
 
     @property
     def media_type(self) -> MediaType | None:
@@ -162,17 +167,9 @@ class Ontology:
 
 
 @dataclass
-class Batch:
+class Batch(_Named):
     client: Client
     info: BatchInfo
-
-    @property
-    def uid(self) -> str:
-        return self.info.id
-
-    @property
-    def name(self) -> str:
-        return self.info.name
 
     @property
     def priority(self) -> int:
@@ -193,17 +190,9 @@ class Batch:
 
 
 @dataclass
-class Project:
+class Project(_Named):
     client: Client
     info: ProjectInfo
-
-    @property
-    def uid(self) -> str:
-        return self.info.id
-
-    @property
-    def name(self) -> str:
-        return self.info.name
 
     @property
     def media_type(self) -> MediaType:
