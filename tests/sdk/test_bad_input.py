@@ -192,3 +192,24 @@ def test_unknown_fields_and_types_are_named(client: Client, media: dict[str, Pat
     assert "media_type must be one of image, video, dicom, nifti; found 'hologram'" in task.errors[1]["message"]
     assert "row_data is missing" in task.errors[2]["message"]
     assert count_rows(client, data_rows) == 0
+
+
+def test_file_roots_fail_rows_outside_them_alone(client: Client, media: dict[str, Path], tmp_path: Path) -> None:
+    from labelport.sdk.http import HttpBackend
+    from labelport.service.hub import Settings
+
+    if isinstance(client.backend, HttpBackend):
+        pytest.skip("server settings come from the server's environment")
+    client.hub.settings = Settings(file_roots=(media["series"],))
+    task = client.create_dataset("d").create_data_rows(
+        [
+            {"row_data": str(media["image"]), "global_key": "outside"},
+            {"row_data": [str(media["image"])], "global_key": "outside-list"},
+            {"row_data": str(media["series"]), "global_key": "inside"},
+        ]
+    )
+    assert task.errors is not None
+    assert [e["index"] for e in task.errors] == [0, 1]
+    assert "is outside the folders labelport may read" in task.errors[0]["message"]
+    assert [r["global_key"] for r in task.result] == ["inside"]
+    assert count_rows(client, data_rows) == 1

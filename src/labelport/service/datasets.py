@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -73,7 +74,7 @@ class _Prepared:
     stored_row_data: str
 
 
-def _parse_spec(index: int, spec: Any, dataset_id: str) -> _Prepared:
+def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...]) -> _Prepared:
     where = f"data row {index}"
     if not isinstance(spec, Mapping):
         raise ValidationError(f"{where}: expected an object with row_data, found {spec!r}", field="", value=spec)
@@ -96,7 +97,7 @@ def _parse_spec(index: int, spec: Any, dataset_id: str) -> _Prepared:
         )
     metadata = tuple(_metadata(m, where) for m in spec.get("metadata_fields") or ())
     attachments = tuple(_attachment(a, where) for a in spec.get("attachments") or ())
-    stored, media_type, attributes = media.describe(spec["row_data"], claimed, where)
+    stored, media_type, attributes = media.describe(spec["row_data"], claimed, where, roots)
     stored_text = stored if isinstance(stored, str) else orjson.dumps(stored).decode()
     row = DataRow(
         id=new_id(),
@@ -154,9 +155,9 @@ def create_data_rows(
 ) -> CreateRowsResult:
     """Create data rows; each bad row fails on its own with a reason, and the good rows land together.
 
-    Rejected per row: unknown fields, a missing file, content that is not the claimed media type (a
-    DICOM series that is not DICOM), unreadable DICOM, a global key used twice in the request or already
-    used in the organisation.
+    Rejected per row: unknown fields, a file outside ``LABELPORT_FILE_ROOTS`` (when set), a missing file,
+    content that is not the claimed media type (a DICOM series that is not DICOM), unreadable DICOM, a
+    global key used twice in the request or already used in the organisation.
     """
     get_dataset(hub, dataset_id)
     result = CreateRowsResult()
@@ -164,7 +165,7 @@ def create_data_rows(
     keys_seen: dict[str, int] = {}
     for index, spec in enumerate(specs):
         try:
-            item = _parse_spec(index, spec, dataset_id)
+            item = _parse_spec(index, spec, dataset_id, hub.settings.file_roots)
             key = item.row.global_key
             if key is not None and key in keys_seen:
                 first = keys_seen[key]

@@ -151,13 +151,28 @@ def nifti_attributes(path: Path) -> MediaAttributes:
     )
 
 
+def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:
+    """With roots configured (``LABELPORT_FILE_ROOTS``), a local file must lie under one of them."""
+    if not roots:
+        return
+    resolved = path.expanduser().resolve()
+    if not any(resolved.is_relative_to(root.resolve()) for root in roots):
+        raise ValidationError(
+            f"{where}: row_data {str(path)!r} is outside the folders labelport may read "
+            f"({', '.join(str(r) for r in roots)}; LABELPORT_FILE_ROOTS)",
+            field="row_data",
+            value=str(path),
+        )
+
+
 def describe(
-    row_data: str | Sequence[str], claimed: MediaType | None, where: str
+    row_data: str | Sequence[str], claimed: MediaType | None, where: str, roots: Sequence[Path] = ()
 ) -> tuple[str | list[str], MediaType, MediaAttributes]:
     """Check ``row_data`` and read its attributes; the claimed media type must match the content.
 
     Returns the row data to store (absolute paths), the media type and the attributes. Remote URLs are
-    accepted as they are (nothing is fetched): their media type must be given.
+    accepted as they are (nothing is fetched): their media type must be given. Local files must lie
+    under ``roots`` when any are given.
     """
     if not isinstance(row_data, str):
         if not isinstance(row_data, Sequence) or not all(isinstance(p, str) for p in row_data):
@@ -172,6 +187,8 @@ def describe(
                 field="media_type",
                 value=claimed.value,
             )
+        for file in row_data:
+            check_readable(Path(file), roots, where)
         files = series_files(row_data, where)
         return [str(p.absolute()) for p in files], MediaType.DICOM, dicom_attributes(files, where)
     if not row_data.strip():
@@ -185,6 +202,7 @@ def describe(
             )
         return row_data, claimed, MediaAttributes()
     path = Path(row_data)
+    check_readable(path, roots, where)
     if not path.exists():
         raise MediaError(f"{where}: row_data file does not exist: {row_data!r}", path=row_data)
     if path.is_dir():

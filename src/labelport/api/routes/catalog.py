@@ -5,10 +5,6 @@ Any user of the organisation reads it; organisation admins and project admins wr
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
-
 from fastapi import APIRouter
 
 from labelport.api.deps import CallerDep, PageDep
@@ -26,50 +22,9 @@ from labelport.api.schemas import (
     OntologyOut,
     Page,
 )
-from labelport.errors import ValidationError
 from labelport.service import datasets, ontologies
-from labelport.service.hub import Settings
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
-
-
-def _local_paths(row_data: Any) -> list[str]:
-    """The local file paths a row_data names (a path, a file: URL, or a list of them)."""
-    values = row_data if isinstance(row_data, list) else [row_data]
-    paths = []
-    for value in values:
-        if not isinstance(value, str):
-            continue
-        parsed = urlparse(value)
-        scheme = parsed.scheme.lower()
-        if scheme in ("", "file") or (len(scheme) == 1 and value[1:3] in (":\\", ":/")):
-            paths.append(parsed.path if scheme == "file" else value)
-    return paths
-
-
-def check_readable(settings: Settings, specs: list[Any]) -> None:
-    """Refuse a request naming a server file outside ``LABELPORT_FILE_ROOTS`` (when it is set).
-
-    Data rows over HTTP are read on the server's filesystem; on a shared server the roots say where.
-    """
-    if not settings.file_roots:
-        return
-    roots = [r.resolve() for r in settings.file_roots]
-    for index, spec in enumerate(specs):
-        if not isinstance(spec, dict):
-            continue
-        for path in _local_paths(spec.get("row_data")):
-            try:
-                resolved = Path(path).expanduser().resolve()
-            except (OSError, RuntimeError, ValueError):
-                resolved = None
-            if resolved is None or not any(resolved.is_relative_to(root) for root in roots):
-                raise ValidationError(
-                    f"data row {index}: row_data {path!r} is outside the folders this server reads "
-                    f"({', '.join(str(r) for r in roots)}; LABELPORT_FILE_ROOTS)",
-                    field="row_data",
-                    value=path,
-                )
 
 
 @router.post("/datasets", status_code=201, tags=["datasets"])
@@ -96,7 +51,6 @@ def create_data_rows(dataset_id: str, body: DataRowsIn, caller: CallerDep) -> Cr
     """
     caller.require_catalog_write()
     datasets.get_dataset(caller.hub, dataset_id)
-    check_readable(caller.ctx.settings, body.data_rows)
     return CreateRowsOut.of(datasets.create_data_rows(caller.hub, dataset_id, body.data_rows))
 
 
