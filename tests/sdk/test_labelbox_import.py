@@ -18,12 +18,12 @@ import pytest
 from PIL import Image
 
 import labelport as lb
-from labelport.imaging import load_series
+from labelport.imaging import decode_png_composite, load_series
 from labelport.model import FrameMasks, Line, TrackedObject
 from labelport.sdk import Client
 from labelport.sdk.imports import LabelImport, MALPredictionImport
 from labelport.service.imports import stored_annotations
-from labelport.service.masks import decode_label_volume
+from labelport.service.masks import decode_label_volume, inline_masks
 from labelport.service.synthetic import write_image, write_series
 from labelport.store.schema import annotation_rows, labels
 from tests.conftest import HFS_SERIES, count_rows, shared_or_skip
@@ -129,6 +129,14 @@ def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> No
         (x, y, 4) for y in range(30, 32) for x in range(20, 22)
     }
     assert {(int(left), int(post), int(sup)) for left, post, sup in lps_ranks} == expected
+
+    # Cut back into per-frame PNGs (what an NDJSON writer needs), the stored volume gives the imported masks.
+    attributes = client.get_data_row(row_id).model.media_attributes
+    inlined = inline_masks(client.hub.blobs, mask, attributes, label=mask_row["payload"]["label_value"])
+    assert isinstance(inlined, FrameMasks)
+    pngs = {f.frame: decode_png_composite(f.source.png or b"") for f in inlined.frames}
+    assert sorted(pngs) == [0, 4]
+    assert np.array_equal(pngs[0], mask1) and np.array_equal(pngs[4], mask5)
 
     # The same payloads as ground truth are stored apart from the pre-labels.
     truth = LabelImport.create_from_objects(
