@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
 from labelport.formats.base import DataRowRef, Problem, Record
-from labelport.imaging import decode_png_composite
+from labelport.imaging import PlaneView, decode_png_composite
 from labelport.model.annotation import (
     AnyAnnotation,
     ClassificationAnnotation,
@@ -34,7 +34,7 @@ from labelport.model.codec import to_json
 from labelport.model.geometry import Mask, RasterSource
 from labelport.model.ids import new_id
 from labelport.model.label import LabelKind
-from labelport.model.media import MediaAttributes, MediaType
+from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
@@ -98,6 +98,14 @@ class _Run:
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
     new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
+    views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
+
+    def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
+        """The plane view of a DICOM row, built once per import (many annotations share a series)."""
+        key = (row.id, group)
+        if key not in self.views:
+            self.views[key] = masks.plane(row.attributes, group)
+        return self.views[key]
 
 
 def _status(uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -120,7 +128,7 @@ def _uuid_of(annotation: AnyAnnotation) -> str | None:
 
 def _frames_checked(run: _Run, row: _Row, annotation: AnyAnnotation) -> None:
     if isinstance(annotation, TrackedObject) and annotation.group is not None:
-        view = masks.plane(row.attributes, annotation.group)
+        view = run.view(row, annotation.group)
         for keyframe in annotation.keyframes:
             if keyframe.frame >= view.frames:
                 raise ValidationError(
@@ -157,7 +165,7 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
     """Store a DICOM mask as a label volume (one blob); video masks keep one PNG blob per frame."""
     frames = [masks.resolve(f.source, run.hub.settings, run.roots) for f in annotation.frames]
     if annotation.group is not None and row.media_type is MediaType.DICOM:
-        view = masks.plane(row.attributes, annotation.group)
+        view = run.view(row, annotation.group)
         for frame, data in zip(annotation.frames, frames, strict=True):
             if frame.frame >= view.frames:
                 raise ValidationError(
