@@ -244,7 +244,7 @@ def import_labelbox(
             h,
             project,
             name or file.name,
-            labelbox_ndjson.read(file),
+            labelbox_ndjson.read_for_import(file),
             label_kind,
             roots=(file.absolute().parent,),
             progress=lambda n: bar.advance(task, n),

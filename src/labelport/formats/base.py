@@ -16,6 +16,8 @@ import orjson
 
 from labelport.errors import Location, ParseError, ValidationError
 from labelport.model.annotation import AnyAnnotation
+from labelport.model.codec import from_json
+from labelport.model.geometry import Geometry
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,28 @@ class Record:
     data_row: DataRowRef
     annotation: AnyAnnotation
     location: Location = field(default_factory=Location)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedRecord:
+    """A plain image object already in storage form: what a reader's import fast path yields.
+
+    Readers give one for the bulk of large files (a box, polygon, line or point with a name or schema id, a
+    uuid and maybe a confidence, nothing else), so an import need not build model objects only to encode
+    them again. It stands for ``record()``: ``stored`` equals ``model.codec.to_json(record().annotation)``.
+    """
+
+    data_row: DataRowRef
+    uuid: str
+    name: str | None
+    schema_id: str | None
+    geometry: type[Geometry]
+    confidence: float | None
+    stored: dict[str, Any]
+    location: Location = field(default_factory=Location)
+
+    def record(self) -> Record:
+        return Record(self.data_row, from_json(self.stored), self.location)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,23 @@ import binascii
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
+from math import isfinite
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from labelport.errors import Location, ValidationError
-from labelport.formats.base import DataRowRef, Detection, Problem, Record, Source, dumps_line, iter_json_items
+from labelport.formats.base import (
+    DataRowRef,
+    Detection,
+    EncodedRecord,
+    Problem,
+    Record,
+    Source,
+    dumps_line,
+    iter_json_items,
+)
 from labelport.model.annotation import (
+    CANONICAL_UUID,
     AnyAnnotation,
     Checklist,
     ClassificationAnnotation,
@@ -537,6 +548,121 @@ def read(source: Source) -> Iterator[Record | Problem]:
             yield Problem(item.location, item.error, item.value)
         else:
             yield _record(item.value, item.location)
+
+
+def read_for_import(source: Source) -> Iterator[Record | EncodedRecord | Problem]:
+    """``read``, but plain image objects come as ``EncodedRecord``, already in storage form (the import's fast
+    path). Any line the fast path does not take whole goes through ``read``'s checks, so results are the same.
+    """
+    refs: dict[tuple[str, str], DataRowRef] = {}
+    for item in iter_json_items(source):
+        if item.error is not None:
+            yield Problem(item.location, item.error, item.value)
+        else:
+            yield _encoded(item.value, item.location, refs) or _record(item.value, item.location)
+
+
+# ---------------------------------------------------------------- reading: the import fast path
+
+_PLAIN_KEYS = frozenset({UUID, DATA_ROW, FEATURE_NAME, SCHEMA_ID, CONFIDENCE, BBOX, POLYGON, LINE, POINT})
+_BBOX_KEYS = frozenset({TOP, LEFT, HEIGHT, WIDTH})
+_INT_LIMIT = 2**53  # larger ints are left to the model path, which says why they fail
+
+
+def _plain_number(value: Any) -> float | None:
+    if type(value) is float:
+        return value if isfinite(value) else None
+    return float(value) if type(value) is int and -_INT_LIMIT < value < _INT_LIMIT else None
+
+
+def _plain_point(raw: Any) -> dict[str, float] | None:
+    """``raw`` in its stored form ``{x, y}`` of finite floats, or None if the model path must judge it."""
+    if type(raw) is not dict or len(raw) != 2:
+        return None
+    x, y = raw.get(X), raw.get(Y)
+    if type(x) is float and type(y) is float and isfinite(x) and isfinite(y):
+        return raw
+    x, y = _plain_number(x), _plain_number(y)
+    return None if x is None or y is None else {X: x, Y: y}
+
+
+def _plain_points(raw: Any, minimum: int) -> list[dict[str, float]] | None:
+    if type(raw) is not list or len(raw) < minimum:
+        return None
+    points = [_plain_point(p) for p in raw]
+    return None if None in points else points  # type: ignore[return-value]
+
+
+def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
+    """The geometry's model type and stored form (as ``codec.to_json`` writes it), or None."""
+    found = [k for k in (BBOX, POLYGON, LINE, POINT) if k in line]
+    if len(found) != 1:
+        return None
+    key = found[0]
+    raw = line[key]
+    if key == BBOX:
+        if type(raw) is not dict or raw.keys() != _BBOX_KEYS:
+            return None
+        top, left = _plain_number(raw[TOP]), _plain_number(raw[LEFT])
+        height, width = _plain_number(raw[HEIGHT]), _plain_number(raw[WIDTH])
+        if top is None or left is None or height is None or width is None or height < 0 or width < 0:
+            return None
+        right, bottom = left + width, top + height
+        if not (isfinite(right) and isfinite(bottom)):
+            return None
+        return Rectangle, {TYPE: "Rectangle", "start": {X: left, Y: top}, "end": {X: right, Y: bottom}}
+    if key == POINT:
+        point = _plain_point(raw)
+        return None if point is None else (Point, point)
+    points = _plain_points(raw, 2 if key == LINE else 3)
+    if points is None:
+        return None
+    if key == LINE:
+        return Line, {TYPE: "Line", "points": points}
+    if len({(p[X], p[Y]) for p in points}) < 3:
+        return None
+    if points[-1] != points[0]:
+        points = [*points, points[0]]
+    return Polygon, {TYPE: "Polygon", "points": points}
+
+
+def _plain_name(value: Any) -> bool:
+    return value is None or (type(value) is str and bool(value.strip()))
+
+
+def _encoded(line: Any, location: Location, refs: dict[tuple[str, str], DataRowRef]) -> EncodedRecord | None:
+    """A plain image object line as an ``EncodedRecord``, or None when the model path must read it."""
+    if type(line) is not dict or not _PLAIN_KEYS.issuperset(line):
+        return None
+    uuid, row, name, schema_id = line.get(UUID), line.get(DATA_ROW), line.get(FEATURE_NAME), line.get(SCHEMA_ID)
+    if type(uuid) is not str or not CANONICAL_UUID.match(uuid) or type(row) is not dict or len(row) != 1:
+        return None
+    if (name is None and schema_id is None) or not (_plain_name(name) and _plain_name(schema_id)):
+        return None
+    confidence = line.get(CONFIDENCE)
+    if confidence is not None:
+        confidence = _plain_number(confidence)
+        if confidence is None or not 0.0 <= confidence <= 1.0:
+            return None
+    [(row_field, row_value)] = row.items()
+    if row_field not in (ID, GLOBAL_KEY) or type(row_value) is not str or not row_value:
+        return None
+    ref = refs.get((row_field, row_value))
+    if ref is None:
+        ref = refs[(row_field, row_value)] = (
+            DataRowRef(id=row_value) if row_field == ID else DataRowRef(global_key=row_value)
+        )
+    geometry = _plain_geometry(line)
+    if geometry is None:
+        return None
+    stored: dict[str, Any] = {TYPE: "ObjectAnnotation", UUID: uuid, "geometry": geometry[1]}
+    if name is not None:
+        stored[FEATURE_NAME] = name
+    if schema_id is not None:
+        stored["schema_id"] = schema_id
+    if confidence is not None:
+        stored[CONFIDENCE] = confidence
+    return EncodedRecord(ref, uuid, name, schema_id, geometry[0], confidence, stored, location)
 
 
 # ---------------------------------------------------------------- detection

@@ -76,7 +76,8 @@ def run_import_job(ctx: JobContext, job_id: str, input_name: str | None = None) 
         return
     try:
         with path.open("rb") as handle:
-            import_service.run_import(hub, job_id, labelbox_ndjson.read(cast(IO[bytes], _Named(handle, input_name))))
+            items = labelbox_ndjson.read_for_import(cast(IO[bytes], _Named(handle, input_name)))
+            import_service.run_import(hub, job_id, items)
     except Exception:
         # run_import has recorded the failure and its reason on the job; the runner only logs it.
         log.exception("import job %s failed", job_id)

@@ -16,7 +16,10 @@ def finite(value: Any, field: str) -> float:
     """Return ``value`` as a finite float, or raise naming the field."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"{field} must be a number, found {value!r}", field=field, value=value)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
     if not math.isfinite(number):
         raise ValidationError(f"{field} must be finite, found {value!r}", field=field, value=value)
     return number

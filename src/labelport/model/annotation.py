@@ -16,7 +16,7 @@ from labelport.model.media import PlaneGroup
 
 # The five spellings PostgreSQL (and so Labelbox) accepts: hyphens only between groups of four hex digits,
 # optionally wrapped in one pair of braces.
-_CANONICAL_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _UUID_RE = re.compile(r"^(\{)?(?:[0-9a-fA-F]{4}-?){7}[0-9a-fA-F]{4}(?(1)\})$")
 
 
@@ -24,7 +24,7 @@ def normalise_uuid(value: Any) -> str:
     """Return ``value`` as a lowercase hyphenated uuid; accepts the five spellings Labelbox documents."""
     if isinstance(value, uuid_module.UUID):
         return str(value)
-    if isinstance(value, str) and _CANONICAL_RE.match(value):
+    if isinstance(value, str) and CANONICAL_UUID.match(value):
         return value
     if not isinstance(value, str) or not _UUID_RE.match(value) or value.endswith("-}") or value.startswith("{-"):
         raise ValidationError(f"uuid is not a valid UUID: {value!r}", field="uuid", value=value)

@@ -165,7 +165,7 @@ class EmbeddedBackend:
         from labelport.formats import labelbox_ndjson
 
         roots = (source.absolute().parent,) if isinstance(source, Path) else ()
-        records = labelbox_ndjson.read(source)
+        records = labelbox_ndjson.read_for_import(source)
         return import_service.import_annotations(self.hub, project_id, name, records, kind, roots=roots)
 
     def get_import_job(self, job_id: str) -> ImportJobInfo:

@@ -18,7 +18,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
-from labelport.formats.base import DataRowRef, Problem, Record
+from labelport.formats.base import DataRowRef, EncodedRecord, Problem, Record
 from labelport.imaging import PlaneView, decode_png_composite
 from labelport.model.annotation import (
     AnyAnnotation,
@@ -39,7 +39,7 @@ from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
-from labelport.service.validation import Feature, OntologyIndex
+from labelport.service.validation import TOOL_FOR_GEOMETRY, Feature, OntologyIndex
 from labelport.store.bulk import insert_many
 from labelport.store.schema import (
     annotation_rows,
@@ -90,11 +90,13 @@ class _Run:
     index: OntologyIndex
     roots: tuple[Path, ...]
     rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
-    seen_uuids: dict[str, Location] = field(default_factory=dict)
+    # Plain tuples and strings: a large import keeps one of each per annotation, and the garbage collector
+    # skips containers of atoms, so these do not slow it down as objects would.
+    seen_uuids: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
     label_ids: dict[str, str] = field(default_factory=dict)
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[_Status] = field(default_factory=list)
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
     new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
@@ -108,10 +110,16 @@ class _Run:
         return self.views[key]
 
 
-def _status(uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+_Status = tuple[str | None, dict[str, Any] | None, list[dict[str, Any]] | None]  # uuid, dataRow, errors
+
+
+def _status_row(job_id: str, position: int, status: _Status) -> dict[str, Any]:
+    uuid, ref, errors = status
     return {
+        "job_id": job_id,
+        "position": position,
         "uuid": uuid,
-        "dataRow": ref,
+        "data_row": ref,
         "status": "FAILURE" if errors else "SUCCESS",
         "errors": errors or [],
     }
@@ -352,33 +360,87 @@ def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
     return str(existing)
 
 
-def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]) -> None:
-    _resolve_rows(run, conn, [item.data_row for item in chunk if isinstance(item, Record)])
+def _encoded_rows(run: _Run, row: _Row, item: EncodedRecord) -> dict[str, Any]:
+    """The database row of a plain image object the reader encoded (see ``_process_chunk``)."""
+    tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
+    key = (row.id, tool.schema_id)
+    count = run.per_feature[key] = run.per_feature[key] + 1
+    if count > MAX_PER_FEATURE:
+        raise ValidationError(
+            f"more than {MAX_PER_FEATURE} annotations of feature {tool.name!r} on one data row",
+            field="name",
+            value=tool.name,
+        )
+    return {
+        "uuid": item.uuid,
+        "schema_id": tool.schema_id,
+        "feature_name": tool.name,
+        "annotation_type": tool.type.value,
+        "frame": None,
+        "plane_group": None,
+        "keyframe": True,
+        "segment": None,
+        "confidence": item.confidence,
+        "mask_blob": None,
+        "payload": {"annotation": item.stored},
+    }
+
+
+def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
+    """The database rows of one model annotation, once it passed every check."""
+    features = run.index.check(annotation, row.media_type)
+    _frames_checked(run, row, annotation)
+    if isinstance(annotation, Relationship):
+        _check_relationship(run, conn, row, annotation)
+    for feature in features:
+        run.per_feature[(row.id, feature.schema_id)] += 1
+        if run.per_feature[(row.id, feature.schema_id)] > MAX_PER_FEATURE:
+            raise ValidationError(
+                f"more than {MAX_PER_FEATURE} annotations of feature {feature.name!r} on one data row",
+                field="name",
+                value=feature.name,
+            )
+    stored, mask_blob = annotation, None
+    if _has_masks(annotation):
+        # Inside a savepoint, so a mask that fails leaves no blob row behind.
+        with conn.begin_nested():
+            stored, mask_blob = _store_masks(run, conn, row, annotation)
+    if isinstance(annotation, ObjectAnnotation | TrackedObject):
+        run.objects[annotation.uuid] = row.id
+    return list(_annotation_rows(stored, features, mask_blob))
+
+
+def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedRecord | Problem]) -> None:
+    """Check each item of ``chunk`` and insert the annotations that pass, with one status per item.
+
+    An ``EncodedRecord`` (a plain image object a reader's fast path encoded) takes the same checks as its
+    model record without building it; on a DICOM row it is built, so the model path says why it fails.
+    """
+    _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
     pending: list[dict[str, Any]] = []
-    stamp = now()
-    kind = run.kind.value
+    common = {"project_id": run.project_id, "kind": run.kind.value, "created_at": now()}
     for item in chunk:
         if isinstance(item, Problem):
             run.statuses.append(
-                _status(
+                (
                     item.uuid,
                     dict(item.data_row) if item.data_row else None,
                     [_error(item.message, item.location, item.value, "ParseError")],
                 )
             )
             continue
-        annotation = item.annotation
-        uuid = _uuid_of(annotation)
+        uuid = item.uuid if isinstance(item, EncodedRecord) else _uuid_of(item.annotation)
         ref = item.data_row.as_labelbox()
         try:
             if uuid is not None and uuid in run.seen_uuids:
                 raise ValidationError(
-                    f"uuid {uuid} is used twice in this import (first at {run.seen_uuids[uuid]})",
+                    f"uuid {uuid} is used twice in this import (first at {Location(*run.seen_uuids[uuid])})",
                     field="uuid",
                     value=uuid,
                 )
             if uuid is not None:
-                run.seen_uuids[uuid] = item.location
+                where = item.location
+                run.seen_uuids[uuid] = (where.file, where.line, where.path)
             row = _row_for(run, item.data_row)
             if row.media_type is not run.media_type:
                 raise ValidationError(
@@ -386,43 +448,21 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | Problem]
                     field="dataRow",
                     value=ref,
                 )
-            features = run.index.check(annotation, row.media_type)
-            _frames_checked(run, row, annotation)
-            if isinstance(annotation, Relationship):
-                _check_relationship(run, conn, row, annotation)
-            for feature in features:
-                run.per_feature[(row.id, feature.schema_id)] += 1
-                if run.per_feature[(row.id, feature.schema_id)] > MAX_PER_FEATURE:
-                    raise ValidationError(
-                        f"more than {MAX_PER_FEATURE} annotations of feature {feature.name!r} on one data row",
-                        field="name",
-                        value=feature.name,
-                    )
-            stored, mask_blob = annotation, None
-            if _has_masks(annotation):
-                # Inside a savepoint, so a mask that fails leaves no blob row behind.
-                with conn.begin_nested():
-                    stored, mask_blob = _store_masks(run, conn, row, annotation)
+            if isinstance(item, EncodedRecord) and row.media_type is not MediaType.DICOM:
+                values = [_encoded_rows(run, row, item)]
+                run.objects[item.uuid] = row.id
+            else:
+                record = item.record() if isinstance(item, EncodedRecord) else item
+                values = _record_rows(run, conn, row, record.annotation)
             label_id = _label_id(run, conn, row.id)
-            for values in _annotation_rows(stored, features, mask_blob):
-                pending.append(
-                    {
-                        **values,
-                        "label_id": label_id,
-                        "project_id": run.project_id,
-                        "data_row_id": row.id,
-                        "kind": kind,
-                        "created_at": stamp,
-                    }
-                )
-            run.statuses.append(_status(uuid, ref))
+            for value in values:
+                value.update(common, label_id=label_id, data_row_id=row.id)
+            pending += values
+            run.statuses.append((uuid, ref, None))
             run.succeeded += 1
-            if isinstance(annotation, ObjectAnnotation | TrackedObject):
-                run.objects[annotation.uuid] = row.id
         except LabelportError as exc:
-            run.statuses.append(
-                _status(uuid, ref, [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)])
-            )
+            errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
+            run.statuses.append((uuid, ref, errors))
     if pending:
         keys = [(p["data_row_id"], p["uuid"]) for p in pending if p["data_row_id"] not in run.new_labels]
         for start in range(0, len(keys), 400):
@@ -483,7 +523,7 @@ def fail_import(hub: Hub, job_id: str, reason: str) -> None:
 def run_import(
     hub: Hub,
     job_id: str,
-    items: Iterable[Record | Problem],
+    items: Iterable[Record | EncodedRecord | Problem],
     *,
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
@@ -509,7 +549,7 @@ def run_import(
     )
     try:
         with hub.transaction() as conn:
-            chunk: list[Record | Problem] = []
+            chunk: list[Record | EncodedRecord | Problem] = []
             for item in items:
                 chunk.append(item)
                 if len(chunk) >= CHUNK:
@@ -526,17 +566,7 @@ def run_import(
                 insert_many(
                     conn,
                     import_statuses,
-                    [
-                        {
-                            "job_id": job_id,
-                            "position": start + i,
-                            "uuid": s["uuid"],
-                            "data_row": s["dataRow"],
-                            "status": s["status"],
-                            "errors": s["errors"],
-                        }
-                        for i, s in enumerate(run.statuses[start : start + 5000])
-                    ],
+                    [_status_row(job_id, start + i, s) for i, s in enumerate(run.statuses[start : start + 5000])],
                 )
             conn.execute(
                 import_jobs.update()
@@ -559,7 +589,7 @@ def import_annotations(
     hub: Hub,
     project_id: str,
     name: str,
-    items: Iterable[Record | Problem],
+    items: Iterable[Record | EncodedRecord | Problem],
     kind: LabelKind | str,
     *,
     fmt: str = "labelbox_ndjson",
