@@ -17,7 +17,7 @@ from labelport.store.schema import batches, blobs, metadata, organizations, proj
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0002"
+        assert db.current_revision() == db.head_revision() == "0003"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -88,4 +88,60 @@ def test_blob_store_keeps_identical_content_once(database_url: str, tmp_path: Pa
             assert conn.execute(sa.select(sa.func.count()).select_from(blobs)).scalar_one() == 2
         assert len([p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]) == 2
     finally:
+        db.dispose()
+
+
+def test_migration_0003_moves_statuses_into_pages_and_back(database_url: str, tmp_path: Path) -> None:
+    """Statuses written under 0002 (one row each) read back the same after the upgrade to pages."""
+    from alembic import command
+
+    from labelport.store.database import _alembic_config
+
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    errors = [{"name": "ValidationError", "message": "bad", "additionalInfo": {"line": 2}}]
+    want = [
+        (i, f"u{i}", {"globalKey": f"k{i}"}, "FAILURE" if i == 1200 else "SUCCESS", errors if i == 1200 else [])
+        for i in range(1500)
+    ]
+    try:
+        command.downgrade(_alembic_config(db.engine), "0002")
+        with db.engine.begin() as conn:
+            _project(conn)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO import_jobs (id, project_id, name, kind, format, state, total, succeeded, failed, "
+                    "created_at) VALUES ('j1', 'p1', 'n', 'prediction', 'labelbox_ndjson', 'FINISHED', 1500, 1499, "
+                    "1, :now)"
+                ),
+                {"now": now},
+            )
+            columns = [sa.column(c) for c in ("job_id", "position", "uuid", "status")]
+            columns += [sa.column("data_row", sa.JSON), sa.column("errors", sa.JSON)]
+            statuses = sa.table("import_statuses", *columns)
+            conn.execute(
+                statuses.insert(),
+                [
+                    {"job_id": "j1", "position": p, "uuid": u, "data_row": r, "status": s, "errors": e}
+                    for p, u, r, s, e in want
+                ],
+            )
+        db.migrate()
+        assert db.current_revision() == "0003"
+        with db.engine.connect() as conn:
+            pages = conn.execute(sa.text("SELECT page, failures FROM import_status_pages ORDER BY page")).all()
+        assert [tuple(p) for p in pages] == [(0, 0), (1, 1)]
+        from labelport.service.hub import Hub
+        from labelport.service.imports import import_statuses_of
+
+        hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
+        got = import_statuses_of(hub, "j1")
+        assert [(s["uuid"], s["dataRow"], s["status"], s["errors"]) for s in got] == [w[1:] for w in want]
+        assert [s["uuid"] for s in import_statuses_of(hub, "j1", failures_only=True)] == ["u1200"]
+        command.downgrade(_alembic_config(db.engine), "0002")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT position, uuid, status FROM import_statuses ORDER BY position")).all()
+        assert [tuple(b) for b in back] == [(*w[:2], w[3]) for w in want]
+    finally:
+        db.migrate()
         db.dispose()

@@ -275,6 +275,20 @@ def _grey(mask: np.ndarray[Any, Any]) -> bytes:
     return buffer.getvalue()
 
 
+
+def _label_of(project_id: str, data_row_id: str) -> sa.ScalarSelect[str]:
+    """The ground-truth label of a data row in a project, as a subquery (annotations are found by label)."""
+    return (
+        sa.select(labels.c.id)
+        .where(
+            labels.c.project_id == project_id,
+            labels.c.data_row_id == data_row_id,
+            labels.c.kind == LabelKind.GROUND_TRUTH.value,
+        )
+        .scalar_subquery()
+    )
+
+
 def mask_png(
     hub: Hub, project_id: str, feature_schema_id: str, data_row_id: str, plane: PlaneGroup | str, frame: int
 ) -> bytes:
@@ -292,9 +306,7 @@ def mask_png(
         ).scalar()
         rows = conn.execute(
             sa.select(annotation_rows.c.mask_blob, annotation_rows.c.payload).where(
-                annotation_rows.c.project_id == project_id,
-                annotation_rows.c.data_row_id == data_row_id,
-                annotation_rows.c.kind == LabelKind.GROUND_TRUTH.value,
+                annotation_rows.c.label_id == _label_of(project_id, data_row_id),
                 annotation_rows.c.schema_id == feature_schema_id,
                 annotation_rows.c.mask_blob.is_not(None),
             )
@@ -320,10 +332,12 @@ def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int)
     """The PNG a mask URL names: feature id (annotation uuid) and 1-based frame (the server route's handler)."""
     with hub.read() as conn:
         row = conn.execute(
-            sa.select(annotation_rows).where(
-                annotation_rows.c.project_id == project_id,
+            sa.select(annotation_rows)
+            .join(labels, labels.c.id == annotation_rows.c.label_id)
+            .where(
+                labels.c.project_id == project_id,
+                labels.c.kind == LabelKind.GROUND_TRUTH.value,
                 annotation_rows.c.uuid == feature_id,
-                annotation_rows.c.kind == LabelKind.GROUND_TRUTH.value,
             )
         ).first()
     if row is None:
@@ -569,11 +583,7 @@ def _rows(hub: Hub, ctx: _Context, filters: ExportFilters, chunk: int) -> Iterat
                     annotation_rows.c.schema_id,
                     annotation_rows.c.payload,
                 )
-                .where(
-                    annotation_rows.c.project_id == project_id,
-                    annotation_rows.c.kind == LabelKind.GROUND_TRUTH.value,
-                    annotation_rows.c.data_row_id.in_(ids),
-                )
+                .where(annotation_rows.c.label_id.in_([r.id for r in label_rows.values()]))
                 .order_by(annotation_rows.c.id)
             )
             for a in conn.execute(annotation_query):

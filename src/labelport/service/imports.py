@@ -42,11 +42,12 @@ from labelport.service.projects import get_project
 from labelport.service.validation import TOOL_FOR_GEOMETRY, Feature, OntologyIndex
 from labelport.store.bulk import insert_many
 from labelport.store.schema import (
+    STATUS_PAGE,
     annotation_rows,
     batch_data_rows,
     data_rows,
     import_jobs,
-    import_statuses,
+    import_status_pages,
     labels,
     projects,
 )
@@ -110,19 +111,7 @@ class _Run:
         return self.views[key]
 
 
-_Status = tuple[str | None, dict[str, Any] | None, list[dict[str, Any]] | None]  # uuid, dataRow, errors
-
-
-def _status_row(job_id: str, position: int, status: _Status) -> dict[str, Any]:
-    uuid, ref, errors = status
-    return {
-        "job_id": job_id,
-        "position": position,
-        "uuid": uuid,
-        "data_row": ref,
-        "status": "FAILURE" if errors else "SUCCESS",
-        "errors": errors or [],
-    }
+_Status = tuple[str | None, dict[str, Any] | None, list[dict[str, Any]] | None]  # uuid, dataRow, errors (FAILURE)
 
 
 def _error(message: str, location: Location, value: Any = None, name: str = "ValidationError") -> dict[str, Any]:
@@ -202,10 +191,12 @@ def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Rel
         if run.objects.get(wanted) == row.id:
             continue
         stored = conn.execute(
-            sa.select(annotation_rows.c.id).where(
-                annotation_rows.c.project_id == run.project_id,
-                annotation_rows.c.data_row_id == row.id,
-                annotation_rows.c.kind == run.kind.value,
+            sa.select(annotation_rows.c.id)
+            .join(labels, labels.c.id == annotation_rows.c.label_id)
+            .where(
+                labels.c.project_id == run.project_id,
+                labels.c.data_row_id == row.id,
+                labels.c.kind == run.kind.value,
                 annotation_rows.c.uuid == wanted,
             )
         ).first()
@@ -464,13 +455,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
             errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
             run.statuses.append((uuid, ref, errors))
     if pending:
-        keys = [(p["data_row_id"], p["uuid"]) for p in pending if p["data_row_id"] not in run.new_labels]
+        keys = [(p["label_id"], p["uuid"]) for p in pending if p["data_row_id"] not in run.new_labels]
         for start in range(0, len(keys), 400):
             conn.execute(
                 annotation_rows.delete().where(
-                    annotation_rows.c.project_id == run.project_id,
-                    annotation_rows.c.kind == run.kind.value,
-                    sa.tuple_(annotation_rows.c.data_row_id, annotation_rows.c.uuid).in_(keys[start : start + 400]),
+                    sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
                 )
             )
         insert_many(conn, annotation_rows, pending)
@@ -562,12 +551,20 @@ def run_import(
                 if progress:
                     progress(len(chunk))
             workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
-            for start in range(0, len(run.statuses), 5000):
-                insert_many(
-                    conn,
-                    import_statuses,
-                    [_status_row(job_id, start + i, s) for i, s in enumerate(run.statuses[start : start + 5000])],
-                )
+            insert_many(
+                conn,
+                import_status_pages,
+                [
+                    {
+                        "job_id": job_id,
+                        "page": start // STATUS_PAGE,
+                        "failures": sum(s[2] is not None for s in page),
+                        "statuses": page,
+                    }
+                    for start in range(0, len(run.statuses), STATUS_PAGE)
+                    if (page := run.statuses[start : start + STATUS_PAGE])
+                ],
+            )
             conn.execute(
                 import_jobs.update()
                 .where(import_jobs.c.id == job_id)
@@ -638,12 +635,16 @@ def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
 
 def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
     get_import_job(hub, job_id)  # in the caller's organisation, or NotFoundError
-    query = sa.select(import_statuses).where(import_statuses.c.job_id == job_id).order_by(import_statuses.c.position)
+    pages = import_status_pages
+    query = sa.select(pages.c.statuses).where(pages.c.job_id == job_id).order_by(pages.c.page)
     if failures_only:
-        query = query.where(import_statuses.c.status == "FAILURE")
+        query = query.where(pages.c.failures > 0)
     with hub.read() as conn:
         return [
-            {"uuid": r.uuid, "dataRow": r.data_row, "status": r.status, "errors": r.errors} for r in conn.execute(query)
+            {"uuid": uuid, "dataRow": ref, "status": "FAILURE" if errors else "SUCCESS", "errors": errors or []}
+            for page in conn.execute(query).scalars()
+            for uuid, ref, errors in page
+            if errors or not failures_only
         ]
 
 
@@ -657,11 +658,8 @@ def stored_annotations(
     with hub.read() as conn:
         rows = conn.execute(
             sa.select(annotation_rows)
-            .where(
-                annotation_rows.c.project_id == project_id,
-                annotation_rows.c.data_row_id == data_row_id,
-                annotation_rows.c.kind == kind.value,
-            )
+            .join(labels, labels.c.id == annotation_rows.c.label_id)
+            .where(labels.c.project_id == project_id, labels.c.data_row_id == data_row_id, labels.c.kind == kind.value)
             .order_by(annotation_rows.c.id)
         ).all()
     return [(dict(r._mapping), from_json(r.payload["annotation"])) for r in rows]

@@ -186,7 +186,7 @@ annotation_rows = sa.Table(
     "annotations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("label_id", ID, sa.ForeignKey("labels.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("label_id", ID, sa.ForeignKey("labels.id", ondelete="CASCADE"), nullable=False),
     sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     sa.Column("data_row_id", ID, sa.ForeignKey("data_rows.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -202,7 +202,9 @@ annotation_rows = sa.Table(
     sa.Column("payload", JSON, nullable=False),
     sa.Column("mask_blob", sa.String(64), sa.ForeignKey("blobs.sha256", ondelete="RESTRICT"), nullable=True),
     _created(),
-    sa.UniqueConstraint("project_id", "data_row_id", "kind", "uuid"),
+    # A label is one (project, data row, kind): a uuid is unique per data row and kind, as Labelbox has it.
+    # Queries by project or data row go through ``labels`` (its unique index) to this one.
+    sa.UniqueConstraint("label_id", "uuid"),
 )
 
 import_jobs = sa.Table(
@@ -246,17 +248,17 @@ export_jobs = sa.Table(
     sa.CheckConstraint("format in ('export_v2', 'export_labels')", name="format"),
 )
 
-import_statuses = sa.Table(
-    "import_statuses",
+# An import's statuses in pages of STATUS_PAGE, each ``[uuid, dataRow, errors]`` (errors null: SUCCESS), in
+# input order: one row per annotation would cost a large import as much as its annotations.
+import_status_pages = sa.Table(
+    "import_status_pages",
     metadata,
     sa.Column("job_id", ID, sa.ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("uuid", sa.String(64), nullable=True),
-    sa.Column("data_row", JSON, nullable=True),
-    sa.Column("status", sa.String(8), nullable=False),
-    sa.Column("errors", JSON, nullable=False),
-    sa.CheckConstraint("status in ('SUCCESS', 'FAILURE')", name="status"),
+    sa.Column("page", sa.Integer, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("statuses", JSON, nullable=False),
 )
+STATUS_PAGE = 1000
 
 workflow_tasks = sa.Table(
     "workflow_tasks",
