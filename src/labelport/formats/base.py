@@ -49,13 +49,15 @@ class Record:
     location: Location = field(default_factory=Location)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EncodedRecord:
     """A plain image object already in storage form: what a reader's import fast path yields.
 
     Readers give one for the bulk of large files (a box, polygon, line or point with a name or schema id, a
     uuid and maybe a confidence, nothing else), so an import need not build model objects only to encode
     them again. It stands for ``record()``: ``stored`` equals ``model.codec.to_json(record().annotation)``.
+    Not frozen (treat it as if it were) and its ``Location`` built on demand: frozen dataclasses cost
+    several times more to create, and there is one of these per line.
     """
 
     data_row: DataRowRef
@@ -65,7 +67,13 @@ class EncodedRecord:
     geometry: type[Geometry]
     confidence: float | None
     stored: dict[str, Any]
-    location: Location = field(default_factory=Location)
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.path)
 
     def record(self) -> Record:
         return Record(self.data_row, from_json(self.stored), self.location)
@@ -99,13 +107,21 @@ class Detection:
 Source = str | Path | bytes | IO[bytes] | Iterable[Mapping[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JsonItem:
-    """One JSON value of an input with its 1-based line (NDJSON) or array index, or the parse failure."""
+    """One JSON value of an input with its file, 1-based line (NDJSON) or array index path, or the parse
+    failure. Not frozen, and the ``Location`` built on demand: readers make one per line of large files.
+    """
 
     value: Any
-    location: Location
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None
     error: str | None = None
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.path)
 
 
 def _name(source: Any) -> str | None:
@@ -123,7 +139,7 @@ def iter_json_items(source: Source) -> Iterator[JsonItem]:
     """
     if not isinstance(source, str | Path | bytes) and not hasattr(source, "read"):
         for index, value in enumerate(source):
-            yield JsonItem(value, Location(path=f"[{index}]"))
+            yield JsonItem(value, path=f"[{index}]")
         return
     file = _name(source)
     if isinstance(source, bytes):
@@ -155,7 +171,7 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
                 if isinstance(value, list):
                     yield from _array_items(whole, file, None)
                 else:
-                    yield JsonItem(value, Location(file=file, line=number))
+                    yield JsonItem(value, file, number)
                 return
             yield from _line_item(stripped, file, number)
             for n, raw in rest:
@@ -166,7 +182,15 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
         break
     for number, line in lines:
         stripped = line.strip()
-        if stripped:
+        if not stripped:
+            continue
+        try:  # the common case inline: one object per line
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            value = None
+        if type(value) is dict:
+            yield JsonItem(value, file, number)
+        else:
             yield from _line_item(stripped, file, number)
 
 
@@ -176,13 +200,13 @@ def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         shown = line[:80].decode("utf-8", "replace")
-        yield JsonItem(shown, Location(file=file, line=number), f"not valid JSON ({exc}): {shown!r}")
+        yield JsonItem(shown, file, number, error=f"not valid JSON ({exc}): {shown!r}")
         return
     if isinstance(value, list):
         for index, element in enumerate(value):
-            yield JsonItem(element, Location(file=file, line=number, path=f"[{index}]"))
+            yield JsonItem(element, file, number, f"[{index}]")
     else:
-        yield JsonItem(value, Location(file=file, line=number))
+        yield JsonItem(value, file, number)
 
 
 def _is_json_line(line: bytes) -> bool:
@@ -197,10 +221,10 @@ def _array_items(text: bytes, file: str | None, line: int | None) -> Iterator[Js
     try:
         values = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        yield JsonItem(None, Location(file=file, line=line), f"not valid JSON: {exc}")
+        yield JsonItem(None, file, line, error=f"not valid JSON: {exc}")
         return
     for index, value in enumerate(values):
-        yield JsonItem(value, Location(file=file, line=line, path=f"[{index}]"))
+        yield JsonItem(value, file, line, f"[{index}]")
 
 
 def dumps_line(value: Mapping[str, Any]) -> bytes:

@@ -21,6 +21,7 @@ from labelport.formats.base import (
     DataRowRef,
     Detection,
     EncodedRecord,
+    JsonItem,
     Problem,
     Record,
     Source,
@@ -559,7 +560,7 @@ def read_for_import(source: Source) -> Iterator[Record | EncodedRecord | Problem
         if item.error is not None:
             yield Problem(item.location, item.error, item.value)
         else:
-            yield _encoded(item.value, item.location, refs) or _record(item.value, item.location)
+            yield _encoded(item, refs) or _record(item.value, item.location)
 
 
 # ---------------------------------------------------------------- reading: the import fast path
@@ -589,8 +590,14 @@ def _plain_point(raw: Any) -> dict[str, float] | None:
 def _plain_points(raw: Any, minimum: int) -> list[dict[str, float]] | None:
     if type(raw) is not list or len(raw) < minimum:
         return None
-    points = [_plain_point(p) for p in raw]
-    return None if None in points else points  # type: ignore[return-value]
+    for p in raw:  # inline, as most input is already in stored form: the input list itself can be stored
+        if type(p) is not dict or len(p) != 2:
+            return None
+        x, y = p.get(X), p.get(Y)
+        if type(x) is not float or type(y) is not float or not (isfinite(x) and isfinite(y)):
+            points = [_plain_point(p) for p in raw]
+            return None if None in points else points  # type: ignore[return-value]
+    return raw
 
 
 def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
@@ -630,8 +637,9 @@ def _plain_name(value: Any) -> bool:
     return value is None or (type(value) is str and bool(value.strip()))
 
 
-def _encoded(line: Any, location: Location, refs: dict[tuple[str, str], DataRowRef]) -> EncodedRecord | None:
+def _encoded(item: JsonItem, refs: dict[tuple[str, str], DataRowRef]) -> EncodedRecord | None:
     """A plain image object line as an ``EncodedRecord``, or None when the model path must read it."""
+    line = item.value
     if type(line) is not dict or not _PLAIN_KEYS.issuperset(line):
         return None
     uuid, row, name, schema_id = line.get(UUID), line.get(DATA_ROW), line.get(FEATURE_NAME), line.get(SCHEMA_ID)
@@ -662,7 +670,7 @@ def _encoded(line: Any, location: Location, refs: dict[tuple[str, str], DataRowR
         stored["schema_id"] = schema_id
     if confidence is not None:
         stored[CONFIDENCE] = confidence
-    return EncodedRecord(ref, uuid, name, schema_id, geometry[0], confidence, stored, location)
+    return EncodedRecord(ref, uuid, name, schema_id, geometry[0], confidence, stored, item.file, item.line, item.path)
 
 
 # ---------------------------------------------------------------- detection

@@ -35,12 +35,13 @@ from labelport.model.geometry import Mask, RasterSource
 from labelport.model.ids import new_id
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
+from labelport.model.ontology import Tool
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.validation import TOOL_FOR_GEOMETRY, Feature, OntologyIndex
-from labelport.store.bulk import insert_many
+from labelport.store.bulk import BulkRows, insert_many
 from labelport.store.schema import (
     STATUS_PAGE,
     annotation_rows,
@@ -351,8 +352,29 @@ def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
     return str(existing)
 
 
-def _encoded_rows(run: _Run, row: _Row, item: EncodedRecord) -> dict[str, Any]:
-    """The database row of a plain image object the reader encoded (see ``_process_chunk``)."""
+# The annotation columns in the order rows are built for the bulk insert.
+_COLUMNS = (
+    "label_id",
+    "project_id",
+    "data_row_id",
+    "kind",
+    "uuid",
+    "schema_id",
+    "feature_name",
+    "annotation_type",
+    "frame",
+    "plane_group",
+    "keyframe",
+    "segment",
+    "confidence",
+    "payload",
+    "mask_blob",
+    "created_at",
+)
+
+
+def _encoded_tool(run: _Run, row: _Row, item: EncodedRecord) -> Tool:
+    """The tool of a plain image object the reader encoded, once it passed the checks its record would."""
     tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
     key = (row.id, tool.schema_id)
     count = run.per_feature[key] = run.per_feature[key] + 1
@@ -362,19 +384,7 @@ def _encoded_rows(run: _Run, row: _Row, item: EncodedRecord) -> dict[str, Any]:
             field="name",
             value=tool.name,
         )
-    return {
-        "uuid": item.uuid,
-        "schema_id": tool.schema_id,
-        "feature_name": tool.name,
-        "annotation_type": tool.type.value,
-        "frame": None,
-        "plane_group": None,
-        "keyframe": True,
-        "segment": None,
-        "confidence": item.confidence,
-        "mask_blob": None,
-        "payload": {"annotation": item.stored},
-    }
+    return tool
 
 
 def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
@@ -408,8 +418,10 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
     model record without building it; on a DICOM row it is built, so the model path says why it fails.
     """
     _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
-    pending: list[dict[str, Any]] = []
-    common = {"project_id": run.project_id, "kind": run.kind.value, "created_at": now()}
+    bulk = BulkRows(conn, annotation_rows, _COLUMNS)
+    pending: list[tuple[Any, ...]] = []
+    stamp = now()
+    created = bulk.datetime(stamp)
     for item in chunk:
         if isinstance(item, Problem):
             run.statuses.append(
@@ -430,7 +442,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     value=uuid,
                 )
             if uuid is not None:
-                where = item.location
+                where = item if isinstance(item, EncodedRecord) else item.location
                 run.seen_uuids[uuid] = (where.file, where.line, where.path)
             row = _row_for(run, item.data_row)
             if row.media_type is not run.media_type:
@@ -440,29 +452,38 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     value=ref,
                 )
             if isinstance(item, EncodedRecord) and row.media_type is not MediaType.DICOM:
-                values = [_encoded_rows(run, row, item)]
+                tool = _encoded_tool(run, row, item)
+                payload = BulkRows.json({"annotation": item.stored})
+                pending.append(
+                    (_label_id(run, conn, row.id), run.project_id, row.id, run.kind.value, item.uuid, tool.schema_id,
+                     tool.name, tool.type.value, None, None, True, None, item.confidence, payload, None, created)
+                )  # fmt: skip
                 run.objects[item.uuid] = row.id
             else:
                 record = item.record() if isinstance(item, EncodedRecord) else item
                 values = _record_rows(run, conn, row, record.annotation)
-            label_id = _label_id(run, conn, row.id)
-            for value in values:
-                value.update(common, label_id=label_id, data_row_id=row.id)
-            pending += values
+                common = {
+                    "label_id": _label_id(run, conn, row.id),
+                    "project_id": run.project_id,
+                    "data_row_id": row.id,
+                    "kind": run.kind.value,
+                    "created_at": stamp,
+                }
+                pending += [bulk.of(value | common) for value in values]
             run.statuses.append((uuid, ref, None))
             run.succeeded += 1
         except LabelportError as exc:
             errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
             run.statuses.append((uuid, ref, errors))
     if pending:
-        keys = [(p["label_id"], p["uuid"]) for p in pending if p["data_row_id"] not in run.new_labels]
+        keys = [(p[0], p[4]) for p in pending if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
         for start in range(0, len(keys), 400):
             conn.execute(
                 annotation_rows.delete().where(
                     sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
                 )
             )
-        insert_many(conn, annotation_rows, pending)
+        bulk.insert(pending)
 
 
 def start_import(

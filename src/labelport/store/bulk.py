@@ -39,25 +39,50 @@ def _converter(column: sa.Column[Any], sqlite: bool) -> Callable[[Any], Any] | N
     return None
 
 
+class BulkRows:
+    """Rows of ``table`` with the columns ``names``, as tuples already in the form the dialect stores.
+
+    ``of(row)`` converts a dict; hot loops may build the tuples themselves, with ``json()`` and
+    ``datetime()`` for those columns. ``insert(rows)`` writes them in one driver-level executemany.
+    """
+
+    def __init__(self, conn: sa.Connection, table: sa.Table, names: Sequence[str]) -> None:
+        self._conn = conn
+        self.names = tuple(names)
+        self._sqlite = conn.dialect.name == "sqlite"
+        self._converters = [
+            (i, c) for i, name in enumerate(self.names) if (c := _converter(table.c[name], self._sqlite)) is not None
+        ]
+        self._pick = itemgetter(*self.names)
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        quote = conn.dialect.identifier_preparer.quote
+        self._sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in self.names)}) "
+            f"VALUES ({', '.join(marker for _ in self.names)})"
+        )
+
+    @staticmethod
+    def json(value: Any) -> Any:
+        return _json(value)
+
+    def datetime(self, value: datetime | None) -> Any:
+        return _datetime(value) if self._sqlite else value
+
+    def of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        picked = self._pick(row)
+        record = list(picked) if len(self.names) > 1 else [picked]
+        for index, convert in self._converters:
+            record[index] = convert(record[index])
+        return tuple(record)
+
+    def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            self._conn.exec_driver_sql(self._sql, list(rows))
+
+
 def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table`` in one executemany."""
     if not rows:
         return
-    sqlite = conn.dialect.name == "sqlite"
-    names = list(rows[0].keys())
-    converters = [(i, c) for i, name in enumerate(names) if (c := _converter(table.c[name], sqlite)) is not None]
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    quote = conn.dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join(marker for _ in names)})"
-    )
-    pick = itemgetter(*names)
-    values = []
-    for row in rows:
-        picked = pick(row)
-        record = list(picked) if len(names) > 1 else [picked]
-        for index, convert in converters:
-            record[index] = convert(record[index])
-        values.append(tuple(record))
-    conn.exec_driver_sql(sql, values)
+    bulk = BulkRows(conn, table, list(rows[0].keys()))
+    bulk.insert([bulk.of(row) for row in rows])
