@@ -568,6 +568,11 @@ def read_for_import(source: Source) -> Iterator[Record | EncodedRecord | Problem
 _PLAIN_KEYS = frozenset({UUID, DATA_ROW, FEATURE_NAME, SCHEMA_ID, CONFIDENCE, BBOX, POLYGON, LINE, POINT})
 _BBOX_KEYS = frozenset({TOP, LEFT, HEIGHT, WIDTH})
 _INT_LIMIT = 2**53  # larger ints are left to the model path, which says why they fail
+_PLAIN_GEOMETRY_KEYS = (BBOX, POLYGON, LINE, POINT)
+
+
+def _plain_text(value: Any) -> bool:
+    return type(value) is str and bool(value.strip())
 
 
 def _plain_number(value: Any) -> float | None:
@@ -602,10 +607,14 @@ def _plain_points(raw: Any, minimum: int) -> list[dict[str, float]] | None:
 
 def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
     """The geometry's model type and stored form (as ``codec.to_json`` writes it), or None."""
-    found = [k for k in (BBOX, POLYGON, LINE, POINT) if k in line]
-    if len(found) != 1:
+    key = None
+    for candidate in _PLAIN_GEOMETRY_KEYS:
+        if candidate in line:
+            if key is not None:
+                return None
+            key = candidate
+    if key is None:
         return None
-    key = found[0]
     raw = line[key]
     if key == BBOX:
         if type(raw) is not dict or raw.keys() != _BBOX_KEYS:
@@ -626,15 +635,12 @@ def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
         return None
     if key == LINE:
         return Line, {TYPE: "Line", "points": points}
-    if len({(p[X], p[Y]) for p in points}) < 3:
+    first, second, third = points[0], points[1], points[2]
+    if (first in (second, third) or second == third) and len({(p[X], p[Y]) for p in points}) < 3:
         return None
     if points[-1] != points[0]:
         points = [*points, points[0]]
     return Polygon, {TYPE: "Polygon", "points": points}
-
-
-def _plain_name(value: Any) -> bool:
-    return value is None or (type(value) is str and bool(value.strip()))
 
 
 def _encoded(item: JsonItem, refs: dict[tuple[str, str], DataRowRef]) -> EncodedRecord | None:
@@ -645,7 +651,10 @@ def _encoded(item: JsonItem, refs: dict[tuple[str, str], DataRowRef]) -> Encoded
     uuid, row, name, schema_id = line.get(UUID), line.get(DATA_ROW), line.get(FEATURE_NAME), line.get(SCHEMA_ID)
     if type(uuid) is not str or not CANONICAL_UUID.match(uuid) or type(row) is not dict or len(row) != 1:
         return None
-    if (name is None and schema_id is None) or not (_plain_name(name) and _plain_name(schema_id)):
+    if name is None:
+        if not _plain_text(schema_id):
+            return None
+    elif not _plain_text(name) or (schema_id is not None and not _plain_text(schema_id)):
         return None
     confidence = line.get(CONFIDENCE)
     if confidence is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
@@ -35,13 +36,12 @@ from labelport.model.geometry import Mask, RasterSource
 from labelport.model.ids import new_id
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
-from labelport.model.ontology import Tool
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.validation import TOOL_FOR_GEOMETRY, Feature, OntologyIndex
-from labelport.store.bulk import BulkRows, insert_many
+from labelport.store.bulk import BulkRows
 from labelport.store.schema import (
     STATUS_PAGE,
     annotation_rows,
@@ -54,7 +54,7 @@ from labelport.store.schema import (
 )
 
 MAX_PER_FEATURE = 5000
-CHUNK = 2000
+CHUNK = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +92,21 @@ class _Run:
     index: OntologyIndex
     roots: tuple[Path, ...]
     rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
-    # Plain tuples and strings: a large import keeps one of each per annotation, and the garbage collector
-    # skips containers of atoms, so these do not slow it down as objects would.
+    # Kept per annotation as atoms (bytes, strings, tuples of them), which the garbage collector does not
+    # track: a large import's dicts and lists here would make each full collection walk all of them.
     seen_uuids: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
     label_ids: dict[str, str] = field(default_factory=dict)
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
-    statuses: list[_Status] = field(default_factory=list)
+    # JSON [uuid, dataRow, errors or null] in input order; str, as orjson's bytes keep a 4 KiB buffer each
+    statuses: list[str] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)  # positions of FAILURE statuses
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
     new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
     views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
+    # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool
+    plain_features: dict[tuple[str | None, str | None, type], tuple[str, str, str]] = field(default_factory=dict)
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -112,7 +116,6 @@ class _Run:
         return self.views[key]
 
 
-_Status = tuple[str | None, dict[str, Any] | None, list[dict[str, Any]] | None]  # uuid, dataRow, errors (FAILURE)
 
 
 def _error(message: str, location: Location, value: Any = None, name: str = "ValidationError") -> dict[str, Any]:
@@ -373,18 +376,23 @@ _COLUMNS = (
 )
 
 
-def _encoded_tool(run: _Run, row: _Row, item: EncodedRecord) -> Tool:
-    """The tool of a plain image object the reader encoded, once it passed the checks its record would."""
-    tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
-    key = (row.id, tool.schema_id)
+def _encoded_feature(run: _Run, row: _Row, item: EncodedRecord) -> tuple[str, str, str]:
+    """Schema id, name and tool type of a plain image object the reader encoded, once it passed the checks
+    its record would."""
+    wanted = (item.name, item.schema_id, item.geometry)
+    feature = run.plain_features.get(wanted)
+    if feature is None:
+        tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
+        feature = run.plain_features[wanted] = (tool.schema_id, tool.name, tool.type.value)
+    key = (row.id, feature[0])
     count = run.per_feature[key] = run.per_feature[key] + 1
     if count > MAX_PER_FEATURE:
         raise ValidationError(
-            f"more than {MAX_PER_FEATURE} annotations of feature {tool.name!r} on one data row",
+            f"more than {MAX_PER_FEATURE} annotations of feature {feature[1]!r} on one data row",
             field="name",
-            value=tool.name,
+            value=feature[1],
         )
-    return tool
+    return feature
 
 
 def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
@@ -411,6 +419,23 @@ def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnot
     return list(_annotation_rows(stored, features, mask_blob))
 
 
+def _failure(run: _Run, uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
+    run.failures.append(len(run.statuses))
+    run.statuses.append(orjson.dumps((uuid, ref, errors), default=repr).decode())  # odd offending values: repr
+
+
+def _insert_status_pages(conn: sa.Connection, job_id: str, run: _Run) -> None:
+    failures = Counter(position // STATUS_PAGE for position in run.failures)
+    pages = BulkRows(conn, import_status_pages, ("job_id", "page", "failures", "statuses"))
+    pages.insert(
+        [
+            (job_id, start // STATUS_PAGE, failures[start // STATUS_PAGE], pages.json_text(",".join(page)))
+            for start in range(0, len(run.statuses), STATUS_PAGE)
+            if (page := run.statuses[start : start + STATUS_PAGE])
+        ]
+    )
+
+
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedRecord | Problem]) -> None:
     """Check each item of ``chunk`` and insert the annotations that pass, with one status per item.
 
@@ -422,15 +447,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
     pending: list[tuple[Any, ...]] = []
     stamp = now()
     created = bulk.datetime(stamp)
+    kind = run.kind.value
     for item in chunk:
         if isinstance(item, Problem):
-            run.statuses.append(
-                (
-                    item.uuid,
-                    dict(item.data_row) if item.data_row else None,
-                    [_error(item.message, item.location, item.value, "ParseError")],
-                )
-            )
+            errors = [_error(item.message, item.location, item.value, "ParseError")]
+            _failure(run, item.uuid, dict(item.data_row) if item.data_row else None, errors)
             continue
         uuid = item.uuid if isinstance(item, EncodedRecord) else _uuid_of(item.annotation)
         ref = item.data_row.as_labelbox()
@@ -452,11 +473,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     value=ref,
                 )
             if isinstance(item, EncodedRecord) and row.media_type is not MediaType.DICOM:
-                tool = _encoded_tool(run, row, item)
+                schema_id, name, tool_type = _encoded_feature(run, row, item)
                 payload = BulkRows.json({"annotation": item.stored})
                 pending.append(
-                    (_label_id(run, conn, row.id), run.project_id, row.id, run.kind.value, item.uuid, tool.schema_id,
-                     tool.name, tool.type.value, None, None, True, None, item.confidence, payload, None, created)
+                    (_label_id(run, conn, row.id), run.project_id, row.id, kind, item.uuid, schema_id, name,
+                     tool_type, None, None, True, None, item.confidence, payload, None, created)
                 )  # fmt: skip
                 run.objects[item.uuid] = row.id
             else:
@@ -470,11 +491,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     "created_at": stamp,
                 }
                 pending += [bulk.of(value | common) for value in values]
-            run.statuses.append((uuid, ref, None))
+            run.statuses.append(orjson.dumps((uuid, ref, None)).decode())
             run.succeeded += 1
         except LabelportError as exc:
             errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
-            run.statuses.append((uuid, ref, errors))
+            _failure(run, uuid, ref, errors)
     if pending:
         keys = [(p[0], p[4]) for p in pending if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
         for start in range(0, len(keys), 400):
@@ -572,20 +593,7 @@ def run_import(
                 if progress:
                     progress(len(chunk))
             workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
-            insert_many(
-                conn,
-                import_status_pages,
-                [
-                    {
-                        "job_id": job_id,
-                        "page": start // STATUS_PAGE,
-                        "failures": sum(s[2] is not None for s in page),
-                        "statuses": page,
-                    }
-                    for start in range(0, len(run.statuses), STATUS_PAGE)
-                    if (page := run.statuses[start : start + STATUS_PAGE])
-                ],
-            )
+            _insert_status_pages(conn, job_id, run)
             conn.execute(
                 import_jobs.update()
                 .where(import_jobs.c.id == job_id)

@@ -65,6 +65,11 @@ class BulkRows:
     def json(value: Any) -> Any:
         return _json(value)
 
+    @staticmethod
+    def json_text(items: str) -> str:
+        """A JSON array column value from its items already serialised and joined with commas."""
+        return "[" + items + "]"
+
     def datetime(self, value: datetime | None) -> Any:
         return _datetime(value) if self._sqlite else value
 
