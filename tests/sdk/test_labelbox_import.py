@@ -517,3 +517,43 @@ def test_at_most_5000_annotations_per_feature_per_data_row(client: Client, image
     assert job.info.succeeded == 5000
     [failure] = job.errors
     assert "more than 5000 annotations of feature 'box' on one data row" in failure["errors"][0]["message"]
+
+
+def test_fast_path_imports_exactly_what_the_model_path_imports(client: Client, image_project: Any) -> None:
+    """The same lines imported through ``read`` (model records) and ``read_for_import`` (encoded plain objects)
+    give the same statuses and the same stored rows, failures included."""
+    from labelport.formats import labelbox_ndjson
+    from labelport.service.imports import import_annotations, import_statuses_of
+
+    square = [{"x": 1.0, "y": 1.0}, {"x": 5.0, "y": 1.0}, {"x": 5.0, "y": 5.0}]
+    twice = str(uuid.uuid4())
+    lines = [
+        box(confidence=0.25),
+        box("img-1", uuid=twice),
+        box("img-1", uuid=twice),  # used twice in this import
+        {**box(), "name": "poly", "polygon": square},  # two geometries
+        {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img-0"}, "name": "poly", "polygon": square},
+        box(name="seg"),  # wrong tool kind
+        box(name="nope"),  # not in the ontology
+        box("img-2"),  # not in a batch of the project
+        box("img-9"),  # no such data row
+        box(schemaId="ck-unknown", name=None),
+        box(uuid=str(uuid.uuid4()).upper()),  # the model path normalises it
+    ]
+    row_ids = client.get_data_row_ids_for_global_keys(["img-0", "img-1"])["results"]
+    outcomes = []
+    for reader, kind in ((labelbox_ndjson.read, "prediction"), (labelbox_ndjson.read_for_import, "ground_truth")):
+        job = import_annotations(client.hub, image_project.uid, kind, reader(lines), kind)
+        stored = [
+            {k: v for k, v in row.items() if k not in ("id", "label_id", "kind", "created_at")}
+            for row_id in row_ids
+            for row, _ in stored_annotations(client.hub, image_project.uid, row_id, kind)
+        ]
+        outcomes.append((import_statuses_of(client.hub, job.id), stored))
+    (model_statuses, model_rows), (fast_statuses, fast_rows) = outcomes
+    assert fast_statuses == model_statuses
+    assert fast_rows == model_rows
+    assert [s["status"] for s in fast_statuses].count("SUCCESS") == 4
+    assert len(fast_rows) == 4
+    fast = [i for i in labelbox_ndjson.read_for_import(lines) if type(i).__name__ == "EncodedRecord"]
+    assert len(fast) == 9  # the test would prove nothing if the fast path took no line

@@ -626,7 +626,7 @@ def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
         right, bottom = left + width, top + height
         if not (isfinite(right) and isfinite(bottom)):
             return None
-        return Rectangle, {TYPE: "Rectangle", "start": {X: left, Y: top}, "end": {X: right, Y: bottom}}
+        return Rectangle, {"type": "Rectangle", "start": {X: left, Y: top}, "end": {X: right, Y: bottom}}
     if key == POINT:
         point = _plain_point(raw)
         return None if point is None else (Point, point)
@@ -634,13 +634,13 @@ def _plain_geometry(line: dict[str, Any]) -> tuple[type[Geometry], Any] | None:
     if points is None:
         return None
     if key == LINE:
-        return Line, {TYPE: "Line", "points": points}
+        return Line, {"type": "Line", "points": points}
     first, second, third = points[0], points[1], points[2]
     if (first in (second, third) or second == third) and len({(p[X], p[Y]) for p in points}) < 3:
         return None
     if points[-1] != points[0]:
         points = [*points, points[0]]
-    return Polygon, {TYPE: "Polygon", "points": points}
+    return Polygon, {"type": "Polygon", "points": points}
 
 
 def _encoded(item: JsonItem, refs: dict[tuple[str, str], DataRowRef]) -> EncodedRecord | None:
@@ -672,13 +672,14 @@ def _encoded(item: JsonItem, refs: dict[tuple[str, str], DataRowRef]) -> Encoded
     geometry = _plain_geometry(line)
     if geometry is None:
         return None
-    stored: dict[str, Any] = {TYPE: "ObjectAnnotation", UUID: uuid, "geometry": geometry[1]}
+    # The codec's field names (model.codec.to_json), not the wire's.
+    stored: dict[str, Any] = {"type": "ObjectAnnotation", "uuid": uuid, "geometry": geometry[1]}
     if name is not None:
-        stored[FEATURE_NAME] = name
+        stored["name"] = name
     if schema_id is not None:
         stored["schema_id"] = schema_id
     if confidence is not None:
-        stored[CONFIDENCE] = confidence
+        stored["confidence"] = confidence
     return EncodedRecord(ref, uuid, name, schema_id, geometry[0], confidence, stored, item.file, item.line, item.path)
 
 

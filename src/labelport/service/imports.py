@@ -54,7 +54,7 @@ from labelport.store.schema import (
 )
 
 MAX_PER_FEATURE = 5000
-CHUNK = 250
+CHUNK = 250  # items checked and inserted together; small, so their objects die before the GC's oldest generation
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,8 @@ class _Run:
     index: OntologyIndex
     roots: tuple[Path, ...]
     rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
-    # Kept per annotation as atoms (bytes, strings, tuples of them), which the garbage collector does not
-    # track: a large import's dicts and lists here would make each full collection walk all of them.
+    # Kept per annotation as atoms (strings, tuples of them), which the garbage collector does not track: a
+    # large import's dicts and lists here would make each full collection walk all of them.
     seen_uuids: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
     label_ids: dict[str, str] = field(default_factory=dict)
@@ -114,8 +114,6 @@ class _Run:
         if key not in self.views:
             self.views[key] = masks.plane(row.attributes, group)
         return self.views[key]
-
-
 
 
 def _error(message: str, location: Location, value: Any = None, name: str = "ValidationError") -> dict[str, Any]:
@@ -487,7 +485,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     "label_id": _label_id(run, conn, row.id),
                     "project_id": run.project_id,
                     "data_row_id": row.id,
-                    "kind": run.kind.value,
+                    "kind": kind,
                     "created_at": stamp,
                 }
                 pending += [bulk.of(value | common) for value in values]
