@@ -145,3 +145,31 @@ def test_migration_0003_moves_statuses_into_pages_and_back(database_url: str, tm
     finally:
         db.migrate()
         db.dispose()
+
+
+def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
+    """``BulkRows`` (executemany on SQLite, COPY on PostgreSQL) stores awkward text and JSON unchanged."""
+    from labelport.store.bulk import BulkRows
+    from labelport.store.schema import import_jobs, import_status_pages
+
+    db = Database(database_url)
+    odd = 'tab\tnew\nline back\\slash "quote" \\N, \u00e9\u4e2d \U0001f600'
+    statuses = [["u1", {"globalKey": odd}, None], ["u2", None, [{"message": odd, "value": [1.5, None, True]}]]]
+    try:
+        with db.write() as conn:
+            _project(conn)
+            conn.execute(
+                import_jobs.insert().values(
+                    id="j1", project_id="p1", name=odd, kind="prediction", format="labelbox_ndjson",
+                    state="FINISHED", total=2, succeeded=1, failed=1, created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+            pages = BulkRows(conn, import_status_pages, ("job_id", "page", "failures", "statuses"))
+            pages.insert([("j1", 0, 1, pages.json(statuses)), ("j1", 1, 0, pages.json([]))])
+        with db.read() as conn:
+            rows = conn.execute(sa.select(import_status_pages).order_by(import_status_pages.c.page)).all()
+            name = conn.execute(sa.select(import_jobs.c.name)).scalar_one()
+        assert name == odd
+        assert [(r.job_id, r.page, r.failures, r.statuses) for r in rows] == [("j1", 0, 1, statuses), ("j1", 1, 0, [])]
+    finally:
+        db.dispose()

@@ -43,7 +43,8 @@ class BulkRows:
     """Rows of ``table`` with the columns ``names``, as tuples already in the form the dialect stores.
 
     ``of(row)`` converts a dict; hot loops may build the tuples themselves, with ``json()`` and
-    ``datetime()`` for those columns. ``insert(rows)`` writes them in one driver-level executemany.
+    ``datetime()`` for those columns. ``insert(rows)`` writes them with one driver-level executemany on
+    SQLite, and with ``COPY ... FROM STDIN`` on PostgreSQL (psycopg 3), several times faster than inserts.
     """
 
     def __init__(self, conn: sa.Connection, table: sa.Table, names: Sequence[str]) -> None:
@@ -56,10 +57,9 @@ class BulkRows:
         self._pick = itemgetter(*self.names)
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         quote = conn.dialect.identifier_preparer.quote
-        self._sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in self.names)}) "
-            f"VALUES ({', '.join(marker for _ in self.names)})"
-        )
+        columns = f"{quote(table.name)} ({', '.join(quote(n) for n in self.names)})"
+        self._sql = f"INSERT INTO {columns} VALUES ({', '.join(marker for _ in self.names)})"
+        self._copy = f"COPY {columns} FROM STDIN" if conn.dialect.driver == "psycopg" else None
 
     @staticmethod
     def json(value: Any) -> Any:
@@ -81,8 +81,15 @@ class BulkRows:
         return tuple(record)
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if self._copy is None:
             self._conn.exec_driver_sql(self._sql, list(rows))
+            return
+        # The copy runs on the connection's open transaction, like the statements around it.
+        with self._conn.connection.driver_connection.cursor() as cursor, cursor.copy(self._copy) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
 
 
 def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
