@@ -1,4 +1,5 @@
-"""Fast bulk inserts: one driver-level ``executemany`` with values prepared as the dialect stores them.
+"""Fast bulk inserts with values prepared as the dialect stores them: one driver-level ``executemany`` on
+SQLite, ``COPY ... FROM STDIN`` on PostgreSQL.
 
 SQLAlchemy's per-row bind processing dominates large imports; here JSON is serialised once with orjson
 and timestamps are rendered the way SQLAlchemy renders them for SQLite, so rows read back identically
@@ -91,10 +92,3 @@ class BulkRows:
             for row in rows:
                 copy.write_row(row)
 
-
-def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in one executemany."""
-    if not rows:
-        return
-    bulk = BulkRows(conn, table, list(rows[0].keys()))
-    bulk.insert([bulk.of(row) for row in rows])
