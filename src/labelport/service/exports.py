@@ -275,7 +275,6 @@ def _grey(mask: np.ndarray[Any, Any]) -> bytes:
     return buffer.getvalue()
 
 
-
 def _label_of(project_id: str, data_row_id: str) -> sa.ScalarSelect[str]:
     """The ground-truth label of a data row in a project, as a subquery (annotations are found by label)."""
     return (
