@@ -92,7 +92,7 @@ def run(python: Path | str, script: str, *args: str) -> tuple[float, int, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each; the best of each counts")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each; the best of each counts")
     args = parser.parse_args()
     referee = REFEREE_PYTHON.exists()
     if not referee:
@@ -126,6 +126,8 @@ def main() -> None:
         f"(best of {args.rounds}) = {ref_count / ref_best:,.0f}/s, peak RSS {ref_peak:.0f} MB"
     )
     ratio = ref_best / best
+    pairs = sorted(s[0] / o[0] for o, s in zip(ours, sdk, strict=True))
+    print(f"speed-up per round (SDK time / ours, same round): {', '.join(f'{r:.1f}x' for r in pairs)}")
     print(
         json.dumps(
             {
@@ -136,6 +138,7 @@ def main() -> None:
                 "peak_mb": round(peak),
                 "target_peak_mb": 300,
                 "rounds": args.rounds,
+                "median_round_speedup": round(pairs[len(pairs) // 2], 2),
             }
         )
     )

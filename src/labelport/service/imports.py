@@ -107,6 +107,7 @@ class _Run:
     views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
     # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool
     plain_features: dict[tuple[str | None, str | None, type], tuple[str, str, str]] = field(default_factory=dict)
+    ref_json: dict[tuple[str | None, str | None], str] = field(default_factory=dict)  # dataRow -> its JSON
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -417,6 +418,14 @@ def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnot
     return list(_annotation_rows(stored, features, mask_blob))
 
 
+def _ref_json(run: _Run, ref: dict[str, str]) -> str:
+    key = (ref.get("id"), ref.get("globalKey"))
+    text = run.ref_json.get(key)
+    if text is None:
+        text = run.ref_json[key] = orjson.dumps(ref).decode()
+    return text
+
+
 def _failure(run: _Run, uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
     run.failures.append(len(run.statuses))
     run.statuses.append(orjson.dumps((uuid, ref, errors), default=repr).decode())  # odd offending values: repr
@@ -451,6 +460,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
             errors = [_error(item.message, item.location, item.value, "ParseError")]
             _failure(run, item.uuid, dict(item.data_row) if item.data_row else None, errors)
             continue
+        encoded = isinstance(item, EncodedRecord)
         uuid = item.uuid if isinstance(item, EncodedRecord) else _uuid_of(item.annotation)
         ref = item.data_row.as_labelbox()
         try:
@@ -489,7 +499,10 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedR
                     "created_at": stamp,
                 }
                 pending += [bulk.of(value | common) for value in values]
-            run.statuses.append(orjson.dumps((uuid, ref, None)).decode())
+            if encoded:  # a canonical uuid needs no escaping; the data row's JSON is made once per row
+                run.statuses.append(f'["{uuid}",{_ref_json(run, ref)},null]')
+            else:
+                run.statuses.append(orjson.dumps((uuid, ref, None)).decode())
             run.succeeded += 1
         except LabelportError as exc:
             errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
