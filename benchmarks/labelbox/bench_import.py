@@ -127,7 +127,7 @@ def main() -> None:
     )
     ratio = ref_best / best
     pairs = sorted(s[0] / o[0] for o, s in zip(ours, sdk, strict=True))
-    print(f"speed-up per round (SDK time / ours, same round): {', '.join(f'{r:.1f}x' for r in pairs)}")
+    print(f"speed-up per round (SDK time / ours in the same round, sorted): {', '.join(f'{r:.1f}x' for r in pairs)}")
     print(
         json.dumps(
             {
