@@ -34,6 +34,7 @@ from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub
+from labelport.service.imports import label_query
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.records import ProjectInfo
@@ -275,19 +276,6 @@ def _grey(mask: np.ndarray[Any, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def _label_of(project_id: str, data_row_id: str) -> sa.ScalarSelect[str]:
-    """The ground-truth label of a data row in a project, as a subquery (annotations are found by label)."""
-    return (
-        sa.select(labels.c.id)
-        .where(
-            labels.c.project_id == project_id,
-            labels.c.data_row_id == data_row_id,
-            labels.c.kind == LabelKind.GROUND_TRUTH.value,
-        )
-        .scalar_subquery()
-    )
-
-
 def mask_png(
     hub: Hub, project_id: str, feature_schema_id: str, data_row_id: str, plane: PlaneGroup | str, frame: int
 ) -> bytes:
@@ -305,7 +293,8 @@ def mask_png(
         ).scalar()
         rows = conn.execute(
             sa.select(annotation_rows.c.mask_blob, annotation_rows.c.payload).where(
-                annotation_rows.c.label_id == _label_of(project_id, data_row_id),
+                annotation_rows.c.label_id
+                == label_query(project_id, data_row_id, LabelKind.GROUND_TRUTH).scalar_subquery(),
                 annotation_rows.c.schema_id == feature_schema_id,
                 annotation_rows.c.mask_blob.is_not(None),
             )

@@ -194,12 +194,8 @@ def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Rel
         if run.objects.get(wanted) == row.id:
             continue
         stored = conn.execute(
-            sa.select(annotation_rows.c.id)
-            .join(labels, labels.c.id == annotation_rows.c.label_id)
-            .where(
-                labels.c.project_id == run.project_id,
-                labels.c.data_row_id == row.id,
-                labels.c.kind == run.kind.value,
+            sa.select(annotation_rows.c.id).where(
+                annotation_rows.c.label_id == label_query(run.project_id, row.id, run.kind).scalar_subquery(),
                 annotation_rows.c.uuid == wanted,
             )
         ).first()
@@ -209,6 +205,13 @@ def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Rel
                 field=f"relationship.{end}",
                 value=wanted,
             )
+
+
+def label_query(project_id: str, data_row_id: str, kind: LabelKind) -> sa.Select[str]:
+    """The id of the one label of a data row in a project, of ``kind``; annotations are found by it."""
+    return sa.select(labels.c.id).where(
+        labels.c.project_id == project_id, labels.c.data_row_id == data_row_id, labels.c.kind == kind.value
+    )
 
 
 def _has_masks(annotation: AnyAnnotation) -> bool:
@@ -326,11 +329,7 @@ def _row_for(run: _Run, ref: DataRowRef) -> _Row:
 def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
     if data_row_id in run.label_ids:
         return run.label_ids[data_row_id]
-    existing = conn.execute(
-        sa.select(labels.c.id).where(
-            labels.c.project_id == run.project_id, labels.c.data_row_id == data_row_id, labels.c.kind == run.kind.value
-        )
-    ).scalar()
+    existing = conn.execute(label_query(run.project_id, data_row_id, run.kind)).scalar()
     stamp = now()
     if existing is None:
         existing = new_id()
@@ -375,6 +374,16 @@ _COLUMNS = (
 )
 
 
+def _count_feature(run: _Run, data_row_id: str, schema_id: str, name: str) -> None:
+    """One more annotation of a feature on a data row; more than MAX_PER_FEATURE is an error."""
+    key = (data_row_id, schema_id)
+    count = run.per_feature[key] = run.per_feature[key] + 1
+    if count > MAX_PER_FEATURE:
+        raise ValidationError(
+            f"more than {MAX_PER_FEATURE} annotations of feature {name!r} on one data row", field="name", value=name
+        )
+
+
 def _encoded_feature(run: _Run, row: _Row, item: EncodedRecord) -> tuple[str, str, str]:
     """Schema id, name and tool type of a plain image object the reader encoded, once it passed the checks
     its record would."""
@@ -383,14 +392,7 @@ def _encoded_feature(run: _Run, row: _Row, item: EncodedRecord) -> tuple[str, st
     if feature is None:
         tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
         feature = run.plain_features[wanted] = (tool.schema_id, tool.name, tool.type.value)
-    key = (row.id, feature[0])
-    count = run.per_feature[key] = run.per_feature[key] + 1
-    if count > MAX_PER_FEATURE:
-        raise ValidationError(
-            f"more than {MAX_PER_FEATURE} annotations of feature {feature[1]!r} on one data row",
-            field="name",
-            value=feature[1],
-        )
+    _count_feature(run, row.id, feature[0], feature[1])
     return feature
 
 
@@ -401,13 +403,7 @@ def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnot
     if isinstance(annotation, Relationship):
         _check_relationship(run, conn, row, annotation)
     for feature in features:
-        run.per_feature[(row.id, feature.schema_id)] += 1
-        if run.per_feature[(row.id, feature.schema_id)] > MAX_PER_FEATURE:
-            raise ValidationError(
-                f"more than {MAX_PER_FEATURE} annotations of feature {feature.name!r} on one data row",
-                field="name",
-                value=feature.name,
-            )
+        _count_feature(run, row.id, feature.schema_id, feature.name)
     stored, mask_blob = annotation, None
     if _has_masks(annotation):
         # Inside a savepoint, so a mask that fails leaves no blob row behind.
@@ -698,8 +694,7 @@ def stored_annotations(
     with hub.read() as conn:
         rows = conn.execute(
             sa.select(annotation_rows)
-            .join(labels, labels.c.id == annotation_rows.c.label_id)
-            .where(labels.c.project_id == project_id, labels.c.data_row_id == data_row_id, labels.c.kind == kind.value)
+            .where(annotation_rows.c.label_id == label_query(project_id, data_row_id, kind).scalar_subquery())
             .order_by(annotation_rows.c.id)
         ).all()
     return [(dict(r._mapping), from_json(r.payload["annotation"])) for r in rows]
