@@ -127,7 +127,7 @@ def test_every_filter_and_combination(client: Client) -> None:
     assert len(table) > 100
     for name, filters, predicate in table:
         expected = sorted(ids[i] for i in range(N) if predicate(i))
-        got = [r["data_row"]["id"] for r in exports.export_rows(client.hub, project.uid, {}, filters)]
+        got = [item.data_row.id for item in exports.items(client.hub, project.uid, filters)]
         assert got == expected, name
         assert exports.count(client.hub, project.uid, filters) == len(expected), name
 

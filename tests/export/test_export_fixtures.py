@@ -210,7 +210,7 @@ def test_video_label_equals_the_streamable_fixture(client: Client) -> None:
 
 
 def test_interpolated_frames_are_linear_between_keyframes() -> None:
-    from labelport.formats.labelbox_export import Features, StoredItem, annotations_block
+    from labelport.formats.labelbox.export_v2_annotations import Entry, Features, annotations_block
     from labelport.model import Keyframe, Point, Rectangle, Segment, TrackedObject
     from labelport.model.media import MediaType
 
@@ -226,9 +226,17 @@ def test_interpolated_frames_are_linear_between_keyframes() -> None:
         ),
         name="box",
     )
+    lost: list[Any] = []
     block = annotations_block(
-        MediaType.VIDEO, [StoredItem(track.uuid, "s", track)], Features(None), str, interpolated_frames=True
+        MediaType.VIDEO,
+        [Entry(track.uuid, "s", "box", track)],
+        Features(None),
+        str,
+        lambda mask, group: [],
+        lambda entry, exc: lost.append((entry, exc)),
+        interpolated_frames=True,
     )
+    assert lost == []
     lefts = [f["objects"][track.uuid]["bounding_box"]["left"] for f in block["frames"].values()]
     assert list(block["frames"]) == ["1", "2", "3", "4", "5"] and lefts == [0, 10, 20, 30, 40]
     assert block["key_frame_feature_map"][track.uuid] == {"1": True, "2": False, "3": False, "4": False, "5": True}

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from labelport.cli import export_commands
+from labelport.cli import transfer_commands, workflow_commands
 from labelport.errors import ValidationError
 from labelport.sdk import Client
 from labelport.sdk.imports import LabelImport, MALPredictionImport
@@ -99,7 +99,8 @@ def test_cli_export_and_workflow(client: Client, tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("LABELPORT_DATABASE_URL", client.hub.db.url.render_as_string(hide_password=False))
     app = typer.Typer()
     app.callback()(lambda: None)
-    export_commands.register(app)
+    workflow_commands.register(app)
+    transfer_commands.register(app)
     runner = CliRunner()
     result = runner.invoke(app, ["workflow", "approve", "--project", project.uid, ids[0]])
     assert result.exit_code == 0, result.output
@@ -121,7 +122,7 @@ def test_cli_export_and_workflow(client: Client, tmp_path: Path, monkeypatch: py
         ],
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"exported 1 data rows to {target}"
+    assert result.stdout.strip() == f"exported 1 data rows (1 annotations) to {target}"
     [row] = [json.loads(line) for line in target.read_text().splitlines()]
     assert (
         row["data_row"]["id"] == ids[0] and row["projects"][project.uid]["project_details"]["workflow_status"] == "DONE"

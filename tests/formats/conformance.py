@@ -1,8 +1,11 @@
-"""The conformance suite every format passes (STYLE.md §4): subclass it and name the fixtures.
+"""The conformance suite every registered format passes (STYLE.md §4): subclass it and name the fixtures.
 
-A subclass sets ``entry`` (the registry entry), ``fixtures`` (inputs the format must read without
-problems), ``foreign`` (inputs of other formats or none it must not claim) and ``equal`` (how two lists
-of records compare; formats whose writer normalises may loosen it).
+A subclass sets ``entry`` (the registry entry), ``fixtures`` (inputs the format must read without problems),
+``foreign`` (inputs of other formats, or none, it must not claim) and implements ``expected``: what reading a
+fixture must give, worked out from the raw file independently of the reader (identifiers, annotation kinds,
+uuids). ``summary`` turns items into the same shape. ``unwritable`` is an item holding something the format
+cannot hold, and ``lost`` what the write report must name for it. A write-only format sets ``reads = False``
+and gives ``items`` to write instead of fixtures.
 """
 
 from __future__ import annotations
@@ -15,39 +18,62 @@ from typing import Any, ClassVar
 import pytest
 
 from labelport.formats import FORMATS, THRESHOLD, FormatEntry, detect_format
-from labelport.formats.base import Problem, Record
+from labelport.formats.base import Problem, ReadContext, WriteContext
+from labelport.model import LabeledItem, decoded
 
-from ..conftest import shared_or_skip
 
-
-def records_of(entry: FormatEntry, source: Any) -> list[Record]:
-    """All records of ``source``; fails listing the problems if there are any."""
-    items = list(entry.read(source))
-    problems = [str(i) for i in items if isinstance(i, Problem)]
+def items_of(entry: FormatEntry, source: Any, ctx: ReadContext | None = None) -> list[LabeledItem]:
+    """All items of ``source``; fails listing the problems if there are any."""
+    read = list(entry.read(source, ctx))
+    problems = [str(i) for i in read if isinstance(i, Problem)]
     assert not problems, "\n".join(problems)
-    return [i for i in items if isinstance(i, Record)]
+    return [i for i in read if isinstance(i, LabeledItem)]
 
 
-def annotations(records: Sequence[Record]) -> list[Any]:
-    return [(r.data_row, r.annotation) for r in records]
+def annotations(items: Sequence[LabeledItem]) -> list[Any]:
+    """(data row, label kind, decoded annotations) of each item: what a round trip must keep."""
+    return [
+        (item.data_row, label.kind, tuple(decoded(a) for a in label.annotations))
+        for item in items
+        for label in item.labels
+    ]
 
 
 class FormatConformance:
     entry: ClassVar[FormatEntry]
-    fixtures: ClassVar[Sequence[str]] = ()
+    fixtures: ClassVar[Sequence[Path]] = ()
     foreign: ClassVar[Sequence[Any]] = ()
+    reads: ClassVar[bool] = True
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "fixture_path" in metafunc.fixturenames:
-            names = [Path(f).name for f in self.fixtures]
-            metafunc.parametrize("fixture_path", self.fixtures, ids=names, indirect=True)
+            metafunc.parametrize("fixture_path", self.fixtures, ids=[Path(f).name for f in self.fixtures])
 
-    @pytest.fixture
-    def fixture_path(self, request: pytest.FixtureRequest) -> Path:
-        return shared_or_skip(Path(request.param))
+    # --- hooks -------------------------------------------------------------------------------------
+
+    def expected(self, path: Path) -> list[Any]:
+        """What reading ``path`` must give, from the raw file (compared with ``summary`` of the items)."""
+        raise NotImplementedError
+
+    def summary(self, items: Sequence[LabeledItem], raw: bytes) -> list[Any]:
+        raise NotImplementedError
+
+    def unwritable(self) -> tuple[LabeledItem, str]:
+        """An item with something the format cannot hold, and the ``what`` its loss report names."""
+        raise NotImplementedError
+
+    def write_context(self) -> WriteContext:
+        return WriteContext()
+
+    def comparable(self, items: Sequence[LabeledItem], raw: bytes) -> list[Any]:
+        """What two reads of the same input must agree on; a format that invents ids leaves them out."""
+        return annotations(items)
+
+    # --- the suite ---------------------------------------------------------------------------------
 
     def test_registered(self) -> None:
         assert self.entry in FORMATS
+        assert self.entry.reads is self.reads
 
     def test_detects_itself(self, fixture_path: Path) -> None:
         detection = self.entry.detect(fixture_path)
@@ -65,32 +91,36 @@ class FormatConformance:
             assert detection.confidence < THRESHOLD, (source, detection)
             assert detection.reason
 
-    def test_reads_fixture(self, fixture_path: Path) -> None:
-        assert records_of(self.entry, fixture_path)
+    def test_reads_fixture_to_expected_values(self, fixture_path: Path) -> None:
+        items = items_of(self.entry, fixture_path)
+        assert self.summary(items, fixture_path.read_bytes()) == self.expected(fixture_path)
 
     def test_write_then_read_round_trips(self, fixture_path: Path) -> None:
-        records = records_of(self.entry, fixture_path)
+        items = items_of(self.entry, fixture_path)
         buffer = io.BytesIO()
-        assert self.entry.write(records, buffer) == len(records)
-        again = records_of(self.entry, buffer.getvalue())
-        assert annotations(again) == annotations(records)
+        report = self.entry.write(items, buffer, self.write_context())
+        assert report.losses == [] and report.problems == []
+        again = items_of(self.entry, buffer.getvalue())
+        assert self.comparable(again, buffer.getvalue()) == self.comparable(items, buffer.getvalue())
 
     def test_write_to_file_equals_write_to_stream(self, fixture_path: Path, tmp_path: Path) -> None:
-        records = records_of(self.entry, fixture_path)
+        items = items_of(self.entry, fixture_path)
         buffer = io.BytesIO()
-        self.entry.write(records, buffer)
+        self.entry.write(items, buffer, self.write_context())
         target = tmp_path / "out"
-        self.entry.write(records, target)
+        self.entry.write(items, target, self.write_context())
         assert target.read_bytes() == buffer.getvalue()
-        self.entry.write(records, str(target))
+        self.entry.write(items, str(target), self.write_context())
         assert target.read_bytes() == buffer.getvalue()
-
-    def comparable(self, records: Sequence[Record], raw: bytes) -> list[Any]:
-        """What two reads of the same input must agree on; a format that invents ids leaves them out."""
-        return annotations(records)
 
     def test_reads_every_input_kind_alike(self, fixture_path: Path) -> None:
         data = fixture_path.read_bytes()
-        from_path = self.comparable(records_of(self.entry, fixture_path), data)
-        assert self.comparable(records_of(self.entry, data), data) == from_path
-        assert self.comparable(records_of(self.entry, io.BytesIO(data)), data) == from_path
+        from_path = self.comparable(items_of(self.entry, fixture_path), data)
+        assert self.comparable(items_of(self.entry, data), data) == from_path
+        assert self.comparable(items_of(self.entry, io.BytesIO(data)), data) == from_path
+
+    def test_write_report_names_what_the_format_cannot_hold(self) -> None:
+        item, what = self.unwritable()
+        report = self.entry.write([item], io.BytesIO(), self.write_context())
+        assert [loss.what for loss in report.losses] == [what], report.losses
+        assert report.losses[0].reason and str(item.data_row) in str(report.losses[0])

@@ -1,20 +1,39 @@
-"""labelbox_ndjson passes the format conformance suite."""
+"""The Labelbox formats pass the format conformance suite: NDJSON, export_v2 rows and the legacy export."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
-from labelport.formats import get_format, labelbox_ndjson
-from labelport.formats.base import Record
+from labelport.formats import get_format
+from labelport.formats.base import WriteContext
+from labelport.formats.labelbox import export_v2, ndjson
+from labelport.formats.labelbox.export_v2_read import feature_uuid
+from labelport.model import (
+    ClassificationAnnotation,
+    DataRowKey,
+    Ellipse,
+    FrameMasks,
+    Label,
+    LabeledItem,
+    LabelKind,
+    ObjectAnnotation,
+    Point,
+    Relationship,
+    TrackedObject,
+    decoded,
+)
 
-from .conformance import FormatConformance
+from ..conftest import SHARED
+from .conformance import FormatConformance, annotations
 
-ANCHORS = "../shared/anchors/labelbox"
+ANCHORS = SHARED / "anchors" / "labelbox"
 FIXTURES = (
     *(
-        f"{ANCHORS}/ndjson/{name}.json"
+        ANCHORS / "ndjson" / f"{name}.json"
         for name in (
             "classification_import",
             "classification_import_global_key",
@@ -31,14 +50,30 @@ FIXTURES = (
             "relationship_import",
         )
     ),
-    f"{ANCHORS}/derived/dicom_ndjson_from_test_dicom.json",
-    f"{ANCHORS}/derived/image_mask_ndjson_from_test_image.json",
-    f"{ANCHORS}/derived/video_nested_classification_ndjson_from_test_video.json",
+    ANCHORS / "derived" / "dicom_ndjson_from_test_dicom.json",
+    ANCHORS / "derived" / "image_mask_ndjson_from_test_image.json",
+    ANCHORS / "derived" / "video_nested_classification_ndjson_from_test_video.json",
 )
+GEOMETRY_KEYS = {"Rectangle": "bbox", "Polygon": "polygon", "Line": "line", "Point": "point", "Mask": "mask"}
+RAW_KEYS = ("bbox", "polygon", "line", "point", "mask", "segments", "masks", "relationship", "answer", "answers")
+ELLIPSE = ObjectAnnotation("00000000-0000-4000-8000-000000000001", Ellipse(Point(5, 5), 2, 3), name="blob")
+
+
+def _kind(annotation: Any) -> str:
+    if isinstance(annotation, ObjectAnnotation):
+        return GEOMETRY_KEYS[type(annotation.geometry).__name__]
+    if isinstance(annotation, TrackedObject):
+        return "segments"
+    if isinstance(annotation, FrameMasks):
+        return "masks"
+    if isinstance(annotation, Relationship):
+        return "relationship"
+    assert isinstance(annotation, ClassificationAnnotation)
+    return "answer"
 
 
 class TestLabelboxNdjsonConformance(FormatConformance):
-    entry = get_format(labelbox_ndjson.NAME)
+    entry = get_format(ndjson.NAME)
     fixtures: ClassVar = FIXTURES
     foreign: ClassVar = (
         b"",
@@ -49,13 +84,109 @@ class TestLabelboxNdjsonConformance(FormatConformance):
         b'[{"label_hash": "x", "data_units": {}}]',  # Encord label row
     )
 
-    def comparable(self, records: Sequence[Record], raw: bytes) -> list[Any]:
+    def expected(self, path: Path) -> list[Any]:
+        # Straight from the JSON: each line's data row, its uuid when it has one, and its annotation key.
+        out = []
+        for line in json.loads(path.read_text()):
+            kind = next(k for k in RAW_KEYS if k in line)
+            out.append((line["dataRow"], line.get("uuid"), "answer" if kind == "answers" else kind))
+        return out
+
+    def summary(self, items: Sequence[LabeledItem], raw: bytes) -> list[Any]:
+        out = []
+        for item in items:
+            for label in item.labels:
+                for a in label.annotations:
+                    model = decoded(a)
+                    uuid = getattr(model, "uuid", None)
+                    # Lines without a uuid get a fresh one (as the SDK does): only uuids of the input count.
+                    shown = next((u for u in _spellings(raw, uuid)), None) if uuid else None
+                    out.append((ndjson_row(item.data_row), shown, _kind(model)))
+        return out
+
+    def unwritable(self) -> tuple[LabeledItem, str]:
+        return LabeledItem(DataRowKey(global_key="row"), (Label(LabelKind.GROUND_TRUTH, (ELLIPSE,)),)), "Ellipse"
+
+    def comparable(self, items: Sequence[LabeledItem], raw: bytes) -> list[Any]:
         # Objects without a uuid in the input get a fresh one on each read (as the SDK does).
         out = []
-        for record in records:
-            annotation: Any = record.annotation
-            uuid = getattr(annotation, "uuid", None)
-            if uuid is not None and uuid.encode() not in raw:
-                annotation = dataclasses.replace(annotation, uuid="00000000-0000-4000-8000-000000000000")
-            out.append((record.data_row, annotation))
+        for data_row, kind, anns in annotations(items):
+            fixed = tuple(
+                dataclasses.replace(a, uuid="00000000-0000-4000-8000-000000000000")
+                if getattr(a, "uuid", None) and not list(_spellings(raw, a.uuid))
+                else a
+                for a in anns
+            )
+            out.append((data_row, kind, fixed))
         return out
+
+
+def _spellings(raw: bytes, uuid: str) -> list[str]:
+    """The spelling of ``uuid`` in the input, if it occurs there (upper case or braces included)."""
+    text = raw.decode()
+    hexes = uuid.replace("-", "")
+    import re
+
+    found = re.findall(r'"uuid"\s*:\s*"([^"]+)"', text)
+    return [f for f in found if f.strip("{}").replace("-", "").lower() == hexes]
+
+
+def ndjson_row(key: DataRowKey) -> dict[str, str]:
+    return {"id": key.id} if key.id is not None else {"globalKey": key.global_key or ""}
+
+
+def export_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+EXPORT_FIXTURES = (Path(__file__).parents[1] / "fixtures" / "labelbox" / "export_v2_rows.ndjson",)
+
+
+class TestLabelboxExportV2Conformance(FormatConformance):
+    entry = get_format(export_v2.NAME)
+    fixtures: ClassVar = EXPORT_FIXTURES
+    foreign: ClassVar = (
+        b"",
+        b'{"images": [], "annotations": [], "categories": []}\n',
+        [{"dataRow": {"id": "x"}, "uuid": "u", "bbox": {"top": 1, "left": 1, "height": 1, "width": 1}}],
+        b'[{"label_hash": "x", "data_units": {}}]',
+    )
+
+    def write_context(self) -> WriteContext:
+        # Masks keep the URL they were read with.
+        return WriteContext(link_mask=lambda link, item: (link.raster.uri if link.raster else None) or "")
+
+    def expected(self, path: Path) -> list[Any]:
+        # Each row's data row and the feature ids of its objects, classifications and relationships.
+        out = []
+        for row in export_rows(path):
+            ids: list[str] = []
+            for block in row["projects"].values():
+                for label in block["labels"]:
+                    annotations = label["annotations"]
+                    ids += [o["feature_id"] for o in annotations.get("objects", [])]
+                    for frames in [annotations.get("frames", {})] + [
+                        g["frames"] for g in annotations.get("groups", {}).values()
+                    ]:
+                        for frame in frames.values():
+                            ids += list(frame["objects"])
+                            ids += [c["feature_id"] for c in frame["classifications"]]
+                    ids += [c["feature_id"] for c in annotations.get("classifications", [])]
+                    ids += [r["feature_id"] for r in annotations.get("relationships", [])]
+            data_row = row["data_row"]
+            # Labelbox's feature ids are cuids; a uuid is derived from each (ours are uuids already).
+            out.append((data_row["id"], data_row.get("global_key"), sorted({feature_uuid(i) for i in ids})))
+        return out
+
+    def summary(self, items: Sequence[LabeledItem], raw: bytes) -> list[Any]:
+        return [
+            (
+                item.data_row.id,
+                item.data_row.global_key,
+                sorted({getattr(decoded(a), "uuid", None) or "" for label in item.labels for a in label.annotations}),
+            )
+            for item in items
+        ]
+
+    def unwritable(self) -> tuple[LabeledItem, str]:
+        return LabeledItem(DataRowKey(global_key="row"), (Label(LabelKind.GROUND_TRUTH, (ELLIPSE,)),)), "Ellipse"

@@ -1,7 +1,8 @@
-"""The import fast path (``read_for_import``) gives exactly what ``read`` gives, for any line.
+"""The import fast path gives exactly what the checked path gives, for any line.
 
-A line the fast path takes becomes an ``EncodedRecord`` whose ``record()`` equals ``read``'s record and whose
-``stored`` equals the codec's storage form of it; every other line goes through ``read`` unchanged.
+A line the fast path takes becomes an item holding an ``EncodedAnnotation`` whose ``decode()`` equals the
+checked path's annotation and whose ``payload`` equals the codec's storage form of it; every other line
+goes through the checked path unchanged.
 """
 
 from __future__ import annotations
@@ -14,37 +15,48 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelport.formats import labelbox_ndjson
-from labelport.formats.base import EncodedRecord, Problem, Record
+from labelport.formats.base import Problem, ReadContext
+from labelport.formats.labelbox import ndjson
+from labelport.model import EncodedAnnotation, LabeledItem
 from labelport.model.codec import to_json
-from labelport.model.geometry import Line, Point, Polygon, Rectangle
 
 UUID = "0b8fd7ad-6c2e-4bd4-9f0b-7b0b55d0c4f1"
+CHECKED = ReadContext(options={"fast": False})
 
 
 def plain(**fields: Any) -> dict[str, Any]:
     return {"uuid": UUID, "dataRow": {"globalKey": "row-1"}, "name": "box", **fields}
 
 
-def same_as_read(values: list[Any]) -> list[Record | EncodedRecord | Problem]:
+def encoded(item: LabeledItem | Problem) -> EncodedAnnotation | None:
+    if isinstance(item, Problem):
+        return None
+    annotation = item.labels[0].annotations[0]
+    return annotation if isinstance(annotation, EncodedAnnotation) else None
+
+
+def same_as_read(values: list[Any]) -> list[LabeledItem | Problem]:
     """Read ``values`` both ways and check they agree; returns the fast path's items."""
-    fast = list(labelbox_ndjson.read_for_import(values))
-    slow = list(labelbox_ndjson.read(values))
+    fast = list(ndjson.read(values))
+    slow = list(ndjson.read(values, CHECKED))
     assert len(fast) == len(slow)
     for got, want in zip(fast, slow, strict=True):
-        if isinstance(got, EncodedRecord):
-            assert isinstance(want, Record), (got, want)
-            assert got.record() == want
+        annotation = encoded(got)
+        if annotation is not None:
+            assert isinstance(got, LabeledItem) and isinstance(want, LabeledItem), (got, want)
+            assert got.data_row == want.data_row and got.location == want.location
+            model = want.labels[0].annotations[0]
+            assert annotation.decode() == model
             # As JSON, so 1 and 1.0 differ: the stored bytes are the same whichever path wrote them.
             sort = orjson.OPT_SORT_KEYS
-            assert orjson.dumps(got.stored, option=sort) == orjson.dumps(to_json(want.annotation), option=sort)
-            assert (got.uuid, got.name, got.schema_id, got.confidence) == (
-                want.annotation.uuid,  # type: ignore[union-attr]
-                want.annotation.name,  # type: ignore[union-attr]
-                want.annotation.schema_id,  # type: ignore[union-attr]
-                want.annotation.confidence,  # type: ignore[union-attr]
+            assert orjson.dumps(annotation.payload, option=sort) == orjson.dumps(to_json(model), option=sort)
+            assert (annotation.uuid, annotation.name, annotation.schema_id, annotation.confidence) == (
+                model.uuid,  # type: ignore[union-attr]
+                model.name,  # type: ignore[union-attr]
+                model.schema_id,  # type: ignore[union-attr]
+                model.confidence,  # type: ignore[union-attr]
             )
-            assert got.geometry is type(want.annotation.geometry)  # type: ignore[union-attr]
+            assert annotation.geometry == type(model.geometry).__name__  # type: ignore[union-attr]
         else:
             assert got == want
     return fast
@@ -61,16 +73,14 @@ def test_plain_shapes_take_the_fast_path() -> None:
             plain(point={"x": 1.5, "y": 2.5}, dataRow={"id": "ckrow"}),
         ]
     )
-    assert all(isinstance(i, EncodedRecord) for i in items)
-    geometries = [i.geometry for i in items if isinstance(i, EncodedRecord)]
-    assert geometries == [Rectangle, Polygon, Line, Point]
-    polygon = items[1]
-    assert isinstance(polygon, EncodedRecord)
-    assert polygon.stored["geometry"]["points"][-1] == square[0]  # closed as the model closes it
+    annotations = [encoded(i) for i in items]
+    assert [a.geometry for a in annotations if a is not None] == ["Rectangle", "Polygon", "Line", "Point"]
+    polygon = annotations[1]
+    assert polygon is not None
+    assert polygon.payload["geometry"]["points"][-1] == square[0]  # closed as the model closes it
     assert square[-1] == {"x": 4.0, "y": 4.0}  # the input is not changed
     first = items[0]
-    assert isinstance(first, EncodedRecord)
-    assert first.data_row.global_key == "row-1"
+    assert isinstance(first, LabeledItem) and first.data_row.global_key == "row-1"
 
 
 def test_anything_else_takes_the_model_path() -> None:
@@ -92,7 +102,7 @@ def test_anything_else_takes_the_model_path() -> None:
             plain(line=[{"x": 1.0, "y": 2.0}]),
         ]
     )
-    assert not any(isinstance(i, EncodedRecord) for i in items)
+    assert not any(encoded(i) for i in items)
     assert sum(isinstance(i, Problem) for i in items) == 10
 
 
@@ -100,14 +110,15 @@ def test_file_input_locates_lines(tmp_path: Path) -> None:
     path = tmp_path / "in.ndjson"
     box = {"top": 1.0, "left": 2.0, "height": 3.0, "width": 4.0}
     path.write_bytes(b"\n".join(orjson.dumps(v) for v in (plain(bbox=box), plain(bbox={}))) + b"\n")
-    fast = list(labelbox_ndjson.read_for_import(path))
-    assert isinstance(fast[0], EncodedRecord) and fast[0].location.line == 1
+    fast = list(ndjson.read(path))
+    assert isinstance(fast[0], LabeledItem) and encoded(fast[0]) is not None and fast[0].location.line == 1
     assert fast[0].location.file == str(path)
     assert isinstance(fast[1], Problem) and fast[1].location.line == 2
-    from_bytes = list(labelbox_ndjson.read_for_import(path.read_bytes()))
+    from_bytes = list(ndjson.read(path.read_bytes()))
     assert [i.location.line for i in from_bytes] == [1, 2]
-    assert isinstance(from_bytes[0], EncodedRecord) and from_bytes[0].location.file is None
-    assert from_bytes[0].stored == fast[0].stored and from_bytes[0].record().annotation == fast[0].record().annotation
+    assert isinstance(from_bytes[0], LabeledItem) and from_bytes[0].location.file is None
+    a, b = encoded(from_bytes[0]), encoded(fast[0])
+    assert a is not None and b is not None and a.payload == b.payload and a.decode() == b.decode()
 
 
 numbers = st.one_of(

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelport.formats import labelbox_ndjson as lb
-from labelport.formats.base import DataRowRef, Problem, Record
-from labelport.imaging.codecs import encode_png_binary, encode_png_composite
+from labelport.formats.base import Problem
+from labelport.formats.labelbox import ndjson as lb
+from labelport.imaging.codecs import decode_png_binary, encode_png_binary, encode_png_composite
 from labelport.model import (
     Checklist,
     ClassificationAnnotation,
@@ -26,6 +26,7 @@ from labelport.model import (
     FrameMasks,
     FrameRange,
     Keyframe,
+    LabeledItem,
     Line,
     Mask,
     MaskInstance,
@@ -43,6 +44,7 @@ from labelport.model import (
 )
 
 from ..conftest import shared_or_skip
+from .items import DataRowRef, Record, items_of, records_of
 from .ndjson_compare import assert_same_ndjson
 from .test_labelbox_conformance import ANCHORS, FIXTURES
 
@@ -53,12 +55,13 @@ VIDEO_FIXTURES = [f"{ANCHORS}/ndjson/video_import{s}.json" for s in ("", "_globa
 
 def written(records: list[Record]) -> list[dict[str, Any]]:
     buffer = io.BytesIO()
-    lb.write(records, buffer)
+    report = lb.write(items_of(records), buffer)
+    assert report.losses == [] and report.annotations == len(records)
     return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
 
 
-def split(items: list[Record | Problem]) -> tuple[list[Record], list[Problem]]:
-    return [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Problem)]
+def split(items: list[Any]) -> tuple[list[Record], list[Problem]]:
+    return records_of(items)
 
 
 def line(**fields: Any) -> dict[str, Any]:
@@ -141,10 +144,13 @@ def test_mask_variants_write_as_labelbox_spells_them() -> None:
     ]
     out = written([Record(row, ObjectAnnotation(U1, m, "m")) for m in masks])
     assert out[0]["mask"] == {"instanceURI": "https://x/m.png", "colorRGB": [1, 2, 3]}
-    assert set(out[1]["mask"]) == {"png"}
-    assert set(out[2]["mask"]) == {"imBytes", "colorRGB"}
+    assert out[1]["mask"] == {"png": base64.b64encode(binary).decode()}
+    # A composite mask is written as the SDK writes it: a binary png of the pixels of its colour.
+    assert set(out[2]["mask"]) == {"png"}
     again, problems = split(list(lb.read(out)))
-    assert not problems and [r.annotation.geometry for r in again] == masks  # type: ignore[union-attr]
+    assert not problems and [r.annotation.geometry for r in again[:2]] == masks[:2]  # type: ignore[union-attr]
+    third = again[2].annotation.geometry  # type: ignore[union-attr]
+    assert third.color == (1, 1, 1) and decode_png_binary(third.source.png).all()
 
 
 def test_checklist_answers_key_and_bbox_values() -> None:
@@ -223,8 +229,8 @@ def test_bad_line_is_one_located_problem_and_the_rest_is_read(
 
 def test_duplicate_keys_take_the_last_value() -> None:
     data = GOOD[:-1] + b', "name": "second"}'
-    [record] = list(lb.read(data))
-    assert isinstance(record, Record) and record.annotation.name == "second"  # type: ignore[union-attr]
+    [record], _ = split(list(lb.read(data)))
+    assert record.annotation.name == "second"  # type: ignore[union-attr]
 
 
 def test_problem_in_json_array_names_the_index() -> None:
@@ -283,7 +289,7 @@ near_labelbox = st.dictionaries(labelbox_keys, json_values, max_size=6)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
     for item in lb.read(data):
-        assert isinstance(item, Record | Problem)
+        assert isinstance(item, LabeledItem | Problem)
     lb.detect(data)
 
 
@@ -387,7 +393,7 @@ data_rows = st.one_of(st.builds(DataRowRef, id=names), st.builds(DataRowRef, glo
 @given(st.lists(st.builds(Record, data_rows, annotations), max_size=4))
 def test_generated_records_round_trip(records: list[Record]) -> None:
     buffer = io.BytesIO()
-    assert lb.write(records, buffer) == len(records)
+    assert lb.write(items_of(records), buffer).annotations == len(records)
     again, problems = split(list(lb.read(buffer.getvalue())))
     assert not problems
     assert [(r.data_row, r.annotation) for r in again] == [(r.data_row, r.annotation) for r in records]

@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import labelport.types as lp_types
-from labelport.formats import labelbox_ndjson
-from labelport.formats.base import Problem, Record
+from labelport.formats.base import Problem
+from labelport.formats.labelbox import ndjson as labelbox_ndjson
+from labelport.model import LabeledItem
 
 from ..conftest import REPO, shared_or_skip
 from ..formats.ndjson_compare import assert_same_ndjson, canonical
@@ -82,7 +83,8 @@ def rewritten(ndjson: list[dict[str, Any]]) -> list[dict[str, Any]]:
     problems = [str(i) for i in items if isinstance(i, Problem)]
     assert not problems, problems
     buffer = io.BytesIO()
-    labelbox_ndjson.write([i for i in items if isinstance(i, Record)], buffer)
+    report = labelbox_ndjson.write([i for i in items if isinstance(i, LabeledItem)], buffer)
+    assert report.losses == [], report.losses
     return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
 
 

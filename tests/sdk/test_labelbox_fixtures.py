@@ -14,21 +14,27 @@ from typing import Any
 
 import pytest
 
-from labelport.formats import labelbox_ndjson
-from labelport.formats.base import DataRowRef, Record
+from labelport.formats.base import WriteContext
+from labelport.formats.labelbox import ndjson
 from labelport.model import (
+    AnyAnnotation,
     Checklist,
     ClassificationAnnotation,
+    DataRowKey,
     FrameMasks,
+    Label,
+    LabeledItem,
+    LabelKind,
     ObjectAnnotation,
     Radio,
     Relationship,
     Text,
     TrackedObject,
+    decoded,
 )
 from labelport.sdk import Client
+from labelport.service.exports import StorePixels
 from labelport.service.imports import stored_annotations
-from labelport.service.masks import inline_masks
 from labelport.service.synthetic import write_image, write_series
 from labelport.service.validation import TOOL_FOR_GEOMETRY
 from tests.conftest import SHARED, shared_or_skip
@@ -108,7 +114,7 @@ def _finish(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def ontology_from(records: list[Record]) -> dict[str, Any]:
+def ontology_from(annotations: list[AnyAnnotation]) -> dict[str, Any]:
     tools: dict[str, dict[str, Any]] = {}
     tool_classes: dict[str, dict[str, dict[str, Any]]] = {}
     classifications: dict[str, dict[str, Any]] = {}
@@ -118,8 +124,7 @@ def ontology_from(records: list[Record]) -> dict[str, Any]:
         tools.setdefault(key, {"tool": kind, "name": name or key, "featureSchemaId": schema_id})
         return key
 
-    for record in records:
-        a = record.annotation
+    for a in annotations:
         if isinstance(a, ObjectAnnotation):
             key = tool(a.name, a.schema_id, TOOL_FOR_GEOMETRY[type(a.geometry)].value)
             _classification_nodes(a.classifications, tool_classes.setdefault(key, {}))
@@ -175,8 +180,9 @@ def test_fixture_imports_with_expected_statuses_and_writes_back(client: Client, 
         return {**line, "dataRow": {"id": ids[ref]} if "id" in line["dataRow"] else line["dataRow"]}
 
     payload = [mapped(line) for line in lines]
-    records = [r for r in labelbox_ndjson.read(payload) if isinstance(r, Record)]
-    ontology = client.create_ontology(fixture, ontology_from(records), media_type=media_type)
+    read = [i for i in ndjson.read(payload) if isinstance(i, LabeledItem)]
+    annotations = [decoded(a) for item in read for label in item.labels for a in label.annotations]
+    ontology = client.create_ontology(fixture, ontology_from(annotations), media_type=media_type)
     project = client.create_project(fixture, media_type=media_type)
     project.connect_ontology(ontology)
     project.create_batch("all", data_rows=list(ids.values()))
@@ -192,23 +198,25 @@ def test_fixture_imports_with_expected_statuses_and_writes_back(client: Client, 
             assert status["status"] == "SUCCESS", (index, status)
 
     # Writing the stored annotations back gives the input (the successful lines), by the notes' rules.
-    back: list[Record] = []
+    back: list[LabeledItem] = []
     by_id = {v: json.loads(k) for k, v in ids.items()}
     for row_id in ids.values():
-        for _, annotation in stored_annotations(client.hub, project.uid, row_id, "ground_truth"):
-            original = by_id[row_id]
-            ref = DataRowRef(id=row_id) if "id" in original else DataRowRef(global_key=original["globalKey"])
-            back.append(Record(ref, inline_masks(client.hub.blobs, annotation)))
-    written = [json.loads(line) for line in labelbox_ndjson_lines(back)]
+        original = by_id[row_id]
+        key = DataRowKey(id=row_id) if "id" in original else DataRowKey(global_key=original["globalKey"])
+        stored = tuple(a for _, a in stored_annotations(client.hub, project.uid, row_id, "ground_truth"))
+        media = client.get_data_row(row_id).model
+        back.append(LabeledItem(key, (Label(LabelKind.GROUND_TRUTH, stored),), media=media))
+    written = [json.loads(line) for line in labelbox_ndjson_lines(back, client)]
     succeeded = [p for i, p in enumerate(payload) if i not in expected_failures]
     assert_same_ndjson(written, succeeded)
 
 
-def labelbox_ndjson_lines(records: list[Record]) -> list[bytes]:
+def labelbox_ndjson_lines(items: list[LabeledItem], client: Client) -> list[bytes]:
     import io
 
     out = io.BytesIO()
-    labelbox_ndjson.write(records, out)
+    report = ndjson.write(items, out, WriteContext(pixels=StorePixels(client.hub)))
+    assert report.losses == [], report.losses
     return [line for line in out.getvalue().splitlines() if line.strip()]
 
 

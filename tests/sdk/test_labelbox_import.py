@@ -18,12 +18,16 @@ import pytest
 from PIL import Image
 
 import labelport as lb
+from labelport.formats.base import WriteContext
+from labelport.formats.labelbox import ndjson
+from labelport.formats.labelbox.ndjson_write import objects
 from labelport.imaging import decode_png_composite, load_series
-from labelport.model import FrameMasks, Line, TrackedObject
+from labelport.imaging.grids import decode_label_volume, plane_of
+from labelport.model import DataRowKey, Label, LabeledItem, LabelKind, Line, TrackedObject, VolumeMask
 from labelport.sdk import Client
 from labelport.sdk.imports import LabelImport, MALPredictionImport
+from labelport.service.exports import StorePixels
 from labelport.service.imports import stored_annotations
-from labelport.service.masks import decode_label_volume, inline_masks
 from labelport.service.synthetic import write_image, write_series
 from labelport.store.schema import annotation_rows, labels
 from tests.conftest import HFS_SERIES, count_rows, shared_or_skip
@@ -119,7 +123,7 @@ def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> No
     assert [(p.x, p.y) for p in line.keyframes[0].geometry.points] == [(10, 10), (200, 20), (250, 250)]
 
     mask_row, mask = stored[mask_uuid]
-    assert isinstance(mask, FrameMasks) and mask_row["mask_blob"]
+    assert isinstance(mask, VolumeMask) and mask_row["mask_blob"] and mask.source.blob == mask_row["mask_blob"]
     labels_volume = decode_label_volume(client.hub.blobs.get(mask_row["mask_blob"]))
     assert labels_volume.shape == shape
     voxels = np.argwhere(labels_volume == 1)
@@ -130,13 +134,18 @@ def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> No
     }
     assert {(int(left), int(post), int(sup)) for left, post, sup in lps_ranks} == expected
 
-    # Cut back into per-frame PNGs (what an NDJSON writer needs), the stored volume gives the imported masks.
-    attributes = client.get_data_row(row_id).model.media_attributes
-    inlined = inline_masks(client.hub.blobs, mask, attributes, label=mask_row["payload"]["label_value"])
-    assert isinstance(inlined, FrameMasks)
-    pngs = {f.frame: decode_png_composite(f.source.png or b"") for f in inlined.frames}
-    assert sorted(pngs) == [0, 4]
-    assert np.array_equal(pngs[0], mask1) and np.array_equal(pngs[4], mask5)
+    # Written back as NDJSON (the writer cuts per-frame PNGs from the stored volume): the imported masks.
+    item = LabeledItem(
+        DataRowKey(global_key=global_key),
+        (Label(LabelKind.PREDICTION, (mask,)),),
+        media=client.get_data_row(row_id).model,
+    )
+    [line_out] = objects(item, WriteContext(pixels=StorePixels(client.hub)))
+    frames = line_out["masks"]["frames"]
+    pngs = {f["index"]: decode_png_composite(base64.b64decode(f["imBytes"])) for f in frames}
+    assert sorted(pngs) == [1, 5]
+    assert np.array_equal(pngs[1], mask1) and np.array_equal(pngs[5], mask5)
+    assert line_out["masks"]["instances"] == [{"colorRGB": [255, 255, 255], "name": "segmentation_mask_dicom"}]
 
     # The same payloads as ground truth are stored apart from the pre-labels.
     truth = LabelImport.create_from_objects(
@@ -309,7 +318,7 @@ def test_dicom_rules(client: Client, tmp_path: Path) -> None:
         and "frame 5 is out of range: the axial plane of this series has frames 1 to 4" in results[0][1]
     )
     assert results[1][0] == "FAILURE" and "'oblique'" in results[1][1]
-    assert results[2][0] == "FAILURE" and "DICOM data rows accept only polylines" in results[2][1]
+    assert results[2][0] == "FAILURE" and "this Line names no plane and slice" in results[2][1]
     assert (
         results[3][0] == "FAILURE"
         and "mask is 16 x 12 px but a slice of the axial plane of this series is 12 x 16 px" in results[3][1]
@@ -392,8 +401,10 @@ def test_dicom_guide_example_with_python_annotation_types(client: Client) -> Non
     stored = [a for _, a in stored_annotations(client.hub, project.uid, row_id, "ground_truth")]
     [line] = [a for a in stored if isinstance(a, TrackedObject)]
     assert [[k.frame for k in s.keyframes] for s in line.segments] == [[0], [19]]
-    [frame_masks] = [a for a in stored if isinstance(a, FrameMasks)]
-    assert [f.frame for f in frame_masks.frames] == [0, 4]
+    [mask] = [a for a in stored if isinstance(a, VolumeMask)]
+    volume = decode_label_volume(client.hub.blobs.get(mask.source.blob or ""))
+    axial = plane_of(client.get_data_row(row_id).model.media_attributes, "axial").stack(np.isin(volume, mask.values))
+    assert np.flatnonzero(axial.any(axis=(1, 2))).tolist() == [0, 4]
 
 
 def test_cli_import_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -520,9 +531,10 @@ def test_at_most_5000_annotations_per_feature_per_data_row(client: Client, image
 
 
 def test_fast_path_imports_exactly_what_the_model_path_imports(client: Client, image_project: Any) -> None:
-    """The same lines imported through ``read`` (model records) and ``read_for_import`` (encoded plain objects)
-    give the same statuses and the same stored rows, failures included."""
-    from labelport.formats import labelbox_ndjson
+    """The same lines imported through the model path (option fast=false) and the fast path (plain objects
+    encoded) give the same statuses and the same stored rows, failures included."""
+    from labelport.formats.base import ReadContext
+    from labelport.model.encoded import EncodedAnnotation
     from labelport.service.imports import import_annotations, import_statuses_of
 
     square = [{"x": 1.0, "y": 1.0}, {"x": 5.0, "y": 1.0}, {"x": 5.0, "y": 5.0}]
@@ -542,8 +554,9 @@ def test_fast_path_imports_exactly_what_the_model_path_imports(client: Client, i
     ]
     row_ids = client.get_data_row_ids_for_global_keys(["img-0", "img-1"])["results"]
     outcomes = []
-    for reader, kind in ((labelbox_ndjson.read, "prediction"), (labelbox_ndjson.read_for_import, "ground_truth")):
-        job = import_annotations(client.hub, image_project.uid, kind, reader(lines), kind)
+    for fast, kind in ((False, "prediction"), (True, "ground_truth")):
+        items = ndjson.read(lines, ReadContext(options={"fast": fast}))
+        job = import_annotations(client.hub, image_project.uid, kind, items, kind)
         stored = [
             {k: v for k, v in row.items() if k not in ("id", "label_id", "kind", "created_at")}
             for row_id in row_ids
@@ -553,7 +566,11 @@ def test_fast_path_imports_exactly_what_the_model_path_imports(client: Client, i
     (model_statuses, model_rows), (fast_statuses, fast_rows) = outcomes
     assert fast_statuses == model_statuses
     assert fast_rows == model_rows
-    assert [s["status"] for s in fast_statuses].count("SUCCESS") == 4
+    assert [s["errors"] for s in fast_statuses].count([]) == 4
     assert len(fast_rows) == 4
-    fast = [i for i in labelbox_ndjson.read_for_import(lines) if type(i).__name__ == "EncodedRecord"]
-    assert len(fast) == 9  # the test would prove nothing if the fast path took no line
+    encoded = [
+        i
+        for i in ndjson.read(lines)
+        if isinstance(i, LabeledItem) and type(i.labels[0].annotations[0]) is EncodedAnnotation
+    ]
+    assert len(encoded) == 9  # the test would prove nothing if the fast path took no line

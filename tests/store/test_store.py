@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from labelport.store.schema import batches, blobs, metadata, organizations, proj
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0003"
+        assert db.current_revision() == db.head_revision() == "0004"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -126,22 +128,147 @@ def test_migration_0003_moves_statuses_into_pages_and_back(database_url: str, tm
                     for p, u, r, s, e in want
                 ],
             )
-        db.migrate()
+        command.upgrade(_alembic_config(db.engine), "0003")
         assert db.current_revision() == "0003"
         with db.engine.connect() as conn:
-            pages = conn.execute(sa.text("SELECT page, failures FROM import_status_pages ORDER BY page")).all()
-        assert [tuple(p) for p in pages] == [(0, 0), (1, 1)]
-        from labelport.service.hub import Hub
-        from labelport.service.imports import import_statuses_of
-
-        hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
-        got = import_statuses_of(hub, "j1")
-        assert [(s["uuid"], s["dataRow"], s["status"], s["errors"]) for s in got] == [w[1:] for w in want]
-        assert [s["uuid"] for s in import_statuses_of(hub, "j1", failures_only=True)] == ["u1200"]
+            pages = conn.execute(sa.select(_pages).order_by(_pages.c.page)).all()
+        assert [(p.page, p.failures) for p in pages] == [(0, 0), (1, 1)]
+        got = [s for p in pages for s in p.statuses]
+        assert got == [[u, r, e or None] for _, u, r, _, e in want]
         command.downgrade(_alembic_config(db.engine), "0002")
         with db.engine.connect() as conn:
             back = conn.execute(sa.text("SELECT position, uuid, status FROM import_statuses ORDER BY position")).all()
         assert [tuple(b) for b in back] == [(*w[:2], w[3]) for w in want]
+    finally:
+        db.migrate()
+        db.dispose()
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read by raw SQL: parsed on PostgreSQL (JSONB), text on SQLite."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+_pages = sa.table(
+    "import_status_pages",
+    sa.column("job_id"),
+    sa.column("page"),
+    sa.column("failures"),
+    sa.column("statuses", sa.JSON),
+)
+
+
+def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str, tmp_path: Path) -> None:
+    """Under 0003 the store held Labelbox's shapes (normalized ontologies, ``dataRow`` statuses, DICOM masks as
+    FrameMasks beside a ``label_value``); 0004 turns them into labelport's own, and the downgrade restores them."""
+    from alembic import command
+
+    from labelport.model import VolumeMask
+    from labelport.model.codec import from_json
+    from labelport.service.hub import Hub
+    from labelport.service.imports import import_statuses_of
+    from labelport.service.ontologies import get_ontology
+    from labelport.store.database import _alembic_config
+
+    db = Database(database_url)
+    config = _alembic_config(db.engine)
+    now = datetime.now(UTC)
+    normalized = {
+        "tools": [{"tool": "raster-segmentation", "name": "seg", "featureSchemaId": "cklbseg"}],
+        "classifications": [{"type": "radio", "name": "q", "options": [{"value": "a"}]}],
+    }
+    statuses = [
+        ["u1", {"globalKey": "k"}, None],
+        [
+            "u2",
+            {"id": "r"},
+            [{"name": "ValidationError", "message": "bad", "additionalInfo": {"line": 2, "path": "x"}}],
+        ],
+    ]
+    frame_masks = {
+        "type": "FrameMasks",
+        "uuid": "5f0c6a3e-5b8b-4d6e-9d8a-2b1c3d4e5f60",
+        "frames": [{"type": "FrameMask", "frame": 3, "source": {"type": "RasterSource", "blob": "b" * 64}}],
+        "instances": [{"type": "MaskInstance", "color": [255, 0, 0], "name": "seg"}],
+        "group": "axial",
+    }
+    mask_payload = {"annotation": frame_masks, "label_value": 2, "source_uuid": frame_masks["uuid"]}
+    try:
+        command.downgrade(config, "0003")
+        with db.engine.begin() as conn:
+            _project(conn)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ontologies (id, organization_id, name, media_type, normalized, created_at) "
+                    "VALUES ('o1', 'org1', 'onto', 'dicom', :n, :now)"
+                ).bindparams(sa.bindparam("n", type_=sa.JSON)),
+                {"n": normalized, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO import_jobs (id, project_id, name, kind, format, state, total, succeeded, failed, "
+                    "created_at) VALUES ('j1', 'p1', 'n', 'prediction', 'labelbox_ndjson', 'FINISHED', 2, 1, 1, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(_pages.insert().values(job_id="j1", page=0, failures=1, statuses=statuses))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO datasets (id, organization_id, name, created_at) VALUES ('d1', 'org1', 'd', :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO data_rows (id, organization_id, dataset_id, row_data, media_type, media_attributes, "
+                    "metadata_fields, attachments, created_at, updated_at) VALUES ('r1', 'org1', 'd1', '/s', 'dicom', "
+                    "'{}', '[]', '[]', :now, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO labels (id, project_id, data_row_id, kind, created_at, updated_at, skipped) "
+                    "VALUES ('l1', 'p1', 'r1', 'ground_truth', :now, :now, false)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text("INSERT INTO blobs (sha256, size, content_type, created_at) VALUES (:b, 1, 'x', :now)"),
+                {"b": "b" * 64, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO annotations (label_id, project_id, data_row_id, kind, uuid, schema_id, feature_name, "
+                    "annotation_type, frame, plane_group, keyframe, payload, mask_blob, created_at) VALUES ('l1', "
+                    "'p1', 'r1', 'ground_truth', :u, 'cklbseg', 'seg', 'frame_masks', 3, 'axial', true, :p, :b, :now)"
+                ).bindparams(sa.bindparam("p", type_=sa.JSON)),
+                {"u": frame_masks["uuid"], "p": mask_payload, "b": "b" * 64, "now": now},
+            )
+        command.upgrade(config, "0004")
+        hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
+        ontology = get_ontology(hub, "o1").ontology
+        assert ontology.tools[0].external_ids.labelbox == "cklbseg" and ontology.classifications[0].name == "q"
+        assert [(s["uuid"], s["data_row"], s["errors"]) for s in import_statuses_of(hub, "j1")] == [
+            ("u1", {"global_key": "k"}, []),
+            ("u2", {"id": "r"}, [{"type": "ValidationError", "message": "bad", "line": 2, "path": "x"}]),
+        ]
+        with db.engine.connect() as conn:
+            kind, payload = conn.execute(sa.text("SELECT annotation_type, payload FROM annotations")).one()
+        mask = from_json(_json(payload)["annotation"])
+        assert kind == "volume_mask"
+        assert mask == VolumeMask(frame_masks["uuid"], mask.source, (2,), "seg", group="axial", color=(255, 0, 0))
+        assert mask.source.blob == "b" * 64
+        command.downgrade(config, "0003")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT normalized FROM ontologies")).scalar_one()
+            pages = conn.execute(sa.select(_pages)).one()
+            kind, payload = conn.execute(sa.text("SELECT annotation_type, payload FROM annotations")).one()
+        back = _json(back)
+        assert back["tools"][0]["featureSchemaId"] == "cklbseg" and back["tools"][0]["name"] == "seg"
+        assert pages.statuses == statuses
+        payload = _json(payload)
+        assert kind == "frame_masks" and payload == mask_payload
     finally:
         db.migrate()
         db.dispose()

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from labelport.formats.labelbox.ontology import to_normalized
 from labelport.model.media import DataRow
 from labelport.model.media import MediaType as ModelMediaType
+from labelport.model.ontology import ontology_to_dict
 from labelport.service.auth import Member, Role
 from labelport.service.datasets import CreateRowsResult
 from labelport.service.export_jobs import ExportJobInfo
@@ -191,7 +193,8 @@ class OntologyOut(BaseModel):
     id: str
     name: str
     media_type: str | None
-    normalized: dict[str, Any]
+    definition: dict[str, Any] = Field(description="labelport's own JSON of the ontology")
+    normalized: dict[str, Any] = Field(description="the ontology as Labelbox's OntologyBuilder.asdict() writes it")
     created_at: datetime
 
     @classmethod
@@ -200,7 +203,8 @@ class OntologyOut(BaseModel):
             id=info.id,
             name=info.name,
             media_type=info.media_type.value if info.media_type else None,
-            normalized=info.ontology.to_normalized(),
+            definition=ontology_to_dict(info.ontology),
+            normalized=to_normalized(info.ontology),
             created_at=info.created_at,
         )
 
@@ -271,11 +275,21 @@ class ImportJobOut(BaseModel):
         )
 
 
+class ImportProblemOut(BaseModel):
+    type: str | None = None
+    message: str
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None
+    value: Any = None
+
+
 class ImportStatusOut(BaseModel):
+    """One annotation's outcome: imported when ``errors`` is empty."""
+
     uuid: str | None
-    dataRow: dict[str, Any] | None  # the platforms spell it so
-    status: str
-    errors: list[dict[str, Any]]
+    data_row: dict[str, Any] | None = Field(description="the data row's identifiers as the input gave them")
+    errors: list[ImportProblemOut]
 
 
 class MemberOut(BaseModel):

@@ -213,63 +213,6 @@ def batch_create(
     out.print(create_batch(hub(), project, name, global_keys=global_key, priority=priority).id, highlight=False)
 
 
-import_app = typer.Typer(help="Import annotations from a platform's format.", no_args_is_help=True)
-app.add_typer(import_app, name="import")
-
-
-@import_app.command("labelbox")
-@handles_errors
-def import_labelbox(
-    file: Annotated[Path, typer.Argument(help="NDJSON file or JSON array of Labelbox annotations.")],
-    project: Annotated[str, typer.Option(help="Project id.")],
-    kind: Annotated[
-        str, typer.Option("--as", help="prelabels (model-assisted labeling) or ground-truth.")
-    ] = "prelabels",
-    name: Annotated[str | None, typer.Option(help="Import name (default: the file name).")] = None,
-) -> None:
-    """Import Labelbox NDJSON as pre-labels or ground truth; failed annotations are listed with line and reason."""
-    from labelport.formats import labelbox_ndjson
-    from labelport.model.label import LabelKind
-    from labelport.service.imports import import_annotations, import_statuses_of
-
-    if not file.is_file():
-        raise LabelportError(f"import file {str(file)!r} does not exist")
-    label_kind = LabelKind.parse(kind)
-    with file.open("rb") as handle:
-        total = sum(1 for line in handle if line.strip())
-    h = hub()
-    with progress_bar() as bar:
-        task = bar.add_task("importing annotations", total=total)
-        job = import_annotations(
-            h,
-            project,
-            name or file.name,
-            labelbox_ndjson.read_for_import(file),
-            label_kind,
-            roots=(file.absolute().parent,),
-            progress=lambda n: bar.advance(task, n),
-        )
-    if job.state == "FAILED":
-        raise LabelportError(f"import failed: {job.error}")
-    failures = import_statuses_of(h, job.id, failures_only=True)
-    if failures:
-        table = Table("line", "uuid", "data row", "reason", title="failed annotations")
-        for f in failures:
-            first = f["errors"][0]
-            info = first.get("additionalInfo") or {}
-            row = f["dataRow"] or {}
-            where = str(info.get("line") or info.get("path") or "")
-            table.add_row(where, f["uuid"] or "", str(row.get("globalKey") or row.get("id") or ""), first["message"])
-        err.print(table)
-    out.print(
-        f"import {job.id}: {job.succeeded} of {job.total} annotations imported as {label_kind.value}, "
-        f"{job.failed} failed",
-        highlight=False,
-    )
-    if failures:
-        raise typer.Exit(1)
-
-
 @app.command()
 @handles_errors
 def demo() -> None:
@@ -311,9 +254,10 @@ def _register_optional() -> None:
     from labelport.cli import server_commands
 
     server_commands.register(app)
-    from labelport.cli import export_commands
+    from labelport.cli import transfer_commands, workflow_commands
 
-    export_commands.register(app)
+    workflow_commands.register(app)
+    transfer_commands.register(app)
 
 
 _register_optional()

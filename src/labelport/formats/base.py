@@ -1,82 +1,40 @@
-"""What every format module shares: records, located problems, detection results, input sniffing.
+"""What every format shares: the read/write contexts, located problems, detection results, write reports,
+and input sniffing for JSON formats.
 
-A format module has the same shape everywhere (../STYLE.md): a constants block of field names,
-``detect(source) -> Detection``, ``read(source) -> Iterator[Record | Problem]`` and ``write(records, out)``.
+A format module has the same shape everywhere (STYLE.md): a ``fields`` constants block, then
+``detect(source) -> Detection``, ``read(source, ctx) -> Iterator[LabeledItem | Problem]`` and
+``write(items, sink, ctx) -> WriteReport``. ``ctx`` carries what the caller decides: the error policy, the
+file/URL resolver (file roots, http switch), the ontology when known, and for writers the access to stored
+pixels and how masks are linked. Vendor field names never leave their format's subpackage.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
+import numpy.typing as npt
 import orjson
 
 from labelport.errors import Location, ParseError, ValidationError
-from labelport.model.annotation import AnyAnnotation
-from labelport.model.codec import from_json
-from labelport.model.geometry import Geometry
+from labelport.model.geometry import RasterSource, VolumeSource
+from labelport.model.item import DataRowKey, LabeledItem
+from labelport.model.label import LabelKind
+from labelport.model.media import PlaneGroup
+from labelport.model.ontology import Ontology
 
 
-@dataclass(frozen=True, slots=True)
-class DataRowRef:
-    """A data row named by exactly one of its id and its global key."""
+class ErrorPolicy(StrEnum):
+    """What a reader's caller does with a bad record: stop at the first (``stop``), or report it and go on."""
 
-    id: str | None = None
-    global_key: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.id is None) == (self.global_key is None):
-            raise ValidationError(
-                "dataRow must have exactly one of id and globalKey, "
-                f"found id={self.id!r}, globalKey={self.global_key!r}",
-                field="dataRow",
-                value={"id": self.id, "globalKey": self.global_key},
-            )
-
-    def as_labelbox(self) -> dict[str, str]:
-        return {"id": self.id} if self.id is not None else {"globalKey": self.global_key or ""}
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One annotation read from an input, with the data row it belongs to and where it was found."""
-
-    data_row: DataRowRef
-    annotation: AnyAnnotation
-    location: Location = field(default_factory=Location)
-
-
-@dataclass(slots=True)
-class EncodedRecord:
-    """A plain image object already in storage form: what a reader's import fast path yields.
-
-    Readers give one for the bulk of large files (a box, polygon, line or point with a name or schema id, a
-    uuid and maybe a confidence, nothing else), so an import need not build model objects only to encode
-    them again. It stands for ``record()``: ``stored`` equals ``model.codec.to_json(record().annotation)``.
-    Not frozen (treat it as if it were) and its ``Location`` built on demand: frozen dataclasses cost
-    several times more to create, and there is one of these per line.
-    """
-
-    data_row: DataRowRef
-    uuid: str
-    name: str | None
-    schema_id: str | None
-    geometry: type[Geometry]
-    confidence: float | None
-    stored: dict[str, Any]
-    file: str | None = None
-    line: int | None = None
-    path: str | None = None
-
-    @property
-    def location(self) -> Location:
-        return Location(self.file, self.line, self.path)
-
-    def record(self) -> Record:
-        return Record(self.data_row, from_json(self.stored), self.location)
+    STOP = "stop"
+    SKIP = "skip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +45,139 @@ class Problem:
     message: str
     value: Any = None
     uuid: str | None = None
-    data_row: Mapping[str, Any] | None = None
+    data_row: DataRowKey | None = None
 
     def as_error(self) -> ParseError:
         return ParseError(self.message, self.location, self.value)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
+
+
+class Resolver(Protocol):
+    """Opens the files and URLs an input refers to (mask images, segmentation files, DICOM series), under the
+    caller's rules: which folders may be read, whether http(s) may be fetched. Errors are ValidationErrors
+    naming the reference as the input gave it, never a server path."""
+
+    def read_bytes(self, uri: str, what: str) -> bytes: ...
+
+    def local_path(self, uri: str, what: str) -> Path: ...
+
+
+class NoFiles:
+    """A resolver for inputs that must not refer to files (data handed over in memory)."""
+
+    def read_bytes(self, uri: str, what: str) -> bytes:
+        raise _refused(uri, what)
+
+    def local_path(self, uri: str, what: str) -> Path:
+        raise _refused(uri, what)
+
+
+def _refused(uri: str, what: str) -> ValidationError:
+    return ValidationError(f"{what} {uri!r} refers to a file, and this input may not read files", value=uri)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What a reader gets from its caller.
+
+    ``label_kind`` is the kind of label for formats that do not say (NDJSON imports are pre-labels or ground
+    truth by the caller's choice). ``options`` holds format-specific switches by name (documented per format).
+    """
+
+    policy: ErrorPolicy = ErrorPolicy.SKIP
+    resolver: Resolver = field(default_factory=NoFiles)
+    ontology: Ontology | None = None
+    label_kind: LabelKind = LabelKind.GROUND_TRUTH
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MaskLink:
+    """One mask image an export links rather than embeds: annotation ``uuid`` of feature ``schema_id`` on
+    0-based ``frame`` of ``plane`` (DICOM), from ``source`` (a stored PNG, or label ``values`` of a volume)."""
+
+    uuid: str
+    schema_id: str | None
+    frame: int | None
+    plane: PlaneGroup | None
+    raster: RasterSource | None = None
+    volume: VolumeSource | None = None
+    values: tuple[int, ...] = ()
+
+
+class PixelStore(Protocol):
+    """Access to stored pixels for writers: mask planes and label volumes, whatever holds them."""
+
+    def plane(self, source: RasterSource) -> npt.NDArray[Any]:
+        """The mask image as an array [row, column] (grey) or [row, column, 3] (RGB composite)."""
+        ...
+
+    def png(self, source: RasterSource) -> bytes: ...
+
+    def volume(self, source: VolumeSource, media: Any) -> npt.NDArray[Any]:
+        """The label volume [column, row, slice] on the data row's grid (``media``: its ``DataRow``)."""
+        ...
+
+
+MaskLinker = Callable[[MaskLink, LabeledItem], str]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """What a writer gets from its caller: the ontology (names, colours, platform ids), access to stored
+    pixels, how masks are linked (exports that link mask images by URL), the error policy, and options."""
+
+    ontology: Ontology | None = None
+    pixels: PixelStore | None = None
+    link_mask: MaskLinker | None = None
+    policy: ErrorPolicy = ErrorPolicy.SKIP
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """Something of an item the target format cannot hold: what, how many, why; ``item`` names the data row."""
+
+    item: str
+    what: str
+    reason: str
+    count: int = 1
+
+    def __str__(self) -> str:
+        many = f" ({self.count})" if self.count != 1 else ""
+        return f"{self.item}: {self.what}{many} dropped: {self.reason}"
+
+
+@dataclass(slots=True)
+class WriteReport:
+    """What a writer wrote: items and annotations, what it dropped (``losses``, one entry per item, thing and
+    reason, counted) and what failed (``problems``)."""
+
+    items: int = 0
+    annotations: int = 0
+    losses: list[Loss] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    _seen: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
+
+    def lose(self, item: LabeledItem | str, what: str, reason: str, count: int = 1) -> None:
+        name = item if isinstance(item, str) else str(item.data_row)
+        key = (name, what, reason)
+        index = self._seen.get(key)
+        if index is None:
+            self._seen[key] = len(self.losses)
+            self.losses.append(Loss(name, what, reason, count))
+        else:
+            known = self.losses[index]
+            self.losses[index] = Loss(name, what, reason, known.count + count)
+
+    def merge(self, other: WriteReport) -> None:
+        self.items += other.items
+        self.annotations += other.annotations
+        for loss in other.losses:
+            self.lose(loss.item, loss.what, loss.reason, loss.count)
+        self.problems.extend(other.problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +189,34 @@ class Detection:
 
 
 Source = str | Path | bytes | IO[bytes] | Iterable[Mapping[str, Any]]
+Sink = str | Path | IO[bytes]
+
+
+@contextmanager
+def open_sink(sink: Sink) -> Iterator[IO[bytes]]:
+    """A binary stream to write ``sink`` through. A path is written beside its final name and renamed once
+    the writer is done, so a failed write leaves no partial file (and an earlier file stays as it was)."""
+    if not isinstance(sink, str | Path):
+        yield sink
+        return
+    target = Path(sink)
+    if target.is_dir():
+        raise ValidationError(f"output {str(sink)!r} is a folder; give a file name", field="output", value=str(sink))
+    if not target.parent.is_dir():
+        raise ValidationError(
+            f"output folder {str(target.parent)!r} does not exist", field="output", value=str(target.parent)
+        )
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def sink_name(sink: Sink) -> str:
+    return str(sink) if isinstance(sink, str | Path) else str(getattr(sink, "name", "<stream>"))
 
 
 @dataclass(slots=True)
@@ -225,6 +337,29 @@ def _array_items(text: bytes, file: str | None, line: int | None) -> Iterator[Js
         return
     for index, value in enumerate(values):
         yield JsonItem(value, file, line, f"[{index}]")
+
+
+def head_items(source: Source, count: int) -> list[JsonItem] | None:
+    """The first ``count`` JSON items of ``source`` for detection, leaving a stream where it was; None for a
+    stream that cannot be rewound (it cannot be sniffed without being consumed)."""
+    if isinstance(source, str | Path | bytes):
+        if isinstance(source, str | Path) and Path(source).is_dir():
+            return []
+        items = iter_json_items(source)
+        try:
+            return list(islice(items, count))
+        finally:
+            items.close()  # type: ignore[attr-defined]
+    if hasattr(source, "read"):
+        stream: IO[bytes] = source  # type: ignore[assignment]
+        if not stream.seekable():
+            return None
+        position = stream.tell()
+        try:
+            return list(islice(iter_json_items(io.BytesIO(stream.read(1 << 20))), count))
+        finally:
+            stream.seek(position)
+    return list(islice(iter_json_items(source), count))
 
 
 def dumps_line(value: Mapping[str, Any]) -> bytes:

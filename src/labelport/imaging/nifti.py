@@ -122,8 +122,8 @@ def label_map_dtype(labels: npt.NDArray[Any]) -> type[np.unsignedinteger[Any]]:
     return np.uint8 if high <= 255 else np.uint16
 
 
-def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLike) -> None:
-    """Write a label map on the grid of a Volume: uint8, or uint16 when a label is above 255."""
+def label_image(labels: npt.NDArray[Any], grid: Volume | Grid) -> NiftiImage:
+    """A label map on ``grid`` as a NIfTI image: uint8, or uint16 when a label is above 255."""
     target = grid.grid if isinstance(grid, Volume) else grid
     if tuple(labels.shape) != target.shape:
         raise ValidationError(
@@ -136,7 +136,12 @@ def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLik
     image = nib.Nifti1Image(data, target.affine_ras)
     _set_header(image, target.affine_ras)
     image.set_data_dtype(data.dtype)
-    nib.save(image, os.fspath(path))
+    return cast(NiftiImage, image)
+
+
+def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLike) -> None:
+    """Write a label map on the grid of a Volume: uint8, or uint16 when a label is above 255."""
+    nib.save(label_image(labels, grid), os.fspath(path))
 
 
 def read_label_map(source: PathLike | NiftiImage) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:

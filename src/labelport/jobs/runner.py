@@ -48,12 +48,15 @@ def run_import_job(ctx: JobContext, job_id: str, input_name: str | None = None) 
     ``run_import`` writes everything in one transaction, so running a job whose earlier run was
     interrupted is safe; a job without its input cannot be re-run and fails with the reason.
     """
-    from labelport.formats import labelbox_ndjson
-
     with ctx.db.read() as conn:
         row = conn.execute(
             sa.select(
-                import_jobs.c.input_blob, import_jobs.c.created_by, import_jobs.c.state, projects.c.organization_id
+                import_jobs.c.input_blob,
+                import_jobs.c.created_by,
+                import_jobs.c.state,
+                import_jobs.c.format,
+                import_jobs.c.kind,
+                projects.c.organization_id,
             )
             .join(projects, projects.c.id == import_jobs.c.project_id)
             .where(import_jobs.c.id == job_id)
@@ -76,7 +79,9 @@ def run_import_job(ctx: JobContext, job_id: str, input_name: str | None = None) 
         return
     try:
         with path.open("rb") as handle:
-            items = labelbox_ndjson.read_for_import(cast(IO[bytes], _Named(handle, input_name)))
+            _entry, items = import_service.reader(
+                hub, cast(IO[bytes], _Named(handle, input_name)), row.format, row.kind
+            )
             import_service.run_import(hub, job_id, items)
     except Exception:
         # run_import has recorded the failure and its reason on the job; the runner only logs it.

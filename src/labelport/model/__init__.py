@@ -19,8 +19,10 @@ from labelport.model.annotation import (
     Segment,
     Text,
     TrackedObject,
+    VolumeMask,
     normalise_uuid,
 )
+from labelport.model.encoded import EncodedAnnotation, decoded
 from labelport.model.geometry import (
     Ellipse,
     Geometry,
@@ -32,7 +34,9 @@ from labelport.model.geometry import (
     Rectangle,
     RotatedRectangle,
     Skeleton,
+    VolumeSource,
 )
+from labelport.model.item import DataRowKey, ItemReview, LabeledItem
 from labelport.model.label import Label, LabelDetails, LabelKind, PerformanceDetails
 from labelport.model.media import (
     Attachment,
@@ -41,6 +45,7 @@ from labelport.model.media import (
     MediaType,
     MetadataField,
     PlaneGroup,
+    VolumeGrid,
 )
 from labelport.model.ontology import (
     Classification,
@@ -51,6 +56,7 @@ from labelport.model.ontology import (
     Tool,
     ToolType,
 )
+from labelport.model.pixels import Pixels
 
 __all__ = [
     "Answer",
@@ -63,16 +69,20 @@ __all__ = [
     "ClassificationType",
     "CustomMetric",
     "DataRow",
+    "DataRowKey",
     "Ellipse",
+    "EncodedAnnotation",
     "ExternalIds",
     "FrameMask",
     "FrameMasks",
     "FrameRange",
     "Geometry",
+    "ItemReview",
     "Keyframe",
     "Label",
     "LabelDetails",
     "LabelKind",
+    "LabeledItem",
     "Line",
     "Mask",
     "MaskInstance",
@@ -83,6 +93,7 @@ __all__ = [
     "Ontology",
     "Option",
     "PerformanceDetails",
+    "Pixels",
     "Placement",
     "PlaneGroup",
     "Point",
@@ -98,5 +109,9 @@ __all__ = [
     "Tool",
     "ToolType",
     "TrackedObject",
+    "VolumeGrid",
+    "VolumeMask",
+    "VolumeSource",
+    "decoded",
     "normalise_uuid",
 ]

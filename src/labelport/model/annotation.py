@@ -11,7 +11,7 @@ from typing import Any
 from labelport.errors import ValidationError
 from labelport.model._checks import confidence as check_confidence
 from labelport.model._checks import finite, non_empty, non_negative_int
-from labelport.model.geometry import Geometry, Line, Mask, Point, Polygon, RasterSource, Rectangle, rgb
+from labelport.model.geometry import Geometry, Line, Mask, Point, Polygon, RasterSource, Rectangle, VolumeSource, rgb
 from labelport.model.media import PlaneGroup
 
 # The five spellings PostgreSQL (and so Labelbox) accepts: hyphens only between groups of four hex digits,
@@ -304,6 +304,47 @@ class FrameMasks:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeMask:
+    """An object segmented in 3-D: the voxels of a label volume whose value is one of ``values``.
+
+    Several objects may share one label volume (each its own value); an object that overlaps another also
+    owns the values of their overlap groups (RedBrick's ``overlappingGroups``), so ``values`` lists them all.
+    ``group`` is the plane it was drawn on, where known (Labelbox files masks under a plane); ``color`` the
+    display colour, where the source gave one.
+    """
+
+    uuid: str
+    source: VolumeSource
+    values: tuple[int, ...] = (1,)
+    name: str | None = None
+    schema_id: str | None = None
+    group: PlaneGroup | None = None
+    color: tuple[int, int, int] | None = None
+    confidence: float | None = None
+    custom_metrics: tuple[CustomMetric, ...] = ()
+    classifications: tuple[ClassificationAnnotation, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uuid", normalise_uuid(self.uuid))
+        _feature(self.name, self.schema_id, "volume mask")
+        values = tuple(self.values)
+        if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+            raise ValidationError(
+                f"a volume mask's values are positive integers (0 is background), found {list(values)}",
+                field="values",
+                value=list(values),
+            )
+        object.__setattr__(self, "values", values)
+        if self.group is not None:
+            object.__setattr__(self, "group", PlaneGroup.parse(self.group))
+        if self.color is not None:
+            object.__setattr__(self, "color", rgb(self.color, "volume mask colour"))
+        object.__setattr__(self, "confidence", check_confidence(self.confidence))
+        object.__setattr__(self, "classifications", tuple(self.classifications))
+        object.__setattr__(self, "custom_metrics", tuple(self.custom_metrics))
+
+
+@dataclass(frozen=True, slots=True)
 class Relationship:
     """A directed or undirected relation between two objects of the same data row, by their uuids."""
 
@@ -321,7 +362,7 @@ class Relationship:
         _feature(self.name, self.schema_id, "relationship")
 
 
-AnyAnnotation = ObjectAnnotation | ClassificationAnnotation | TrackedObject | FrameMasks | Relationship
+AnyAnnotation = ObjectAnnotation | ClassificationAnnotation | TrackedObject | FrameMasks | VolumeMask | Relationship
 
 
 __all__ = [
@@ -348,6 +389,7 @@ __all__ = [
     "Segment",
     "Text",
     "TrackedObject",
+    "VolumeMask",
     "new_uuid",
     "normalise_uuid",
 ]

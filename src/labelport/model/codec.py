@@ -12,11 +12,12 @@ from enum import Enum
 from typing import Any
 
 from labelport.errors import ValidationError
-from labelport.model import annotation, geometry, label
+from labelport.model import annotation, geometry, label, media
+from labelport.model.pixels import Pixels
 
 _TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for module in (annotation, geometry, label)
+    for module in (annotation, geometry, label, media)
     for cls in vars(module).values()
     if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
 }
@@ -53,6 +54,12 @@ def to_json(value: Any) -> Any:
         return value.value
     if isinstance(value, bytes):
         return {"base64": base64.b64encode(value).decode()}
+    if isinstance(value, Pixels):
+        raise ValidationError(
+            f"pixels {value.key!r} are not stored inline; put them in the blob store first",
+            field="mask",
+            value=value.key,
+        )
     if isinstance(value, tuple | list):
         if value and type(value[0]) is geometry.Point:
             return [{"x": p.x, "y": p.y} for p in value]

@@ -13,6 +13,8 @@ from typing import Any
 
 from labelport.errors import ValidationError
 from labelport.model._checks import finite, non_empty
+from labelport.model.media import VolumeGrid
+from labelport.model.pixels import Pixels
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,20 +181,20 @@ class Skeleton:
 
 @dataclass(frozen=True, slots=True)
 class RasterSource:
-    """Where a mask's pixels are: exactly one of an URI, PNG bytes, or a blob key in the store.
-
-    Arrays are not held here: the model stays hashable and comparable; imaging decodes on demand.
+    """Where a mask's pixels are: exactly one of an URI, PNG bytes, a blob key in the store, or ``pixels``
+    (a 2-D array [row, column] decoded on demand, e.g. from an RLE string).
     """
 
     uri: str | None = None
     png: bytes | None = field(default=None, repr=False)
     blob: str | None = None
+    pixels: Pixels | None = None
 
     def __post_init__(self) -> None:
-        given = [name for name in ("uri", "png", "blob") if getattr(self, name) is not None]
+        given = [name for name in ("uri", "png", "blob", "pixels") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValidationError(
-                f"a raster source needs exactly one of uri, png, blob; found {given or 'none'}",
+                f"a raster source needs exactly one of uri, png, blob, pixels; found {given or 'none'}",
                 field="mask",
                 value=given,
             )
@@ -201,6 +203,30 @@ class RasterSource:
     def digest(self) -> str | None:
         """sha256 of inline PNG bytes, used to store identical composite masks once."""
         return hashlib.sha256(self.png).hexdigest() if self.png is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSource:
+    """Where a label volume's voxels are: exactly one of a blob key in the store, a NIfTI file, or ``pixels``
+    (an array [column, row, slice] decoded on demand).
+
+    ``grid`` is the grid the voxels lie on when it is not the data row's own (a NIfTI file from another
+    tool): importers put such volumes onto the row's grid (reoriented, never copied by index).
+    """
+
+    blob: str | None = None
+    uri: str | None = None
+    pixels: Pixels | None = None
+    grid: VolumeGrid | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name in ("blob", "uri", "pixels") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                f"a volume source needs exactly one of blob, uri, pixels; found {given or 'none'}",
+                field="mask",
+                value=given,
+            )
 
 
 def rgb(raw: Any, what: str = "mask color") -> tuple[int, int, int]:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from labelport.errors import ValidationError
 from labelport.model._checks import enum_value, finite
 from labelport.model.annotation import AnyAnnotation
+from labelport.model.encoded import EncodedAnnotation
 
 
 class LabelKind(StrEnum):
@@ -50,23 +51,20 @@ class PerformanceDetails:
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """Annotations on one data row, referenced by id or by global key (exactly one)."""
+    """The annotations of one kind (pre-labels or ground truth) on the data row of its ``LabeledItem``.
+
+    ``annotations`` hold model annotations, or ``EncodedAnnotation`` (their stored JSON, decoded on demand)
+    where a fast path produced or read them.
+    """
 
     kind: LabelKind
-    data_row_id: str | None = None
-    global_key: str | None = None
-    annotations: tuple[AnyAnnotation, ...] = ()
+    annotations: tuple[AnyAnnotation | EncodedAnnotation, ...] = ()
     details: LabelDetails = field(default_factory=LabelDetails)
     performance: PerformanceDetails = field(default_factory=PerformanceDetails)
     id: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", LabelKind.parse(self.kind))
-        if (self.data_row_id is None) == (self.global_key is None):
-            raise ValidationError(
-                "a label names its data row by exactly one of id and global key, found "
-                f"id={self.data_row_id!r} and global key={self.global_key!r}",
-                field="dataRow",
-                value={"id": self.data_row_id, "globalKey": self.global_key},
-            )
-        object.__setattr__(self, "annotations", tuple(self.annotations))
+        if type(self.kind) is not LabelKind:
+            object.__setattr__(self, "kind", LabelKind.parse(self.kind))
+        if type(self.annotations) is not tuple:
+            object.__setattr__(self, "annotations", tuple(self.annotations))

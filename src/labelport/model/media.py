@@ -45,10 +45,13 @@ class PlaneGroup(StrEnum):
 class MediaAttributes:
     """Pixel facts about a data row.
 
-    For images and videos: ``width`` x ``height`` (and ``frames``). For a DICOM series or NIfTI volume:
-    ``columns`` x ``rows`` x ``slices`` on the acquisition grid, ``spacing`` (column, row, slice) in mm,
-    ``orientation`` (the six direction cosines of ImageOrientationPatient), ``origin`` (LPS mm of voxel
-    0,0,0) and the identifying UIDs.
+    For images and videos: ``width`` x ``height`` (and ``frames``, ``frame_rate``). For a DICOM series or
+    NIfTI volume: ``columns`` x ``rows`` x ``slices`` on the acquisition grid, ``spacing`` (column, row,
+    slice) in mm, ``orientation`` (the six direction cosines of ImageOrientationPatient), ``origin`` (LPS mm
+    of voxel 0,0,0), ``affine`` (the 4 x 4 voxel-to-LPS matrix, row by row, when known: it also holds what
+    spacing and orientation cannot, such as a gantry tilt's shear), the identifying UIDs, and
+    ``instance_uids``: the SOPInstanceUID of each slice in grid order (slice k = index k; a frame of a
+    multi-frame instance is ``UID#frame``), which is how other platforms name slices.
     """
 
     mime_type: str | None = None
@@ -66,8 +69,17 @@ class MediaAttributes:
     series_instance_uid: str | None = None
     series_description: str | None = None
     instance_count: int | None = None
+    frame_rate: float | None = None
+    affine: tuple[float, ...] | None = None
+    instance_uids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.affine is not None and len(self.affine) != 16:
+            raise ValidationError(
+                f"media attribute affine must hold 16 numbers (4 x 4, row by row), found {len(self.affine)}",
+                field="affine",
+                value=self.affine,
+            )
         for name in ("width", "height", "frames", "rows", "columns", "slices", "instance_count"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -89,9 +101,11 @@ class MediaAttributes:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MediaAttributes:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("spacing", "orientation", "origin"):
+        for name in ("spacing", "orientation", "origin", "affine"):
             if known.get(name) is not None:
                 known[name] = tuple(float(x) for x in known[name])
+        if known.get("instance_uids") is not None:
+            known["instance_uids"] = tuple(str(u) for u in known["instance_uids"])
         return cls(**known)
 
 
@@ -132,7 +146,8 @@ class DataRow:
     """One asset: an image, a video, a DICOM series (folder of instances or list of files), a NIfTI volume.
 
     ``row_data`` is a path or URL; for a DICOM series given as a list of files it holds the files
-    joined into a JSON list by the store.
+    joined into a JSON list by the store. ``global_key`` is unique per organisation; ``external_id`` is a
+    free identifier from elsewhere (another platform's id of the same asset), not unique.
     """
 
     id: str
@@ -143,6 +158,7 @@ class DataRow:
     media_attributes: MediaAttributes = field(default_factory=MediaAttributes)
     metadata_fields: tuple[MetadataField, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    external_id: str | None = None
 
     def __post_init__(self) -> None:
         non_empty(self.id, "data row id")
@@ -150,3 +166,30 @@ class DataRow:
         object.__setattr__(self, "media_type", MediaType.parse(self.media_type))
         if self.global_key is not None:
             non_empty(self.global_key, "global_key")
+        if self.external_id is not None:
+            non_empty(self.external_id, "external_id")
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeGrid:
+    """The voxel grid a label volume lies on: ``shape`` (columns, rows, slices) and the 4 x 4 affine from
+    voxel indices to patient LPS millimetres, row by row (16 numbers)."""
+
+    shape: tuple[int, int, int]
+    affine: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        shape = tuple(self.shape)
+        if len(shape) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
+            raise ValidationError(
+                f"a volume grid's shape is three positive integers, found {self.shape!r}", field="shape", value=shape
+            )
+        affine = tuple(float(v) for v in self.affine)
+        if len(affine) != 16:
+            raise ValidationError(
+                f"a volume grid's affine holds 16 numbers (4 x 4, row by row), found {len(affine)}",
+                field="affine",
+                value=affine,
+            )
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "affine", affine)

@@ -1,8 +1,8 @@
 """Ontology: tools and classifications, nested to any depth, with stable ids and per-platform ids.
 
-The normalized dictionary form is the one Labelbox's ``OntologyBuilder.asdict()`` produces and
-``client.create_ontology(name, normalized)`` takes; ``Ontology.from_normalized`` reads it tolerantly and
-``to_normalized`` writes it back.
+Each platform's ontology JSON is read and written by its format (``formats/labelbox/ontology.py`` for the
+normalized form of ``OntologyBuilder.asdict()``, ``formats/encord`` for Encord's); the store keeps the
+``model.codec`` form.
 """
 
 from __future__ import annotations
@@ -209,172 +209,96 @@ class Ontology:
                 return c
         return None
 
-    # --- the normalized (Labelbox OntologyBuilder.asdict) form --------------------------------------
 
-    @classmethod
-    def from_normalized(
-        cls, name: str, normalized: Mapping[str, Any], media_type: MediaType | str | None = None
-    ) -> Ontology:
-        if not isinstance(normalized, Mapping):
-            raise ValidationError(
-                f"ontology must be a mapping with 'tools' and 'classifications', found {type(normalized).__name__}",
-                field="normalized",
-                value=normalized,
-            )
-        used: set[str] = set()
-        tools = tuple(_tool_from(t, f"tools[{i}]", used) for i, t in enumerate(normalized.get("tools") or ()))
-        classifications = tuple(
-            _classification_from(c, f"classifications[{i}]", used)
-            for i, c in enumerate(normalized.get("classifications") or ())
-        )
-        return cls(
-            name=name,
-            tools=tools,
-            classifications=classifications,
-            media_type=MediaType.parse(media_type) if media_type is not None else None,
-        )
-
-    def to_normalized(self) -> dict[str, Any]:
-        return {
-            "tools": [_tool_to(t) for t in self.tools],
-            "classifications": [_classification_to(c) for c in self.classifications],
-        }
+# --- the stored form (ours, used by the store and the HTTP API; platforms' JSON lives in their formats) ---
 
 
-def _str_field(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            f"{where}.{key} must be a non-empty string, found {value!r}", field=f"{where}.{key}", value=value
-        )
-    return value
+def _ids_dict(ids: ExternalIds) -> dict[str, str]:
+    return {k: v for k, v in (("labelbox", ids.labelbox), ("encord", ids.encord), ("redbrick", ids.redbrick)) if v}
 
 
-def _ids(data: Mapping[str, Any], used: set[str]) -> tuple[str, ExternalIds]:
-    """Schema id and platform ids of a node.
-
-    The Labelbox featureSchemaId becomes ours too, so NDJSON names match, unless another node of the
-    ontology has it already (Labelbox reuses a feature, e.g. one option, in several places): then the node
-    keeps the schemaNodeId or a new id, and the featureSchemaId stays its Labelbox id.
-    """
-    feature = data.get("featureSchemaId")
-    node = data.get("schemaNodeId")
-    raw_extra = data.get("externalIds")
-    extra: Mapping[str, Any] = raw_extra if isinstance(raw_extra, Mapping) else {}
-    labelbox = extra.get("labelbox") or (feature if isinstance(feature, str) and feature else None)
-    if labelbox is None and isinstance(node, str) and node:
-        labelbox = node
-    external = ExternalIds(labelbox=labelbox, encord=extra.get("encord"), redbrick=extra.get("redbrick"))
-    candidates = [v for v in (feature, node) if isinstance(v, str) and v and v not in used]
-    schema_id = candidates[0] if candidates else new_id()
-    used.add(schema_id)
-    return schema_id, external
-
-
-def _external_to(node: Tool | Classification | Option) -> dict[str, Any]:
-    # The Labelbox id travels as featureSchemaId; the other platforms' ids ride along here.
-    ids = {k: getattr(node.external_ids, k) for k in ("encord", "redbrick")}
-    ids = {k: v for k, v in ids.items() if v is not None}
-    return {"externalIds": ids} if ids else {}
-
-
-def _tool_from(data: Any, where: str, used: set[str]) -> Tool:
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be an object, found {data!r}", field=where, value=data)
-    schema_id, external = _ids(data, used)
-    try:
-        kind = ToolType.parse(_str_field(data, "tool", where))
-    except ValidationError as exc:
-        raise ValidationError(f"{where}.tool: {exc.message}", field=f"{where}.tool", value=exc.value) from None
-    subs = tuple(
-        _classification_from(c, f"{where}.classifications[{i}]", used)
-        for i, c in enumerate(data.get("classifications") or ())
-    )
-    return Tool(
-        type=kind,
-        name=_str_field(data, "name", where),
-        schema_id=schema_id,
-        color=data.get("color"),
-        required=bool(data.get("required", False)),
-        classifications=subs,
-        external_ids=external,
-    )
-
-
-def _classification_from(data: Any, where: str, used: set[str]) -> Classification:
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{where} must be an object, found {data!r}", field=where, value=data)
-    schema_id, external = _ids(data, used)
-    name = data.get("name") or data.get("instructions")
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(
-            f"{where}.name must be a non-empty string, found {name!r}", field=f"{where}.name", value=name
-        )
-    try:
-        kind = ClassificationType.parse(_str_field(data, "type", where))
-    except ValidationError as exc:
-        raise ValidationError(f"{where}.type: {exc.message}", field=f"{where}.type", value=exc.value) from None
-    options = []
-    for i, raw in enumerate(data.get("options") or ()):
-        owhere = f"{where}.options[{i}]"
-        if not isinstance(raw, Mapping):
-            raise ValidationError(f"{owhere} must be an object, found {raw!r}", field=owhere, value=raw)
-        o_schema, o_external = _ids(raw, used)
-        value = raw.get("value") if raw.get("value") is not None else raw.get("label")
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(
-                f"{owhere}.value must be a non-empty string, found {value!r}", field=f"{owhere}.value", value=value
-            )
-        nested = tuple(
-            _classification_from(c, f"{owhere}.options[{j}]", used) for j, c in enumerate(raw.get("options") or ())
-        )
-        options.append(
-            Option(
-                value=value, label=raw.get("label"), schema_id=o_schema, classifications=nested, external_ids=o_external
-            )
-        )
-    return Classification(
-        type=kind,
-        name=name,
-        options=tuple(options),
-        schema_id=schema_id,
-        required=bool(data.get("required", False)),
-        instructions=data.get("instructions"),
-        external_ids=external,
-    )
-
-
-def _tool_to(tool: Tool) -> dict[str, Any]:
+def _classification_dict(c: Classification) -> dict[str, Any]:
     return {
-        "tool": tool.type.value,
-        "name": tool.name,
-        "required": tool.required,
-        "color": tool.color,
-        "classifications": [_classification_to(c) for c in tool.classifications],
-        "schemaNodeId": tool.schema_id,
-        "featureSchemaId": tool.external_ids.labelbox or tool.schema_id,
-        **_external_to(tool),
-    }
-
-
-def _classification_to(c: Classification) -> dict[str, Any]:
-    return {
-        "type": c.type.value,
+        "kind": c.type.value,
         "name": c.name,
-        "instructions": c.instructions or c.name,
+        "schema_id": c.schema_id,
         "required": c.required,
+        "instructions": c.instructions,
+        "external_ids": _ids_dict(c.external_ids),
         "options": [
             {
-                "label": o.label or o.value,
                 "value": o.value,
-                "schemaNodeId": o.schema_id,
-                "featureSchemaId": o.external_ids.labelbox or o.schema_id,
-                "options": [_classification_to(sub) for sub in o.classifications],
-                **_external_to(o),
+                "label": o.label,
+                "schema_id": o.schema_id,
+                "external_ids": _ids_dict(o.external_ids),
+                "classifications": [_classification_dict(sub) for sub in o.classifications],
             }
             for o in c.options
         ],
-        "schemaNodeId": c.schema_id,
-        "featureSchemaId": c.external_ids.labelbox or c.schema_id,
-        **_external_to(c),
     }
+
+
+def ontology_to_dict(ontology: Ontology) -> dict[str, Any]:
+    """The ontology as plain JSON in labelport's own shape (what the store keeps)."""
+    return {
+        "name": ontology.name,
+        "media_type": ontology.media_type.value if ontology.media_type else None,
+        "tools": [
+            {
+                "kind": t.type.value,
+                "name": t.name,
+                "schema_id": t.schema_id,
+                "color": t.color,
+                "required": t.required,
+                "external_ids": _ids_dict(t.external_ids),
+                "classifications": [_classification_dict(c) for c in t.classifications],
+            }
+            for t in ontology.tools
+        ],
+        "classifications": [_classification_dict(c) for c in ontology.classifications],
+    }
+
+
+def _classification_of(data: Mapping[str, Any]) -> Classification:
+    return Classification(
+        type=ClassificationType.parse(data["kind"]),
+        name=data["name"],
+        schema_id=data["schema_id"],
+        required=bool(data.get("required", False)),
+        instructions=data.get("instructions"),
+        external_ids=ExternalIds(**data.get("external_ids", {})),
+        options=tuple(
+            Option(
+                value=o["value"],
+                label=o.get("label"),
+                schema_id=o["schema_id"],
+                external_ids=ExternalIds(**o.get("external_ids", {})),
+                classifications=tuple(_classification_of(sub) for sub in o.get("classifications", ())),
+            )
+            for o in data.get("options", ())
+        ),
+    )
+
+
+def ontology_from_dict(data: Mapping[str, Any], *, id: str | None = None) -> Ontology:
+    """Rebuild what ``ontology_to_dict`` wrote (through the constructors, so it is checked again)."""
+    tools = tuple(
+        Tool(
+            type=ToolType.parse(t["kind"]),
+            name=t["name"],
+            schema_id=t["schema_id"],
+            color=t.get("color"),
+            required=bool(t.get("required", False)),
+            external_ids=ExternalIds(**t.get("external_ids", {})),
+            classifications=tuple(_classification_of(c) for c in t.get("classifications", ())),
+        )
+        for t in data.get("tools", ())
+    )
+    media_type = data.get("media_type")
+    return Ontology(
+        name=data["name"],
+        tools=tools,
+        classifications=tuple(_classification_of(c) for c in data.get("classifications", ())),
+        media_type=MediaType.parse(media_type) if media_type else None,
+        **({"id": id} if id is not None else {}),
+    )

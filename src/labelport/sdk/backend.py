@@ -58,7 +58,12 @@ class Backend(Protocol):
     def list_batches(self, project_id: str) -> list[BatchInfo]: ...
     def batch_data_row_ids(self, batch_id: str) -> list[str]: ...
     def import_annotations(
-        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+        self,
+        project_id: str,
+        name: str,
+        source: Path | list[Mapping[str, Any]],
+        kind: LabelKind,
+        fmt: str = "labelbox",
     ) -> ImportJobInfo: ...
     def get_import_job(self, job_id: str) -> ImportJobInfo: ...
     def list_import_jobs(self, project_id: str) -> list[ImportJobInfo]: ...
@@ -160,13 +165,14 @@ class EmbeddedBackend:
         return project_service.batch_data_row_ids(self.hub, batch_id)
 
     def import_annotations(
-        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+        self,
+        project_id: str,
+        name: str,
+        source: Path | list[Mapping[str, Any]],
+        kind: LabelKind,
+        fmt: str = "labelbox",
     ) -> ImportJobInfo:
-        from labelport.formats import labelbox_ndjson
-
-        roots = (source.absolute().parent,) if isinstance(source, Path) else ()
-        records = labelbox_ndjson.read_for_import(source)
-        return import_service.import_annotations(self.hub, project_id, name, records, kind, roots=roots)
+        return import_service.import_source(self.hub, project_id, name, source, kind, fmt=fmt)
 
     def get_import_job(self, job_id: str) -> ImportJobInfo:
         return import_service.get_import_job(self.hub, job_id)
@@ -189,19 +195,17 @@ class EmbeddedBackend:
         # $LABELPORT_HOME/exports/<task id>: Hub.open keeps the blobs in $LABELPORT_HOME/blobs.
         folder = self.hub.blobs.root.parent / "exports" / task_id
         result = export_service.run_export(self.hub, project_id, params, filters, folder)
-        return ExportTaskInfo(task_id, project_id, "COMPLETE", result.path, result.rows, result.errors)
+        errors = [{"message": str(p)} for p in result.report.problems]
+        return ExportTaskInfo(task_id, project_id, "COMPLETE", result.path, result.rows, errors)
 
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
-        import orjson
-
+        from labelport.formats.labelbox import export_labels
         from labelport.model.ids import new_id
 
         folder = self.hub.blobs.root.parent / "exports" / new_id()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "labels.json"
-        rows = export_service.legacy_rows(self.hub, project_id, start=start, end=end, folder=folder)
-        path.write_bytes(orjson.dumps(list(rows)))
-        return path
+        filters = {"label_created_at": [start, end]} if start is not None or end is not None else None
+        export_service.export(self.hub, project_id, export_labels.NAME, folder, filters=filters)
+        return folder / export_labels.FILE_NAME
 
     def workflow_action(
         self,

@@ -23,7 +23,7 @@ import orjson
 from labelport.errors import ConflictError, LabelportError, NotFoundError, ValidationError
 from labelport.model.label import LabelKind
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
-from labelport.model.ontology import Ontology
+from labelport.model.ontology import ontology_from_dict
 from labelport.sdk.exports import ExportTaskInfo
 from labelport.service.auth import AuthenticationError, PermissionDeniedError
 from labelport.service.datasets import CreateRowsResult
@@ -95,14 +95,7 @@ def _data_row(d: Mapping[str, Any]) -> DataRow:
 
 def _ontology(d: Mapping[str, Any]) -> OntologyInfo:
     media_type = MediaType(d["media_type"]) if d["media_type"] else None
-    parsed = Ontology.from_normalized(d["name"], d["normalized"], media_type)
-    ontology = Ontology(
-        name=parsed.name,
-        tools=parsed.tools,
-        classifications=parsed.classifications,
-        media_type=media_type,
-        id=d["id"],
-    )
+    ontology = ontology_from_dict({**d["definition"], "name": d["name"]}, id=d["id"])
     return OntologyInfo(
         id=d["id"],
         name=d["name"],
@@ -319,7 +312,12 @@ class HttpBackend:
     # ------------------------------------------------------------ imports
 
     def start_import(
-        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+        self,
+        project_id: str,
+        name: str,
+        source: Path | list[Mapping[str, Any]],
+        kind: LabelKind,
+        fmt: str = "labelbox",
     ) -> ImportJobInfo:
         """Upload the annotations and return the QUEUED job at once (``import_annotations`` also waits).
 
@@ -333,6 +331,7 @@ class HttpBackend:
             params={
                 "name": name,
                 "kind": LabelKind.parse(kind).value,
+                "format": fmt,
                 **({"file_name": str(source)} if isinstance(source, Path) else {}),
             },
             content=data,
@@ -355,9 +354,14 @@ class HttpBackend:
             pause = min(pause * 1.5, 1.0)
 
     def import_annotations(
-        self, project_id: str, name: str, source: Path | list[Mapping[str, Any]], kind: LabelKind
+        self,
+        project_id: str,
+        name: str,
+        source: Path | list[Mapping[str, Any]],
+        kind: LabelKind,
+        fmt: str = "labelbox",
     ) -> ImportJobInfo:
-        return self.wait_for_import(self.start_import(project_id, name, source, kind).id)
+        return self.wait_for_import(self.start_import(project_id, name, source, kind, fmt).id)
 
     def get_import_job(self, job_id: str) -> ImportJobInfo:
         return _job(self._request("GET", f"/imports/{_seg(job_id)}"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labelport.errors import LabelportError
+from labelport.formats.labelbox.statuses import status
 from labelport.model.label import LabelKind
 from labelport.service.imports import ImportJobInfo
 
@@ -65,12 +66,13 @@ class ImportJob:
 
     @property
     def statuses(self) -> list[dict[str, Any]]:
-        return self.client.backend.import_statuses(self.uid, False)
+        """Every annotation's outcome as Labelbox reports it: ``{uuid, dataRow, status, errors}``."""
+        return [status(s) for s in self.client.backend.import_statuses(self.uid, False)]
 
     @property
     def errors(self) -> list[dict[str, Any]]:
         """The FAILURE statuses, each with its reasons (line, JSON path and offending value included)."""
-        return self.client.backend.import_statuses(self.uid, True)
+        return [status(s) for s in self.client.backend.import_statuses(self.uid, True)]
 
     def __repr__(self) -> str:
         return f"<ImportJob {self.uid} name={self.name!r} state={self.state} failed={self.info.failed}>"

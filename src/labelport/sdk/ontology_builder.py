@@ -125,7 +125,9 @@ class OntologyBuilder:
 
     @classmethod
     def from_dict(cls, normalized: dict[str, Any]) -> OntologyBuilder:
-        ontology = ModelOntology.from_normalized("builder", normalized)
+        from labelport.formats.labelbox.ontology import from_normalized
+
+        ontology = from_normalized("builder", normalized)
         return cls.from_model(ontology)
 
     @classmethod

@@ -150,7 +150,9 @@ class Ontology(_Named):
 
     @property
     def normalized(self) -> dict[str, Any]:
-        return self.info.ontology.to_normalized()
+        from labelport.formats.labelbox.ontology import to_normalized
+
+        return to_normalized(self.info.ontology)
 
     @property
     def model(self) -> ModelOntology:

@@ -95,6 +95,13 @@ def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...])
             field="global_key",
             value=global_key,
         )
+    external_id = spec.get("external_id")
+    if external_id is not None and (not isinstance(external_id, str) or not external_id.strip()):
+        raise ValidationError(
+            f"{where}: external_id must be a non-empty string, found {external_id!r}",
+            field="external_id",
+            value=external_id,
+        )
     metadata = tuple(_metadata(m, where) for m in spec.get("metadata_fields") or ())
     attachments = tuple(_attachment(a, where) for a in spec.get("attachments") or ())
     stored, media_type, attributes = media.describe(spec["row_data"], claimed, where, roots)
@@ -108,6 +115,7 @@ def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...])
         media_attributes=attributes,
         metadata_fields=metadata,
         attachments=attachments,
+        external_id=external_id,
     )
     return _Prepared(index=index, spec=dict(spec), row=row, stored_row_data=stored_text)
 
@@ -201,6 +209,7 @@ def create_data_rows(
                         "organization_id": hub.organization_id,
                         "dataset_id": dataset_id,
                         "global_key": p.row.global_key,
+                        "external_id": p.row.external_id,
                         "row_data": p.stored_row_data,
                         "media_type": p.row.media_type.value,
                         "media_attributes": p.row.media_attributes.as_dict(),
@@ -245,6 +254,7 @@ def to_data_row(row: sa.Row[Any]) -> DataRow:
         media_attributes=MediaAttributes.from_dict(row.media_attributes),
         metadata_fields=tuple(MetadataField(**m) for m in row.metadata_fields),
         attachments=tuple(Attachment(**a) for a in row.attachments),
+        external_id=row.external_id,
     )
 
 

@@ -18,12 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from labelport.errors import LabelportError, NotFoundError
-from labelport.formats import labelbox_export as fmt
-from labelport.formats.labelbox_export import ExportParams
 from labelport.model.ids import new_id
 from labelport.service import exports
 from labelport.service.exports import ExportFilters
@@ -43,6 +40,11 @@ class ExportFormat(StrEnum):
     @property
     def file_name(self) -> str:
         return "export.ndjson" if self is ExportFormat.EXPORT_V2 else "labels.json"
+
+    @property
+    def registered(self) -> str:
+        """The registry name of the format that writes it."""
+        return "labelbox_export_v2" if self is ExportFormat.EXPORT_V2 else "labelbox_export_labels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,7 @@ def start_export(
     kind = ExportFormat(kind)
     get_project(hub, project_id)
     if kind is ExportFormat.EXPORT_V2:
-        ExportParams.parse(params)
+        exports.check_options(kind.registered, {"params": params or {}})
         ExportFilters.parse(filters)
         stored_params, stored_filters = dict(params or {}), dict(filters or {})
     else:
@@ -171,28 +173,27 @@ def run_export_job(hub: Hub, job_id: str) -> None:
     folder = output_folder(hub, job_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / job.format.file_name
-    partial = folder / f".{job.format.file_name}.partial"
     mask_url = exports.server_mask_url("", job.project_id)
-    errors: list[dict[str, Any]] = []
     try:
         if job.format is ExportFormat.EXPORT_V2:
-            rows = exports.export_rows(hub, job.project_id, params, filters, mask_url=mask_url, errors=errors)
-            written = fmt.write(rows, partial)
+            report = exports.export(
+                hub, job.project_id, job.format.registered, target, options={"params": params}, filters=filters,
+                link_mask=mask_url,
+            )  # fmt: skip
         else:
-            legacy = list(
-                exports.legacy_rows(
-                    hub,
-                    job.project_id,
-                    start=filters.get("start"),
-                    end=filters.get("end"),
-                    folder=folder,
-                    mask_url=mask_url,
-                    link=lambda path: files_path(job_id, path.relative_to(folder).as_posix()),
-                )
+            start, end = filters.get("start"), filters.get("end")
+            legacy = {"label_created_at": [start, end]} if start is not None or end is not None else None
+            report = exports.export(
+                hub,
+                job.project_id,
+                job.format.registered,
+                folder,
+                options={"link_file": lambda path: files_path(job_id, path.relative_to(folder).as_posix())},
+                filters=legacy,
+                link_mask=mask_url,
             )
-            partial.write_bytes(orjson.dumps(legacy))
-            written = len(legacy)
-        partial.replace(target)
+        written = report.items
+        errors = [{"message": str(p)} for p in report.problems]
     except LabelportError as exc:
         fail_export(hub, job_id, str(exc))
         return

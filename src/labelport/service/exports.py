@@ -1,9 +1,11 @@
-"""Exporting a project as Labelbox export_v2 rows: filters checked up front, the store read in data-row chunks.
+"""Exporting a project in any registered format: filters checked up front, the store read in data-row chunks.
 
-Nothing holds the whole project: rows are built chunk by chunk (``CHUNK`` data rows and their annotations)
-and yielded, so a caller streams them to a file or an HTTP response. Masks are never stored per frame: a
-DICOM mask URL names a feature and a frame, and ``mask_png`` cuts that PNG from the stored label volume on
-demand. Embedded exports write the PNGs beside the export file (``MaskFiles``); a server links
+``items`` turns the store into ``LabeledItem``s, chunk by chunk (``CHUNK`` data rows and their annotations),
+each with its media, its ground-truth label (annotations in their stored form, decoded only by writers that
+need model objects) and its review state; ``export`` hands them to a format's ``write``, so nothing holds
+the whole project. Masks are never stored per frame: a DICOM mask link names a feature and a frame, and
+``mask_png_for_feature`` cuts that PNG from the stored label volume on demand. Embedded exports write the
+PNGs beside the export file (``MaskFiles``); a server links
 ``/api/v1/projects/{project}/annotations/{feature}/index/{frame}/mask`` (``server_mask_url``).
 
 Filters (ANDed): ``last_activity_at`` and ``label_created_at`` as ``[start, end]`` (either may be None;
@@ -18,27 +20,33 @@ from __future__ import annotations
 import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
 from labelport.errors import NotFoundError, ValidationError
-from labelport.formats import labelbox_export as fmt
-from labelport.formats.labelbox_export import ExportParams, MaskRequest, StoredItem
+from labelport.formats import Output, get_format
+from labelport.formats.base import MaskLink, MaskLinker, Sink, WriteContext, WriteReport
+from labelport.imaging.codecs import decode_png_composite, encode_png_grey
+from labelport.imaging.grids import decode_label_volume, plane_of
+from labelport.model.annotation import VolumeMask
 from labelport.model.codec import from_json
-from labelport.model.label import LabelKind
-from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
-from labelport.service import masks, workflow
+from labelport.model.encoded import EncodedAnnotation
+from labelport.model.geometry import RasterSource, VolumeSource
+from labelport.model.item import DataRowKey, ItemReview, LabeledItem
+from labelport.model.label import Label, LabelDetails, LabelKind, PerformanceDetails
+from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField, PlaneGroup
+from labelport.model.workflow import WorkflowStatus
+from labelport.service import workflow
 from labelport.service.hub import Hub
-from labelport.service.imports import label_query
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.records import ProjectInfo
-from labelport.service.workflow import WorkflowStatus, as_utc
 from labelport.store.schema import (
     annotation_rows,
     batch_data_rows,
@@ -247,77 +255,43 @@ def count(hub: Hub, project_id: str, filters: Mapping[str, Any] | ExportFilters 
 # --- masks --------------------------------------------------------------------------------------------
 
 
-class _VolumeCache:
-    """The last few decoded label volumes (a DICOM export reads one volume for many frames)."""
+class StorePixels:
+    """Stored pixels for writers (``formats.base.PixelStore``): PNG blobs and label volumes, the last few
+    volumes kept decoded (an export cuts many frames from one volume)."""
 
     def __init__(self, hub: Hub, size: int = 2) -> None:
         self.hub = hub
         self.size = size
-        self.items: OrderedDict[str, np.ndarray[Any, Any]] = OrderedDict()
+        self.volumes: OrderedDict[str, npt.NDArray[Any]] = OrderedDict()
 
-    def get(self, digest: str) -> np.ndarray[Any, Any]:
-        if digest in self.items:
-            self.items.move_to_end(digest)
-            return self.items[digest]
-        volume = masks.decode_label_volume(self.hub.blobs.get(digest))
-        self.items[digest] = volume
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
+    def png(self, source: RasterSource) -> bytes:
+        if source.blob is None:
+            raise ValidationError("only stored masks are read from the store", field="mask")
+        return self.hub.blobs.get(source.blob)
+
+    def plane(self, source: RasterSource) -> npt.NDArray[Any]:
+        return decode_png_composite(self.png(source))
+
+    def volume(self, source: VolumeSource, media: Any) -> npt.NDArray[Any]:
+        digest = source.blob
+        if digest is None:
+            raise ValidationError("only stored label volumes are read from the store", field="mask")
+        if digest in self.volumes:
+            self.volumes.move_to_end(digest)
+            return self.volumes[digest]
+        volume = decode_label_volume(self.hub.blobs.get(digest))
+        self.volumes[digest] = volume
+        if len(self.volumes) > self.size:
+            self.volumes.popitem(last=False)
         return volume
 
 
-def _grey(mask: np.ndarray[Any, Any]) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def mask_png(
-    hub: Hub, project_id: str, feature_schema_id: str, data_row_id: str, plane: PlaneGroup | str, frame: int
-) -> bytes:
-    """The binary PNG (0/255) of feature ``feature_schema_id`` on 1-based ``frame`` of ``plane`` of a DICOM row.
-
-    Cut on demand from the stored label volume(s); every ground-truth mask of the feature on the row counts.
-    ``frame`` is the 1-based index the mask URLs carry. Raises NotFoundError when nothing is stored.
-    """
-    group = PlaneGroup.parse(plane)
-    with hub.read() as conn:
-        attributes = conn.execute(
-            sa.select(data_rows.c.media_attributes).where(
-                data_rows.c.id == data_row_id, data_rows.c.organization_id == hub.organization_id
-            )
-        ).scalar()
-        rows = conn.execute(
-            sa.select(annotation_rows.c.mask_blob, annotation_rows.c.payload).where(
-                annotation_rows.c.label_id
-                == label_query(project_id, data_row_id, LabelKind.GROUND_TRUTH).scalar_subquery(),
-                annotation_rows.c.schema_id == feature_schema_id,
-                annotation_rows.c.mask_blob.is_not(None),
-            )
-        ).all()
-    if attributes is None:
-        raise NotFoundError(f"no data row with id {data_row_id!r}")
-    if not rows:
-        raise NotFoundError(f"no stored mask of feature {feature_schema_id!r} on data row {data_row_id!r}")
-    media = MediaAttributes.from_dict(attributes)
-    view = masks.plane(media, group)
-    selected = np.zeros((view.height, view.width), dtype=bool)
-    cache = _VolumeCache(hub)
-    for blob, payload in rows:
-        value = payload.get("label_value")
-        if value is None:
-            continue
-        image = view.extract(cache.get(blob), frame - 1)
-        selected |= image == value
-    return _grey(selected)
-
-
 def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int) -> bytes:
-    """The PNG a mask URL names: feature id (annotation uuid) and 1-based frame (the server route's handler)."""
+    """The PNG a mask URL names: feature id (annotation uuid) and 1-based frame (the server route's handler).
+
+    A DICOM mask is cut from its label volume (0/255 grey) on the plane it was drawn on; an image or video mask
+    is its stored PNG.
+    """
     with hub.read() as conn:
         row = conn.execute(
             sa.select(annotation_rows)
@@ -328,20 +302,20 @@ def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int)
                 annotation_rows.c.uuid == feature_id,
             )
         ).first()
+        attributes = (
+            conn.execute(sa.select(data_rows.c.media_attributes).where(data_rows.c.id == row.data_row_id)).scalar_one()
+            if row is not None
+            else None
+        )
     if row is None:
         raise NotFoundError(f"no annotation {feature_id!r} in project {project_id!r}")
     annotation = from_json(row.payload["annotation"])
-    if row.plane_group is not None and row.mask_blob is not None:
-        value = row.payload.get("label_value")
-        with hub.read() as conn:
-            attributes = conn.execute(
-                sa.select(data_rows.c.media_attributes).where(data_rows.c.id == row.data_row_id)
-            ).scalar_one()
-        volume = masks.decode_label_volume(hub.blobs.get(row.mask_blob))
-        image = masks.plane(MediaAttributes.from_dict(attributes), PlaneGroup(row.plane_group)).extract(
-            volume, frame - 1
-        )
-        return _grey(image == value)
+    if isinstance(annotation, VolumeMask) and annotation.source.blob is not None:
+        volume = decode_label_volume(hub.blobs.get(annotation.source.blob))
+        view = plane_of(MediaAttributes.from_dict(attributes or {}), annotation.group or PlaneGroup.AXIAL)
+        if not 1 <= frame <= view.frames:
+            raise NotFoundError(f"annotation {feature_id!r} has no frame {frame}: its plane has 1 to {view.frames}")
+        return encode_png_grey(np.isin(view.extract(volume, frame - 1), annotation.values))
     for fm in getattr(annotation, "frames", ()):
         if fm.frame == frame - 1 and fm.source.blob is not None:
             return hub.blobs.get(fm.source.blob)
@@ -352,13 +326,13 @@ def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int)
     raise NotFoundError(f"annotation {feature_id!r} has no mask on frame {frame}")
 
 
-def server_mask_url(base_url: str, project_id: str) -> fmt.MaskUrl:
+def server_mask_url(base_url: str, project_id: str) -> MaskLinker:
     """Mask URLs a labelport server answers (the route calls ``mask_png_for_feature``)."""
     base = base_url.rstrip("/")
 
-    def url(request: MaskRequest) -> str:
-        index = (request.frame or 0) + 1
-        return f"{base}/api/v1/projects/{project_id}/annotations/{request.feature_id}/index/{index}/mask"
+    def url(link: MaskLink, item: LabeledItem) -> str:
+        index = (link.frame or 0) + 1
+        return f"{base}/api/v1/projects/{project_id}/annotations/{link.uuid}/index/{index}/mask"
 
     return url
 
@@ -366,189 +340,81 @@ def server_mask_url(base_url: str, project_id: str) -> fmt.MaskUrl:
 class MaskFiles:
     """Embedded exports: mask PNGs written under ``folder`` and linked as ``file://`` URLs."""
 
-    def __init__(self, hub: Hub, folder: Path) -> None:
-        self.hub = hub
-        self.folder = folder
-        self.cache = _VolumeCache(hub)
-        self.attributes: dict[str, MediaAttributes] = {}
-        self.data_row_id = ""
+    def __init__(self, pixels: StorePixels, folder: Path) -> None:
+        self.pixels = pixels
+        self.folder = folder.absolute()
 
-    def url(self, request: MaskRequest) -> str:
-        if request.blob is None:
-            raise NotFoundError(f"mask of {request.feature_id} is not in the blob store")
-        if request.plane is not None and request.label_value is not None and request.frame is not None:
-            target = self.folder / request.feature_id / request.plane.value / f"{request.frame + 1}.png"
+    def __call__(self, link: MaskLink, item: LabeledItem) -> str:
+        if link.volume is not None and link.plane is not None and link.frame is not None and item.media is not None:
+            target = self.folder / link.uuid / link.plane.value / f"{link.frame + 1}.png"
             if not target.exists():
-                volume = self.cache.get(request.blob)
-                view = masks.plane(self.attributes[self.data_row_id], request.plane)
+                volume = self.pixels.volume(link.volume, item.media)
+                view = plane_of(item.media.media_attributes, link.plane)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(_grey(view.extract(volume, request.frame) == request.label_value))
+                target.write_bytes(encode_png_grey(np.isin(view.extract(volume, link.frame), link.values)))
             return target.as_uri()
-        target = self.folder / "composite" / f"{request.blob}.png"
+        blob = link.raster.blob if link.raster is not None else None
+        if blob is None:
+            raise NotFoundError(f"mask of {link.uuid} is not in the blob store")
+        target = self.folder / "composite" / f"{blob}.png"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.hub.blobs.path(request.blob), target)
+            shutil.copyfile(self.pixels.hub.blobs.path(blob), target)
         return target.as_uri()
 
 
-# --- rows ---------------------------------------------------------------------------------------------
+# --- items --------------------------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None, *, precise: bool = False) -> str | None:
-    if value is None:
-        return None
-    return as_utc(value).isoformat(timespec="microseconds" if precise else "seconds")
+def _data_row(r: Any) -> DataRow:
+    return DataRow(
+        id=r.id,
+        row_data=r.row_data,
+        media_type=MediaType(r.media_type),
+        global_key=r.global_key,
+        dataset_id=r.dataset_id,
+        media_attributes=MediaAttributes.from_dict(r.media_attributes),
+        metadata_fields=tuple(MetadataField(**m) for m in r.metadata_fields),
+        attachments=tuple(Attachment(**a) for a in r.attachments),
+        external_id=r.external_id,
+    )
 
 
-def _media_attributes(media_type: MediaType, attributes: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(attributes)
-    if media_type is MediaType.DICOM:
-        out.setdefault("mime_type", "application/dicom")
-    if "frames" in out:
-        out.setdefault("frame_count", out["frames"])
-    return out
+def _label(r: Any, annotations: list[EncodedAnnotation]) -> Label:
+    return Label(
+        kind=LabelKind(r.kind),
+        annotations=tuple(annotations),
+        details=LabelDetails(r.created_at, r.updated_at, r.created_by, r.updated_by),
+        performance=PerformanceDetails(r.seconds_to_create, r.seconds_to_review, bool(r.skipped)),
+        id=r.id,
+    )
 
 
-@dataclass
-class _Context:
-    project: ProjectInfo
-    params: ExportParams
-    features: fmt.Features
-    mask_url: fmt.MaskUrl
-    mask_files: MaskFiles | None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _row(
-    ctx: _Context, r: Any, label: Any, items: list[StoredItem], history: list[workflow.HistoryEntry]
-) -> dict[str, Any]:
-    params, project = ctx.params, ctx.project
-    data_row: dict[str, Any] = {"id": r.id, "global_key": r.global_key, "row_data": r.row_data}
-    if params.data_row_details:
-        data_row["details"] = {
-            "dataset_id": r.dataset_id,
-            "dataset_name": r.dataset_name,
-            "created_at": _iso(r.created_at),
-            "updated_at": _iso(r.updated_at),
-            "last_activity_at": _iso(r.last_activity_at),
-            "created_by": None,
-        }
-    out: dict[str, Any] = {
-        fmt.DATA_ROW: data_row,
-        fmt.MEDIA_ATTRIBUTES: _media_attributes(MediaType(r.media_type), r.media_attributes),
-    }
-    if params.attachments:
-        out[fmt.ATTACHMENTS] = [
-            {
-                "type": a["type"],
-                "value": a["value"],
-                "id": fmt.derived_id(r.id, f"attachment/{i}"),
-                **({"name": a["name"]} if a.get("name") else {}),
-            }
-            for i, a in enumerate(r.attachments)
-        ]
-    if params.metadata_fields:
-        out[fmt.METADATA_FIELDS] = [
-            {
-                "schema_id": m.get("schema_id") or fmt.derived_id("metadata", m["name"]),
-                "schema_name": m["name"],
-                "value": m["value"],
-            }
-            for m in r.metadata_fields
-        ]
-    labels_out = []
-    if label is not None:
-        if ctx.mask_files is not None:
-            ctx.mask_files.data_row_id = r.id
-            ctx.mask_files.attributes[r.id] = MediaAttributes.from_dict(r.media_attributes)
-        try:
-            block = fmt.annotations_block(
-                project.media_type, items, ctx.features, ctx.mask_url, interpolated_frames=params.interpolated_frames
-            )
-        except ValidationError as exc:
-            ctx.errors.append({"data_row_id": r.id, "message": str(exc)})
-            block = fmt.annotations_block(project.media_type, [], ctx.features, ctx.mask_url)
-        shown: dict[str, Any] = {
-            "label_kind": fmt.LABEL_KIND[project.media_type],
-            "version": fmt.VERSION,
-            "id": label.id,
-        }
-        if params.label_details:
-            shown[fmt.LABEL_DETAILS] = {
-                "created_at": _iso(label.created_at),
-                "updated_at": _iso(label.updated_at),
-                "created_by": label.created_by,
-                "content_last_updated_at": _iso(label.updated_at),
-                "reviews": [
-                    {
-                        "id": fmt.derived_id(label.id, f"review/{_iso(h.at, precise=True)}"),
-                        "action": h.action.value,
-                        "score": 1 if h.action is workflow.WorkflowAction.APPROVE else -1,
-                        "created_at": _iso(h.at, precise=True),
-                        "created_by": h.actor,
-                    }
-                    for h in history
-                    if h.action in (workflow.WorkflowAction.APPROVE, workflow.WorkflowAction.REJECT)
-                    and as_utc(h.at) >= as_utc(label.created_at)
-                ],
-            }
-        if params.performance_details:
-            shown[fmt.PERFORMANCE_DETAILS] = {
-                "seconds_to_create": label.seconds_to_create or 0,
-                "seconds_to_review": label.seconds_to_review or 0,
-                "skipped": bool(label.skipped),
-            }
-        shown[fmt.ANNOTATIONS] = block
-        labels_out.append(shown)
-    project_block: dict[str, Any] = {"name": project.name, "project_name": project.name, fmt.LABELS: labels_out}
-    if params.project_details:
-        status = WorkflowStatus(r.workflow_status) if r.workflow_status else WorkflowStatus.TO_LABEL
-        project_block[fmt.PROJECT_DETAILS] = {
-            "ontology_id": project.ontology_id,
-            "task_name": r.task_name or status.task_name,
-            "batch_id": r.batch_id,
-            "batch_name": r.batch_name,
-            "priority": r.priority,
-            "consensus_expected_label_count": 1,
-            "workflow_status": status.export_name,
-            "workflow_history": [h.as_labelbox(project.id) for h in history],
-        }
-    out[fmt.PROJECTS] = {project.id: project_block}
-    return out
-
-
-def export_rows(
+def items(
     hub: Hub,
     project_id: str,
-    params: Mapping[str, Any] | ExportParams | None = None,
     filters: Mapping[str, Any] | ExportFilters | None = None,
     *,
-    mask_url: fmt.MaskUrl | None = None,
-    mask_folder: Path | None = None,
-    errors: list[dict[str, Any]] | None = None,
+    kind: LabelKind = LabelKind.GROUND_TRUTH,
     chunk: int = CHUNK,
-) -> Iterator[dict[str, Any]]:
-    """export_v2 rows of a project, one per data row, streamed. Params and filters are checked at the call.
+) -> Iterator[LabeledItem]:
+    """The project's data rows as items, one per data row in id order, streamed (filters checked at the call).
 
-    Masks: ``mask_folder`` writes PNGs there and links ``file://`` URLs; else ``mask_url`` builds the links
-    (``server_mask_url``). Rows whose annotations cannot be written get an entry in ``errors``.
+    Each holds its media, its label of ``kind`` (when it has one) with the annotations in their stored form,
+    and its review state (batch, workflow status and history, dataset, activity).
     """
-    checked_params = ExportParams.parse(params)
-    checked_filters = ExportFilters.parse(filters)
+    checked = ExportFilters.parse(filters)
     project = get_project(hub, project_id)
-    ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
-    files = MaskFiles(hub, mask_folder) if mask_folder is not None else None
-    url = files.url if files is not None else (mask_url or server_mask_url("", project_id))
-    ctx = _Context(project, checked_params, fmt.Features(ontology), url, files, errors if errors is not None else [])
-    return _rows(hub, ctx, checked_filters, chunk)
+    return _items(hub, project, checked, kind, chunk)
 
 
-def _rows(hub: Hub, ctx: _Context, filters: ExportFilters, chunk: int) -> Iterator[dict[str, Any]]:
-    project_id = ctx.project.id
+def _items(
+    hub: Hub, project: ProjectInfo, filters: ExportFilters, kind: LabelKind, chunk: int
+) -> Iterator[LabeledItem]:
     last = ""
     while True:
         with hub.read() as conn:
-            query = _query(conn, project_id, filters).where(data_rows.c.id > last).order_by(data_rows.c.id).limit(chunk)
+            query = _query(conn, project.id, filters).where(data_rows.c.id > last).order_by(data_rows.c.id).limit(chunk)
             rows = conn.execute(query).all()
             if not rows:
                 return
@@ -557,225 +423,155 @@ def _rows(hub: Hub, ctx: _Context, filters: ExportFilters, chunk: int) -> Iterat
                 r.data_row_id: r
                 for r in conn.execute(
                     sa.select(labels).where(
-                        labels.c.project_id == project_id,
-                        labels.c.kind == LabelKind.GROUND_TRUTH.value,
-                        labels.c.data_row_id.in_(ids),
+                        labels.c.project_id == project.id, labels.c.kind == kind.value, labels.c.data_row_id.in_(ids)
                     )
                 )
             }
-            items: dict[str, list[StoredItem]] = {i: [] for i in ids}
+            annotations: dict[str, list[EncodedAnnotation]] = {i: [] for i in ids}
             annotation_query = (
                 sa.select(
                     annotation_rows.c.data_row_id,
                     annotation_rows.c.uuid,
                     annotation_rows.c.schema_id,
+                    annotation_rows.c.feature_name,
+                    annotation_rows.c.confidence,
                     annotation_rows.c.payload,
                 )
                 .where(annotation_rows.c.label_id.in_([r.id for r in label_rows.values()]))
                 .order_by(annotation_rows.c.id)
             )
-            for a in conn.execute(annotation_query):
-                try:
-                    annotation = from_json(a.payload["annotation"])
-                except ValidationError as exc:
-                    ctx.errors.append({"data_row_id": a.data_row_id, "feature_id": a.uuid, "message": str(exc)})
-                    continue
-                items[a.data_row_id].append(StoredItem(a.uuid, a.schema_id, annotation, a.payload.get("label_value")))
-            history = (
-                workflow.histories(conn, project_id, ids)
-                if ctx.params.project_details or ctx.params.label_details
-                else {}
-            )
+            for row_id, uuid, schema_id, name, confidence, payload in conn.execute(annotation_query):
+                annotations[row_id].append(
+                    EncodedAnnotation(uuid, payload["annotation"], name, schema_id, None, confidence)
+                )
+            history = workflow.histories(conn, project.id, ids)
         for r in rows:
-            yield _row(ctx, r, label_rows.get(r.id), items[r.id], history.get(r.id, []))
+            label = label_rows.get(r.id)
+            status = WorkflowStatus(r.workflow_status) if r.workflow_status else WorkflowStatus.TO_LABEL
+            review = ItemReview(
+                project_id=project.id,
+                project_name=project.name,
+                ontology_id=project.ontology_id,
+                batch_id=r.batch_id,
+                batch_name=r.batch_name,
+                priority=r.priority,
+                status=status,
+                task_name=r.task_name or status.task_name,
+                history=tuple(history.get(r.id, ())),
+                dataset_name=r.dataset_name,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                last_activity_at=r.last_activity_at,
+            )
+            yield LabeledItem(
+                DataRowKey(id=r.id, global_key=r.global_key),
+                (_label(label, annotations[r.id]),) if label is not None else (),
+                media=_data_row(r),
+                review=review,
+            )
         last = rows[-1].id
 
 
-# --- legacy export_labels ----------------------------------------------------------------------------
+# --- export -------------------------------------------------------------------------------------------
 
 
-def legacy_rows(
+def check_options(fmt: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A writer's options, checked by the format (``formats.X.parse_options``) before anything runs."""
+    entry = get_format(fmt, reading=False)
+    parse = getattr(entry.module, "parse_options", None)
+    if parse is None:
+        if options:
+            raise ValidationError(f"format {entry.name!r} takes no options, found {sorted(options)}", field="options")
+        return {}
+    checked: dict[str, Any] = parse(dict(options or {}))
+    return checked
+
+
+def export(
     hub: Hub,
     project_id: str,
+    fmt: str,
+    sink: Sink,
     *,
-    start: str | None = None,
-    end: str | None = None,
-    folder: Path,
-    mask_url: fmt.MaskUrl | None = None,
-    link: Callable[[Path], str] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """``project.export_labels`` rows (the pre-export_v2 shape), one per label created in [start, end].
+    options: Mapping[str, Any] | None = None,
+    filters: Mapping[str, Any] | ExportFilters | None = None,
+    link_mask: MaskLinker | None = None,
+    mask_folder: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> WriteReport:
+    """Write the project's items with the format ``fmt`` (a registry name or a vendor alias) to ``sink``.
 
-    DICOM and video labels link their per-frame annotations: one NDJSON file per group under ``folder``.
-    Embedded, masks are PNGs under ``folder/masks`` and files are linked as ``file://`` URLs; a server passes
-    ``mask_url`` (``server_mask_url``) and ``link`` (a file under ``folder`` -> the URL that serves it).
+    Options and filters are checked before anything is read. Masks are linked by ``link_mask``, or written
+    as PNG files under ``mask_folder`` (default: beside a file sink, ``<file>.masks``).
     """
-    filters = {"label_created_at": [start, end]} if start is not None or end is not None else None
-    params = {"data_row_details": True, "label_details": True, "performance_details": True, "project_details": True}
-    folder.mkdir(parents=True, exist_ok=True)
-    if mask_url is not None:
-        rows = export_rows(hub, project_id, params, filters, mask_url=mask_url)
-    else:
-        rows = export_rows(hub, project_id, params, filters, mask_folder=folder / "masks")
-    for row in rows:
-        block = row[fmt.PROJECTS][project_id]
-        for label in block[fmt.LABELS]:
-            yield _legacy(row, block, label, folder, link or Path.as_uri)
+    entry = get_format(fmt, reading=False)
+    checked = check_options(entry.name, options)
+    stream = items(hub, project_id, filters)
+    project = get_project(hub, project_id)
+    ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
+    pixels = StorePixels(hub)
+    if link_mask is None:
+        if mask_folder is None and isinstance(sink, str | Path):
+            mask_folder = Path(sink) / "masks" if entry.output is Output.FOLDER else Path(f"{sink}.masks")
+        link_mask = MaskFiles(pixels, mask_folder) if mask_folder is not None else server_mask_url("", project_id)
 
+    def counted() -> Iterator[LabeledItem]:
+        for item in stream:
+            yield item
+            if progress is not None:
+                progress(1)
 
-def _legacy_object(obj: dict[str, Any], key: bool) -> dict[str, Any]:
-    out = {
-        "featureId": obj[fmt.FEATURE_ID],
-        "schemaId": obj[fmt.FEATURE_SCHEMA_ID],
-        "title": obj["name"],
-        "value": obj["value"],
-        "keyframe": key,
-        "classifications": obj[fmt.CLASSIFICATIONS],
-    }
-    for name in ("line", "bounding_box", "point", "polygon"):
-        if name in obj:
-            out["bbox" if name == "bounding_box" else name] = obj[name]
-    if "mask" in obj:
-        out["instanceURI"] = obj["mask"]["url"]
-    if "composite_mask" in obj:
-        out["instanceURI"] = obj["composite_mask"]["url"]
-    return out
-
-
-def _frames_file(
-    target: Path, frames: Mapping[str, Any], keymap: Mapping[str, Mapping[str, bool]], link: Callable[[Path], str]
-) -> str:
-    import orjson
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as out:
-        for number, frame in frames.items():
-            line = {
-                "frameNumber": int(number),
-                "classifications": frame[fmt.CLASSIFICATIONS],
-                "objects": [
-                    _legacy_object(o, keymap.get(fid, {}).get(number, True)) for fid, o in frame[fmt.OBJECTS].items()
-                ],
-                "relationships": [],
-            }
-            out.write(orjson.dumps(line) + b"\n")
-    return link(target)
-
-
-def _legacy(
-    row: dict[str, Any], block: dict[str, Any], label: dict[str, Any], folder: Path, link: Callable[[Path], str]
-) -> dict[str, Any]:
-    annotations = label[fmt.ANNOTATIONS]
-    details, performance = label[fmt.LABEL_DETAILS], label[fmt.PERFORMANCE_DETAILS]
-    project_details = block[fmt.PROJECT_DETAILS]
-    shown: dict[str, Any] = {
-        "objects": [],
-        "classifications": annotations.get(fmt.CLASSIFICATIONS, []),
-        "relationships": [],
-    }
-    if fmt.GROUPS in annotations:
-        shown["groups"] = []
-        for name, group in annotations[fmt.GROUPS].items():
-            keymap = {fid: m.get(name, {}) for fid, m in annotations[fmt.KEY_FRAME_FEATURE_MAP].items()}
-            target = folder / "frames" / label["id"] / f"{name.lower()}.ndjson"
-            url = _frames_file(target, group[fmt.FRAMES], keymap, link)
-            shown["groups"].append(
-                {"name": name.lower(), "objects": [], "classifications": [], "relationships": [], "frames": url}
-            )
-    elif fmt.FRAMES in annotations:
-        shown["frames"] = _frames_file(
-            folder / "frames" / label["id"] / "video.ndjson",
-            annotations[fmt.FRAMES],
-            annotations[fmt.KEY_FRAME_FEATURE_MAP],
-            link,
-        )
-    else:
-        shown["objects"] = [_legacy_object(o, True) for o in annotations[fmt.OBJECTS]]
-        shown["relationships"] = annotations[fmt.RELATIONSHIPS]
-    history = [
-        {
-            "actorId": h["created_by"],
-            "action": h["action"],
-            "createdAt": h["created_at"],
-            **(
-                {"previousTaskId": h["previous_task_id"], "previousTaskName": h["previous_task_name"]}
-                if "previous_task_id" in h
-                else {}
-            ),
-            **({"nextTaskId": h["next_task_id"], "nextTaskName": h["next_task_name"]} if "next_task_id" in h else {}),
-        }
-        for h in project_details["workflow_history"]
-    ]
-    return {
-        "ID": label["id"],
-        "DataRow ID": row[fmt.DATA_ROW]["id"],
-        "Labeled Data": row[fmt.DATA_ROW]["row_data"],
-        "Label": shown,
-        "Created By": details["created_by"],
-        "Project Name": block["name"],
-        "Created At": details["created_at"],
-        "Updated At": details["updated_at"],
-        "Seconds to Label": performance["seconds_to_create"],
-        "External ID": row[fmt.DATA_ROW]["global_key"],
-        "Global Key": row[fmt.DATA_ROW]["global_key"],
-        "Agreement": -1,
-        "Benchmark Agreement": -1,
-        "Benchmark ID": None,
-        "Dataset Name": row[fmt.DATA_ROW]["details"]["dataset_name"],
-        "Reviews": details["reviews"],
-        "View Label": None,
-        "Has Open Issues": 0,
-        "Skipped": performance["skipped"],
-        "DataRow Workflow Info": {"taskName": project_details["task_name"], "Workflow History": history},
-    }
-
-
-# --- export tasks (embedded) ---------------------------------------------------------------------------
+    ctx = WriteContext(ontology=ontology, pixels=pixels, link_mask=link_mask, options=checked)
+    return entry.write(counted(), sink, ctx)
 
 
 @dataclass
 class ExportResult:
     path: Path
-    rows: int
-    errors: list[dict[str, Any]]
+    report: WriteReport
+
+    @property
+    def rows(self) -> int:
+        return self.report.items
 
 
 def run_export(
     hub: Hub,
     project_id: str,
-    params: Mapping[str, Any] | ExportParams | None,
+    params: Mapping[str, Any] | None,
     filters: Mapping[str, Any] | ExportFilters | None,
     folder: Path,
     *,
+    fmt: str = "labelbox_export_v2",
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write ``folder/export.ndjson`` (masks under ``folder/masks``); params and filters checked first."""
-    errors: list[dict[str, Any]] = []
-    rows = export_rows(hub, project_id, params, filters, mask_folder=folder / "masks", errors=errors)
+    check_options(fmt, {"params": params or {}})
+    ExportFilters.parse(filters)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "export.ndjson"
-    tmp = folder / ".export.ndjson.partial"
-
-    def counted() -> Iterator[dict[str, Any]]:
-        for row in rows:
-            yield row
-            if progress is not None:
-                progress(1)
-
-    written = fmt.write(counted(), tmp)
-    tmp.replace(path)
-    return ExportResult(path, written, errors)
+    report = export(
+        hub,
+        project_id,
+        fmt,
+        path,
+        options={"params": params or {}},
+        filters=filters,
+        mask_folder=folder / "masks",
+        progress=progress,
+    )
+    return ExportResult(path, report)
 
 
 __all__ = [
     "ExportFilters",
-    "ExportParams",
     "ExportResult",
     "MaskFiles",
+    "StorePixels",
+    "check_options",
     "count",
-    "export_rows",
-    "legacy_rows",
-    "mask_png",
+    "export",
+    "items",
     "mask_png_for_feature",
     "parse_time",
     "run_export",

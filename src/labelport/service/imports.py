@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,10 @@ import orjson
 import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
-from labelport.formats.base import DataRowRef, EncodedRecord, Problem, Record
-from labelport.imaging import PlaneView, decode_png_composite
+from labelport.formats import FormatEntry, detect_format, get_format
+from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
+from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
+from labelport.imaging.grids import encode_label_volume, grid_from_attributes, plane_of, volume_on_grid
 from labelport.model.annotation import (
     AnyAnnotation,
     ClassificationAnnotation,
@@ -29,18 +31,21 @@ from labelport.model.annotation import (
     ObjectAnnotation,
     Relationship,
     TrackedObject,
+    VolumeMask,
     new_uuid,
 )
 from labelport.model.codec import to_json
-from labelport.model.geometry import Mask, RasterSource
+from labelport.model.encoded import EncodedAnnotation, decoded
+from labelport.model.geometry import Mask, RasterSource, VolumeSource
 from labelport.model.ids import new_id
+from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
-from labelport.service.validation import TOOL_FOR_GEOMETRY, Feature, OntologyIndex
+from labelport.service.validation import TOOL_FOR_GEOMETRY_NAME, Feature, OntologyIndex
 from labelport.store.bulk import BulkRows
 from labelport.store.schema import (
     STATUS_PAGE,
@@ -81,6 +86,14 @@ class _Row:
     in_project: bool
 
 
+# How a data row key's fields are looked up, in the order they are tried.
+_KEY_COLUMNS = (
+    ("id", data_rows.c.id),
+    ("global_key", data_rows.c.global_key),
+    ("external_id", data_rows.c.external_id),
+)
+
+
 @dataclass
 class _Run:
     """State of one import while it runs."""
@@ -91,14 +104,14 @@ class _Run:
     kind: LabelKind
     index: OntologyIndex
     roots: tuple[Path, ...]
-    rows: dict[tuple[str, str], _Row | None] = field(default_factory=dict)
+    rows: dict[tuple[str, str], tuple[_Row, ...]] = field(default_factory=dict)
     # Kept per annotation as atoms (strings, tuples of them), which the garbage collector does not track: a
     # large import's dicts and lists here would make each full collection walk all of them.
     seen_uuids: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
     label_ids: dict[str, str] = field(default_factory=dict)
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
-    # JSON [uuid, dataRow, errors or null] in input order; str, as orjson's bytes keep a 4 KiB buffer each
+    # JSON [uuid, data row, errors or null] in input order; str, as orjson's bytes keep a 4 KiB buffer each
     statuses: list[str] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # positions of FAILURE statuses
     succeeded: int = 0
@@ -106,23 +119,25 @@ class _Run:
     new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
     views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
     # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool
-    plain_features: dict[tuple[str | None, str | None, type], tuple[str, str, str]] = field(default_factory=dict)
-    ref_json: dict[tuple[str | None, str | None], str] = field(default_factory=dict)  # dataRow -> its JSON
+    plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
+    key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
+    volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
         key = (row.id, group)
         if key not in self.views:
-            self.views[key] = masks.plane(row.attributes, group)
+            self.views[key] = plane_of(row.attributes, group)
         return self.views[key]
 
 
-def _error(message: str, location: Location, value: Any = None, name: str = "ValidationError") -> dict[str, Any]:
-    info = {"line": location.line, "path": location.path, "file": location.file, "value": value}
-    return {"name": name, "message": message, "additionalInfo": {k: v for k, v in info.items() if v is not None}}
+def _error(message: str, location: Location, value: Any = None, kind: str = "ValidationError") -> dict[str, Any]:
+    """One problem of a status: its type, message and where (file, line, JSON path) with the offending value."""
+    info = {"file": location.file, "line": location.line, "path": location.path, "value": value}
+    return {"type": kind, "message": message, **{k: v for k, v in info.items() if v is not None}}
 
 
-def _uuid_of(annotation: AnyAnnotation) -> str | None:
+def _uuid_of(annotation: AnyAnnotation | EncodedAnnotation) -> str | None:
     return getattr(annotation, "uuid", None)
 
 
@@ -130,13 +145,10 @@ def _frames_checked(run: _Run, row: _Row, annotation: AnyAnnotation) -> None:
     if isinstance(annotation, TrackedObject) and annotation.group is not None:
         view = run.view(row, annotation.group)
         for keyframe in annotation.keyframes:
-            if keyframe.frame >= view.frames:
-                raise ValidationError(
-                    f"frame {keyframe.frame + 1} is out of range: the {annotation.group.value} plane of this "
-                    f"series has frames 1 to {view.frames}",
-                    field="frame",
-                    value=keyframe.frame + 1,
-                )
+            _in_plane(view, keyframe.frame, "frame")
+    elif isinstance(annotation, ObjectAnnotation | ClassificationAnnotation) and annotation.placement.group is not None:
+        if annotation.placement.frame is not None:
+            _in_plane(run.view(row, annotation.placement.group), annotation.placement.frame, "frame")
     elif isinstance(annotation, TrackedObject) and row.attributes.frames is not None:
         for keyframe in annotation.keyframes:
             if keyframe.frame >= row.attributes.frames:
@@ -147,7 +159,29 @@ def _frames_checked(run: _Run, row: _Row, annotation: AnyAnnotation) -> None:
                 )
 
 
+def _in_plane(view: PlaneView, frame: int, field_name: str) -> None:
+    if frame >= view.frames:
+        raise ValidationError(
+            f"{field_name} {frame + 1} is out of range: the {view.plane.value} plane of this series has frames 1 "
+            f"to {view.frames}",
+            field=field_name,
+            value=frame + 1,
+        )
+
+
 def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
+    if mask.source.pixels is not None:
+        selected = np.asarray(mask.source.pixels.array()) != 0
+        if row.attributes.width is not None and selected.shape != (row.attributes.height, row.attributes.width):
+            raise ValidationError(
+                f"mask is {selected.shape[1]} x {selected.shape[0]} px but the image is "
+                f"{row.attributes.width} x {row.attributes.height} px",
+                field="mask",
+                value=[selected.shape[1], selected.shape[0]],
+            )
+        data = encode_png_binary(selected)
+        digest = run.hub.blobs.put(conn, data, "image/png")
+        return Mask(RasterSource(blob=digest), (1, 1, 1))
     data = masks.resolve(mask.source, run.hub.settings, run.roots)
     masks.check_size(data, row.attributes.width, row.attributes.height, "the image")
     digest = run.hub.blobs.put(conn, data, "image/png")
@@ -161,31 +195,65 @@ def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
     return Mask(RasterSource(blob=digest), mask.color)
 
 
-def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMasks) -> tuple[FrameMasks, str | None]:
-    """Store a DICOM mask as a label volume (one blob); video masks keep one PNG blob per frame."""
+def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMasks) -> list[AnyAnnotation]:
+    """One object per instance of a composite mask: the first keeps the import's uuid, the others derive a
+    stable one from it and their position. A DICOM mask becomes a label volume (one blob, instance i is label
+    i + 1) and a ``VolumeMask`` per instance; a video mask keeps one PNG blob per frame."""
     frames = [masks.resolve(f.source, run.hub.settings, run.roots) for f in annotation.frames]
     if annotation.group is not None and row.media_type is MediaType.DICOM:
         view = run.view(row, annotation.group)
         for frame, data in zip(annotation.frames, frames, strict=True):
-            if frame.frame >= view.frames:
-                raise ValidationError(
-                    f"mask frame {frame.frame + 1} is out of range: the {annotation.group.value} plane of this "
-                    f"series has frames 1 to {view.frames}",
-                    field="masks.frames.index",
-                    value=frame.frame + 1,
-                )
+            _in_plane(view, frame.frame, "mask frame")
             masks.check_size(
                 data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series"
             )
         volume, _counts = masks.label_volume(annotation, frames, view)
-        digest = run.hub.blobs.put(conn, masks.encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
-        stored = tuple(FrameMask(f.frame, RasterSource(blob=digest)) for f in annotation.frames)
-        return replace(annotation, frames=stored), digest
+        digest = run.hub.blobs.put(conn, encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
+        return [
+            VolumeMask(
+                uuid=_instance_uuid(annotation.uuid, i),
+                source=VolumeSource(blob=digest),
+                values=(i + 1,),
+                name=instance.name,
+                schema_id=instance.schema_id,
+                group=annotation.group,
+                color=instance.color,
+            )
+            for i, instance in enumerate(annotation.instances)
+        ]
     stored_frames = []
     for frame, data in zip(annotation.frames, frames, strict=True):
         masks.check_size(data, row.attributes.width, row.attributes.height, "the video frame")
         stored_frames.append(FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png"))))
-    return replace(annotation, frames=tuple(stored_frames)), None
+    return [
+        replace(annotation, uuid=_instance_uuid(annotation.uuid, i), frames=tuple(stored_frames), instances=(instance,))
+        for i, instance in enumerate(annotation.instances)
+    ]
+
+
+def _instance_uuid(uuid: str, index: int) -> str:
+    return uuid if index == 0 else str(uuid_module.uuid5(uuid_module.UUID(uuid), str(index)))
+
+
+def _volume_mask(run: _Run, conn: sa.Connection, row: _Row, annotation: VolumeMask) -> VolumeMask:
+    """A label volume from another format, put on the row's grid (reoriented when it lies on another grid) and
+    stored once per import however many objects share it."""
+    source = annotation.source
+    if source.blob is not None:
+        return annotation
+    if row.media_type not in (MediaType.DICOM, MediaType.NIFTI):
+        raise ValidationError(
+            f"a volume mask needs a DICOM or NIfTI data row; this one is {row.media_type.value}", field="mask"
+        )
+    key = source.pixels.key if source.pixels is not None else f"uri:{source.uri}"
+    digest = run.volumes.get(key)
+    if digest is None:
+        grid = grid_from_attributes(row.attributes)
+        array = volume_on_grid(source, grid, lambda uri: masks.local_file(uri, run.hub.settings, run.roots))
+        digest = run.volumes[key] = run.hub.blobs.put(
+            conn, encode_label_volume(array, grid), "application/x-nifti+gzip"
+        )
+    return replace(annotation, source=VolumeSource(blob=digest))
 
 
 def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Relationship) -> None:
@@ -214,68 +282,47 @@ def label_query(project_id: str, data_row_id: str, kind: LabelKind) -> sa.Select
     )
 
 
-def _has_masks(annotation: AnyAnnotation) -> bool:
-    return isinstance(annotation, FrameMasks) or (
-        isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask)
-    )
-
-
-def _store_masks(
-    run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation
-) -> tuple[AnyAnnotation, str | None]:
+def _store_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[AnyAnnotation] | None:
+    """The annotations to store for one with pixels (blobs written), or None when it has none."""
     if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
-        stored = _image_mask(run, conn, row, annotation.geometry)
-        return replace(annotation, geometry=stored), stored.source.blob
+        return [replace(annotation, geometry=_image_mask(run, conn, row, annotation.geometry))]
     if isinstance(annotation, FrameMasks):
         return _frame_masks(run, conn, row, annotation)
-    return annotation, None
+    if isinstance(annotation, VolumeMask):
+        return [_volume_mask(run, conn, row, annotation)]
+    return None
 
 
-def _annotation_rows(
-    annotation: AnyAnnotation, features: list[Feature], mask_blob: str | None
-) -> Iterator[dict[str, Any]]:
-    """Database rows for one annotation: one per mask instance for per-frame masks, else one."""
-    base = {
+def _mask_blob(annotation: AnyAnnotation) -> str | None:
+    if isinstance(annotation, VolumeMask):
+        return annotation.source.blob
+    if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
+        return annotation.geometry.source.blob
+    if isinstance(annotation, FrameMasks):
+        return next((f.source.blob for f in annotation.frames if f.source.blob), None)
+    return None
+
+
+def _annotation_row(annotation: AnyAnnotation, feature: Feature) -> dict[str, Any]:
+    """The database row of one annotation that passed every check (its masks stored)."""
+    row: dict[str, Any] = {
+        # A classification may come without a uuid; it then gets a fresh one.
+        "uuid": _uuid_of(annotation) or new_uuid(),
+        "schema_id": feature.schema_id,
+        "feature_name": feature.name,
         "frame": None,
         "plane_group": None,
         "keyframe": True,
         "segment": None,
         "confidence": None,
-        "mask_blob": mask_blob,
-    }
-    if isinstance(annotation, FrameMasks):
-        for i, (instance, feature) in enumerate(zip(annotation.instances, features, strict=True)):
-            # One row per feature; the first keeps the import's uuid, the others derive a stable one from it.
-            row_uuid = (
-                annotation.uuid
-                if i == 0
-                else str(uuid_module.uuid5(uuid_module.UUID(annotation.uuid), feature.schema_id))
-            )
-            single = replace(annotation, uuid=row_uuid, instances=(instance,))
-            yield {
-                **base,
-                "uuid": row_uuid,
-                "schema_id": feature.schema_id,
-                "feature_name": feature.name,
-                "annotation_type": "frame_masks",
-                "frame": min(f.frame for f in annotation.frames),
-                "plane_group": annotation.group.value if annotation.group else None,
-                "payload": {"annotation": to_json(single), "label_value": i + 1, "source_uuid": annotation.uuid},
-            }
-        return
-    [feature] = features
-    # A classification may come without a uuid; it then gets a fresh one.
-    row: dict[str, Any] = {
-        **base,
-        "uuid": annotation.uuid or new_uuid(),
-        "schema_id": feature.schema_id,
-        "feature_name": feature.name,
+        "mask_blob": _mask_blob(annotation),
     }
     if isinstance(annotation, ObjectAnnotation):
         row.update(
             annotation_type=feature.tool.value if feature.tool else "object",
             frame=annotation.placement.frame,
             plane_group=annotation.placement.group.value if annotation.placement.group else None,
+            keyframe=annotation.placement.keyframe,
             confidence=annotation.confidence,
         )
     elif isinstance(annotation, TrackedObject):
@@ -285,43 +332,103 @@ def _annotation_rows(
             plane_group=annotation.group.value if annotation.group else None,
             confidence=annotation.confidence,
         )
+    elif isinstance(annotation, VolumeMask):
+        row.update(
+            annotation_type="volume_mask",
+            plane_group=annotation.group.value if annotation.group else None,
+            confidence=annotation.confidence,
+        )
+    elif isinstance(annotation, FrameMasks):
+        row.update(
+            annotation_type="frame_masks",
+            frame=min(f.frame for f in annotation.frames),
+            plane_group=annotation.group.value if annotation.group else None,
+        )
     elif isinstance(annotation, Relationship):
         row.update(annotation_type="relationship")
     else:
         row.update(annotation_type="classification", confidence=annotation.confidence, frame=annotation.placement.frame)
     row["payload"] = {"annotation": to_json(annotation)}
-    yield row
+    return row
 
 
-def _resolve_rows(run: _Run, conn: sa.Connection, refs: Iterable[DataRowRef]) -> None:
-    wanted_ids = {r.id for r in refs if r.id is not None and ("id", r.id) not in run.rows}
-    wanted_keys = {r.global_key for r in refs if r.global_key is not None and ("key", r.global_key) not in run.rows}
+def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
+    """Look up, in batches, every identifier of ``keys`` not looked up yet (an unknown one maps to no row)."""
+    wanted: dict[str, set[str]] = {name: set() for name, _ in _KEY_COLUMNS}
+    for key in keys:
+        for name, _column in _KEY_COLUMNS:
+            value = getattr(key, name)
+            if value is not None and (name, value) not in run.rows:
+                wanted[name].add(value)
+        for value in key.names:
+            for name in ("global_key", "external_id"):
+                if (name, value) not in run.rows:
+                    wanted[name].add(value)
     in_batch = sa.exists().where(
         batch_data_rows.c.project_id == run.project_id, batch_data_rows.c.data_row_id == data_rows.c.id
     )
     query = sa.select(
-        data_rows.c.id, data_rows.c.global_key, data_rows.c.media_type, data_rows.c.media_attributes, in_batch
+        data_rows.c.id,
+        data_rows.c.global_key,
+        data_rows.c.media_type,
+        data_rows.c.media_attributes,
+        in_batch,
+        data_rows.c.external_id,
     ).where(data_rows.c.organization_id == run.hub.organization_id)
-    for column, values, tag in ((data_rows.c.id, wanted_ids, "id"), (data_rows.c.global_key, wanted_keys, "key")):
+    for name, column in _KEY_COLUMNS:
+        values = wanted[name]
         for value in values:
-            run.rows[(tag, value)] = None
+            run.rows[(name, value)] = ()
         listed = sorted(values)
         for start in range(0, len(listed), 900):
+            found: dict[str, list[_Row]] = {}
             for r in conn.execute(query.where(column.in_(listed[start : start + 900]))):
                 row = _Row(r[0], r[1], MediaType(r[2]), MediaAttributes.from_dict(r[3]), bool(r[4]))
-                run.rows[(tag, r[0] if tag == "id" else r[1])] = row
+                found.setdefault({"id": r[0], "global_key": r[1], "external_id": r[5]}[name], []).append(row)
+            for value, rows in found.items():
+                run.rows[(name, value)] = tuple(rows)
 
 
-def _row_for(run: _Run, ref: DataRowRef) -> _Row:
-    row = run.rows.get(("id", ref.id) if ref.id is not None else ("key", ref.global_key or ""))
-    if row is None:
-        shown = f"id {ref.id!r}" if ref.id is not None else f"globalKey {ref.global_key!r}"
-        raise NotFoundError(f"data row with {shown} does not exist")
+def _row_for(run: _Run, key: DataRowKey) -> _Row:
+    """The data row ``key`` names: by id, global key or external id (the first given that matches), else by
+    its names (a global key or an external id); names that match different rows are refused."""
+    for name, _column in _KEY_COLUMNS:
+        value = getattr(key, name)
+        if value is None:
+            continue
+        rows = run.rows.get((name, value), ())
+        if len(rows) > 1:
+            raise ValidationError(
+                f"{name.replace('_', ' ')} {value!r} names {len(rows)} data rows; name one by id or global key",
+                field=f"dataRow.{name}",
+                value=value,
+            )
+        if rows:
+            return _in_project(rows[0], key)
+    candidates = {
+        r.id: r
+        for value in key.names
+        for name in ("global_key", "external_id")
+        for r in run.rows.get((name, value), ())
+    }
+    if len(candidates) > 1:
+        shown = ", ".join(sorted(r.global_key or r.id for r in candidates.values()))
+        raise ValidationError(
+            f"data row {key} matches several data rows ({shown}); say which with the match option",
+            field="dataRow",
+            value=key.as_dict(),
+        )
+    if candidates:
+        return _in_project(next(iter(candidates.values())), key)
+    raise NotFoundError(f"no data row with {key}")
+
+
+def _in_project(row: _Row, key: DataRowKey) -> _Row:
     if not row.in_project:
         raise ValidationError(
             f"data row {row.global_key or row.id!r} is not in a batch of this project; add it with create_batch",
             field="dataRow",
-            value=ref.as_labelbox(),
+            value=key.as_dict(),
         )
     return row
 
@@ -384,47 +491,54 @@ def _count_feature(run: _Run, data_row_id: str, schema_id: str, name: str) -> No
         )
 
 
-def _encoded_feature(run: _Run, row: _Row, item: EncodedRecord) -> tuple[str, str, str]:
-    """Schema id, name and tool type of a plain image object the reader encoded, once it passed the checks
-    its record would."""
-    wanted = (item.name, item.schema_id, item.geometry)
+def _encoded_feature(run: _Run, row: _Row, encoded: EncodedAnnotation) -> tuple[str, str, str]:
+    """Schema id, name and tool type of a plain image object a reader encoded, once it passed the checks its
+    model annotation would."""
+    wanted = (encoded.name, encoded.schema_id, encoded.geometry)
     feature = run.plain_features.get(wanted)
     if feature is None:
-        tool = run.index.tool(item.name, item.schema_id, TOOL_FOR_GEOMETRY[item.geometry])
+        tool = run.index.tool(encoded.name, encoded.schema_id, TOOL_FOR_GEOMETRY_NAME[encoded.geometry or ""])
         feature = run.plain_features[wanted] = (tool.schema_id, tool.name, tool.type.value)
     _count_feature(run, row.id, feature[0], feature[1])
     return feature
 
 
-def _record_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
-    """The database rows of one model annotation, once it passed every check."""
+def _annotation_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
+    """The database rows of one model annotation, once it passed every check (its masks then stored)."""
     features = run.index.check(annotation, row.media_type)
     _frames_checked(run, row, annotation)
     if isinstance(annotation, Relationship):
         _check_relationship(run, conn, row, annotation)
     for feature in features:
         _count_feature(run, row.id, feature.schema_id, feature.name)
-    stored, mask_blob = annotation, None
-    if _has_masks(annotation):
+    stored: list[AnyAnnotation] = [annotation]
+    if _has_pixels(annotation):
         # Inside a savepoint, so a mask that fails leaves no blob row behind.
         with conn.begin_nested():
-            stored, mask_blob = _store_masks(run, conn, row, annotation)
-    if isinstance(annotation, ObjectAnnotation | TrackedObject):
+            stored = _store_masks(run, conn, row, annotation) or stored
+    if isinstance(annotation, ObjectAnnotation | TrackedObject | VolumeMask):
         run.objects[annotation.uuid] = row.id
-    return list(_annotation_rows(stored, features, mask_blob))
+    # A composite mask of several instances is stored as one object per instance, each with its feature.
+    return [_annotation_row(a, f) for a, f in zip(stored, features, strict=True)]
 
 
-def _ref_json(run: _Run, ref: dict[str, str]) -> str:
-    key = (ref.get("id"), ref.get("globalKey"))
-    text = run.ref_json.get(key)
+def _has_pixels(annotation: AnyAnnotation) -> bool:
+    return isinstance(annotation, FrameMasks | VolumeMask) or (
+        isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask)
+    )
+
+
+def _key_json(run: _Run, key: DataRowKey) -> str:
+    text = run.key_json.get(key)
     if text is None:
-        text = run.ref_json[key] = orjson.dumps(ref).decode()
+        text = run.key_json[key] = orjson.dumps(key.as_dict()).decode()
     return text
 
 
-def _failure(run: _Run, uuid: str | None, ref: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
+def _failure(run: _Run, uuid: str | None, key: DataRowKey | None, errors: list[dict[str, Any]]) -> None:
     run.failures.append(len(run.statuses))
-    run.statuses.append(orjson.dumps((uuid, ref, errors), default=repr).decode())  # odd offending values: repr
+    shown = key.as_dict() if key is not None else None
+    run.statuses.append(orjson.dumps((uuid, shown, errors), default=repr).decode())  # odd offending values: repr
 
 
 def _insert_status_pages(conn: sa.Connection, job_id: str, run: _Run) -> None:
@@ -439,79 +553,98 @@ def _insert_status_pages(conn: sa.Connection, job_id: str, run: _Run) -> None:
     )
 
 
-def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[Record | EncodedRecord | Problem]) -> None:
-    """Check each item of ``chunk`` and insert the annotations that pass, with one status per item.
+class _Pending:
+    """The annotation rows of one chunk, built as tuples in ``_COLUMNS`` order for one bulk insert."""
 
-    An ``EncodedRecord`` (a plain image object a reader's fast path encoded) takes the same checks as its
-    model record without building it; on a DICOM row it is built, so the model path says why it fails.
-    """
-    _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
-    bulk = BulkRows(conn, annotation_rows, _COLUMNS)
-    pending: list[tuple[Any, ...]] = []
-    stamp = now()
-    created = bulk.datetime(stamp)
-    kind = run.kind.value
-    for item in chunk:
-        if isinstance(item, Problem):
-            errors = [_error(item.message, item.location, item.value, "ParseError")]
-            _failure(run, item.uuid, dict(item.data_row) if item.data_row else None, errors)
-            continue
-        encoded = isinstance(item, EncodedRecord)
-        uuid = item.uuid if isinstance(item, EncodedRecord) else _uuid_of(item.annotation)
-        ref = item.data_row.as_labelbox()
-        try:
-            if uuid is not None and uuid in run.seen_uuids:
+    def __init__(self, run: _Run, conn: sa.Connection) -> None:
+        self.bulk = BulkRows(conn, annotation_rows, _COLUMNS)
+        self.stamp = now()
+        self.created = self.bulk.datetime(self.stamp)
+        self.rows: list[tuple[Any, ...]] = []
+
+
+def _import_annotation(
+    run: _Run,
+    conn: sa.Connection,
+    pending: _Pending,
+    item: LabeledItem,
+    annotation: AnyAnnotation | EncodedAnnotation,
+) -> None:
+    """Check one annotation of an item and add its rows to ``pending``, with its status; a failure is its own."""
+    uuid = annotation.uuid if type(annotation) is EncodedAnnotation else _uuid_of(annotation)
+    key = item.data_row
+    try:
+        if uuid is not None:
+            if uuid in run.seen_uuids:
                 raise ValidationError(
                     f"uuid {uuid} is used twice in this import (first at {Location(*run.seen_uuids[uuid])})",
                     field="uuid",
                     value=uuid,
                 )
-            if uuid is not None:
-                where = item if isinstance(item, EncodedRecord) else item.location
-                run.seen_uuids[uuid] = (where.file, where.line, where.path)
-            row = _row_for(run, item.data_row)
-            if row.media_type is not run.media_type:
-                raise ValidationError(
-                    f"data row is {row.media_type.value} but the project is {run.media_type.value}",
-                    field="dataRow",
-                    value=ref,
-                )
-            if isinstance(item, EncodedRecord) and row.media_type is not MediaType.DICOM:
-                schema_id, name, tool_type = _encoded_feature(run, row, item)
-                payload = BulkRows.json({"annotation": item.stored})
-                pending.append(
-                    (_label_id(run, conn, row.id), run.project_id, row.id, kind, item.uuid, schema_id, name,
-                     tool_type, None, None, True, None, item.confidence, payload, None, created)
-                )  # fmt: skip
-                run.objects[item.uuid] = row.id
-            else:
-                record = item.record() if isinstance(item, EncodedRecord) else item
-                values = _record_rows(run, conn, row, record.annotation)
-                common = {
-                    "label_id": _label_id(run, conn, row.id),
-                    "project_id": run.project_id,
-                    "data_row_id": row.id,
-                    "kind": kind,
-                    "created_at": stamp,
-                }
-                pending += [bulk.of(value | common) for value in values]
-            if encoded:  # a canonical uuid needs no escaping; the data row's JSON is made once per row
-                run.statuses.append(f'["{uuid}",{_ref_json(run, ref)},null]')
-            else:
-                run.statuses.append(orjson.dumps((uuid, ref, None)).decode())
-            run.succeeded += 1
-        except LabelportError as exc:
-            errors = [_error(str(exc), item.location, getattr(exc, "value", None), type(exc).__name__)]
-            _failure(run, uuid, ref, errors)
-    if pending:
-        keys = [(p[0], p[4]) for p in pending if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
+            where = item.location_of(uuid) if item.paths else item
+            run.seen_uuids[uuid] = (where.file, where.line, where.path)
+        row = _row_for(run, key)
+        if row.media_type is not run.media_type:
+            raise ValidationError(
+                f"data row is {row.media_type.value} but the project is {run.media_type.value}",
+                field="dataRow",
+                value=key.as_dict(),
+            )
+        label_id = _label_id(run, conn, row.id)
+        if type(annotation) is EncodedAnnotation and row.media_type is not MediaType.DICOM:
+            schema_id, name, tool_type = _encoded_feature(run, row, annotation)
+            payload = BulkRows.json({"annotation": annotation.payload})
+            pending.rows.append(
+                (label_id, run.project_id, row.id, run.kind.value, annotation.uuid, schema_id, name, tool_type,
+                 None, None, True, None, annotation.confidence, payload, None, pending.created)
+            )  # fmt: skip
+            run.objects[annotation.uuid] = row.id
+            # A canonical uuid needs no escaping; the data row's JSON is made once per data row.
+            run.statuses.append(f'["{uuid}",{_key_json(run, key)},null]')
+        else:
+            # On a DICOM row an encoded object is decoded, so the model path says why it fails.
+            model = decoded(annotation)
+            common = {
+                "label_id": label_id,
+                "project_id": run.project_id,
+                "data_row_id": row.id,
+                "kind": run.kind.value,
+                "created_at": pending.stamp,
+            }
+            pending.rows += [pending.bulk.of(values | common) for values in _annotation_rows(run, conn, row, model)]
+            run.statuses.append(orjson.dumps((uuid, key.as_dict(), None)).decode())
+        run.succeeded += 1
+    except LabelportError as exc:
+        location = item.location_of(uuid)
+        errors = [_error(str(exc), location, getattr(exc, "value", None), type(exc).__name__)]
+        _failure(run, uuid, key, errors)
+
+
+def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
+    """Check each annotation of each item of ``chunk`` and insert those that pass, with one status each.
+
+    An ``EncodedAnnotation`` (a plain image object a reader's fast path encoded) takes the same checks as its
+    model annotation without building it.
+    """
+    _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
+    pending = _Pending(run, conn)
+    for item in chunk:
+        if isinstance(item, Problem):
+            errors = [_error(item.message, item.location, item.value, "ParseError")]
+            _failure(run, item.uuid, item.data_row, errors)
+            continue
+        for label in item.labels:
+            for annotation in label.annotations:
+                _import_annotation(run, conn, pending, item, annotation)
+    if pending.rows:
+        keys = [(p[0], p[4]) for p in pending.rows if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
         for start in range(0, len(keys), 400):
             conn.execute(
                 annotation_rows.delete().where(
                     sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
                 )
             )
-        bulk.insert(pending)
+        pending.bulk.insert(pending.rows)
 
 
 def start_import(
@@ -561,7 +694,7 @@ def fail_import(hub: Hub, job_id: str, reason: str) -> None:
 def run_import(
     hub: Hub,
     job_id: str,
-    items: Iterable[Record | EncodedRecord | Problem],
+    items: Iterable[LabeledItem | Problem],
     *,
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
@@ -587,7 +720,7 @@ def run_import(
     )
     try:
         with hub.transaction() as conn:
-            chunk: list[Record | EncodedRecord | Problem] = []
+            chunk: list[LabeledItem | Problem] = []
             for item in items:
                 chunk.append(item)
                 if len(chunk) >= CHUNK:
@@ -622,7 +755,7 @@ def import_annotations(
     hub: Hub,
     project_id: str,
     name: str,
-    items: Iterable[Record | EncodedRecord | Problem],
+    items: Iterable[LabeledItem | Problem],
     kind: LabelKind | str,
     *,
     fmt: str = "labelbox_ndjson",
@@ -632,6 +765,48 @@ def import_annotations(
     """Start and run an import in this process; returns the finished job (statuses via ``import_statuses_of``)."""
     job_id = start_import(hub, project_id, name, kind, fmt=fmt)
     return run_import(hub, job_id, items, roots=roots, progress=progress)
+
+
+def reader(
+    hub: Hub,
+    source: Source,
+    fmt: str | None,
+    kind: LabelKind | str,
+    *,
+    roots: Iterable[Path] = (),
+    options: Mapping[str, Any] | None = None,
+) -> tuple[FormatEntry, Iterator[LabeledItem | Problem]]:
+    """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
+    its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable."""
+    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    ctx = ReadContext(
+        policy=ErrorPolicy.SKIP,
+        resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots)),
+        label_kind=LabelKind.parse(kind),
+        options=dict(options or {}),
+    )
+    return entry, entry.read(source, ctx)
+
+
+def import_source(
+    hub: Hub,
+    project_id: str,
+    name: str,
+    source: Source,
+    kind: LabelKind | str,
+    *,
+    fmt: str | None = None,
+    roots: Iterable[Path] = (),
+    options: Mapping[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportJobInfo:
+    """Read ``source`` with its registered format and import it in this process (the CLI's and the embedded
+    SDK's path); a file's own folder is readable for the files it names."""
+    folder = (Path(source).absolute().parent,) if isinstance(source, str | Path) else ()
+    entry, items = reader(hub, source, fmt, kind, roots=(*folder, *roots), options=options)
+    return import_annotations(
+        hub, project_id, name, items, kind, fmt=entry.name, roots=(*folder, *roots), progress=progress
+    )
 
 
 def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
@@ -670,6 +845,11 @@ def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
 
 
 def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
+    """One status per annotation, in input order: ``{uuid, data_row, errors}`` (no errors: it was imported).
+
+    ``data_row`` holds the identifiers the input gave; each error its ``type``, ``message`` and where it was
+    found (``file``, ``line``, ``path``) with the offending ``value``.
+    """
     get_import_job(hub, job_id)  # in the caller's organisation, or NotFoundError
     pages = import_status_pages
     query = sa.select(pages.c.statuses).where(pages.c.job_id == job_id).order_by(pages.c.page)
@@ -677,9 +857,9 @@ def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) ->
         query = query.where(pages.c.failures > 0)
     with hub.read() as conn:
         return [
-            {"uuid": uuid, "dataRow": ref, "status": "FAILURE" if errors else "SUCCESS", "errors": errors or []}
+            {"uuid": uuid, "data_row": key, "errors": errors or []}
             for page in conn.execute(query).scalars()
-            for uuid, ref, errors in page
+            for uuid, key, errors in page
             if errors or not failures_only
         ]
 
@@ -701,10 +881,11 @@ def stored_annotations(
 
 
 __all__ = [
-    "ClassificationAnnotation",
     "ImportJobInfo",
     "get_import_job",
     "import_annotations",
+    "import_source",
     "import_statuses_of",
+    "reader",
     "stored_annotations",
 ]

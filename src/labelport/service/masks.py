@@ -7,10 +7,8 @@ default the working directory and the folder of the file being imported) and ove
 
 from __future__ import annotations
 
-import tempfile
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -18,56 +16,79 @@ import numpy as np
 import numpy.typing as npt
 
 from labelport.errors import ValidationError
-from labelport.imaging import Grid, PlaneView, decode_png_composite, write_label_map
+from labelport.imaging import PlaneView, decode_png_composite
 from labelport.imaging.codecs import png_size
-from labelport.model.annotation import AnyAnnotation, FrameMask, FrameMasks, ObjectAnnotation
-from labelport.model.geometry import Mask, RasterSource
-from labelport.model.media import MediaAttributes, PlaneGroup
+from labelport.model.annotation import FrameMasks
+from labelport.model.geometry import RasterSource
 from labelport.service.hub import Settings
-from labelport.store.blobs import BlobStore
 
 HTTP_TIMEOUT_SECONDS = 30
 MAX_MASK_BYTES = 64 * 1024 * 1024
+
+
+class FileResolver:
+    """The files and URLs an import may read (``formats.base.Resolver``): local files under the permitted
+    folders (``LABELPORT_FILE_ROOTS`` plus ``roots``), http(s) only when ``LABELPORT_ALLOW_HTTP=1``."""
+
+    def __init__(self, settings: Settings, roots: Sequence[Path] = ()) -> None:
+        self.settings = settings
+        self.roots = tuple(roots)
+
+    def local_path(self, uri: str, what: str) -> Path:
+        parsed = urlparse(uri)
+        scheme = parsed.scheme.lower()
+        if not (scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/"))):
+            raise ValidationError(f"{what} {uri!r} is not a local file", field="uri", value=uri)
+        path = Path(unquote(parsed.path) if scheme == "file" else uri).expanduser()
+        allowed = [*self.settings.file_roots, *self.roots]
+        resolved = path.resolve()
+        if not any(resolved.is_relative_to(root.resolve()) for root in allowed):
+            raise ValidationError(
+                f"{what} {uri!r} is outside the permitted folders "
+                f"({', '.join(str(r) for r in allowed) or 'none'}); set LABELPORT_FILE_ROOTS",
+                field="uri",
+                value=uri,
+            )
+        if not resolved.exists():
+            raise ValidationError(f"{what} {uri!r} does not exist", field="uri", value=uri)
+        return resolved
+
+    def read_bytes(self, uri: str, what: str) -> bytes:
+        scheme = urlparse(uri).scheme.lower()
+        if scheme in ("http", "https"):
+            if not self.settings.allow_http:
+                raise ValidationError(
+                    f"{what} {uri!r} needs http(s) fetching, which is off; set LABELPORT_ALLOW_HTTP=1 to allow it",
+                    field="uri",
+                    value=uri,
+                )
+            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response:  # scheme checked above
+                data: bytes = response.read(MAX_MASK_BYTES + 1)
+            if len(data) > MAX_MASK_BYTES:
+                raise ValidationError(f"{what} {uri!r} is larger than {MAX_MASK_BYTES} bytes", field="uri")
+            return data
+        if scheme not in ("", "file") and not (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
+            raise ValidationError(
+                f"{what} {uri!r} has scheme {scheme!r}; only local files and http(s) are supported",
+                field="uri",
+                value=uri,
+            )
+        path = self.local_path(uri, what)
+        if not path.is_file():
+            raise ValidationError(f"{what} {uri!r} is not a file", field="uri", value=uri)
+        return path.read_bytes()
 
 
 def resolve(source: RasterSource, settings: Settings, roots: Sequence[Path]) -> bytes:
     """The PNG bytes of a mask source (inline, a permitted local file, or a permitted http(s) URL)."""
     if source.png is not None:
         return source.png
-    uri = source.uri or ""
-    parsed = urlparse(uri)
-    scheme = parsed.scheme.lower()
-    if scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
-        path = Path(unquote(parsed.path) if scheme == "file" else uri).expanduser()
-        allowed = [*settings.file_roots, *roots]
-        resolved = path.resolve()
-        if not any(resolved.is_relative_to(root.resolve()) for root in allowed):
-            raise ValidationError(
-                f"mask file {uri!r} is outside the permitted folders "
-                f"({', '.join(str(r) for r in allowed) or 'none'}); set LABELPORT_FILE_ROOTS",
-                field="instanceURI",
-                value=uri,
-            )
-        if not resolved.is_file():
-            raise ValidationError(f"mask file {uri!r} does not exist", field="instanceURI", value=uri)
-        return resolved.read_bytes()
-    if scheme in ("http", "https"):
-        if not settings.allow_http:
-            raise ValidationError(
-                f"mask URL {uri!r} needs http(s) fetching, which is off; set LABELPORT_ALLOW_HTTP=1 to allow it",
-                field="instanceURI",
-                value=uri,
-            )
-        with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_SECONDS) as response:  # scheme checked above
-            data: bytes = response.read(MAX_MASK_BYTES + 1)
-        if len(data) > MAX_MASK_BYTES:
-            raise ValidationError(f"mask URL {uri!r} is larger than {MAX_MASK_BYTES} bytes", field="instanceURI")
-        return data
-    raise ValidationError(
-        f"mask URI {uri!r} has scheme {parsed.scheme!r}; only local files and http(s) are supported",
-        field="instanceURI",
-        value=uri,
-    )
+    return FileResolver(settings, roots).read_bytes(source.uri or "", "mask file")
+
+
+def local_file(uri: str, settings: Settings, roots: Sequence[Path]) -> Path:
+    """A permitted local file an input names (a segmentation, a series)."""
+    return FileResolver(settings, roots).local_path(uri, "file")
 
 
 def check_size(data: bytes, width: int | None, height: int | None, what: str) -> None:
@@ -79,27 +100,6 @@ def check_size(data: bytes, width: int | None, height: int | None, what: str) ->
             field="mask",
             value=[found_w, found_h],
         )
-
-
-def grid_of(attributes: MediaAttributes) -> Grid:
-    """The voxel grid of a DICOM or NIfTI data row from its stored media attributes."""
-    if attributes.columns is None or attributes.rows is None or attributes.slices is None:
-        raise ValidationError("the data row has no volume geometry (columns, rows, slices)", field="media_attributes")
-    orientation = attributes.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-    spacing = attributes.spacing or (1.0, 1.0, 1.0)
-    origin = attributes.origin or (0.0, 0.0, 0.0)
-    row_dir = np.array(orientation[:3], dtype=np.float64)
-    col_dir = np.array(orientation[3:], dtype=np.float64)
-    affine = np.eye(4)
-    affine[:3, 0] = row_dir * spacing[0]
-    affine[:3, 1] = col_dir * spacing[1]
-    affine[:3, 2] = np.cross(row_dir, col_dir) * spacing[2]
-    affine[:3, 3] = origin
-    return Grid((attributes.columns, attributes.rows, attributes.slices), affine)
-
-
-def plane(attributes: MediaAttributes, group: PlaneGroup) -> PlaneView:
-    return PlaneView.of(grid_of(attributes), group)
 
 
 def label_volume(
@@ -117,69 +117,3 @@ def label_volume(
             counts[i] += int(selected.sum())
         view.insert(volume, frame.frame, plane_image)
     return volume, counts
-
-
-def encode_label_volume(volume: npt.NDArray[np.uint8], grid: Grid) -> bytes:
-    """The label volume as gzipped NIfTI bytes on the series grid (RAS affine)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "labels.nii.gz"
-        write_label_map(volume, grid, path)
-        return path.read_bytes()
-
-
-def decode_label_volume(data: bytes) -> npt.NDArray[np.integer]:
-    import nibabel as nib
-
-    image = nib.Nifti1Image.from_bytes(_gunzip(data))
-    return np.asarray(image.dataobj)
-
-
-def _gunzip(data: bytes) -> bytes:
-    import gzip
-
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def frame_png(
-    volume: npt.NDArray[np.integer], view: PlaneView, frame: int, label: int, color: tuple[int, int, int]
-) -> bytes:
-    """One frame of a stored label volume as a composite PNG: ``color`` where the label is, black elsewhere."""
-    from labelport.imaging import encode_png_composite
-
-    plane_image = view.extract(volume, frame) == label
-    rgb = np.zeros((*plane_image.shape, 3), dtype=np.uint8)
-    rgb[plane_image] = color
-    return encode_png_composite(rgb)
-
-
-def inline_masks(
-    blobs: BlobStore, annotation: AnyAnnotation, attributes: MediaAttributes | None = None, label: int = 1
-) -> AnyAnnotation:
-    """The annotation with stored mask blobs replaced by PNG bytes, ready for a writer.
-
-    Image masks and video frames are stored as PNGs; a DICOM mask is a label volume, cut back into one
-    composite PNG per frame (``label`` selects the instance, drawn in its colour).
-    """
-    if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
-        source = annotation.geometry.source
-        if source.blob is not None:
-            png = blobs.get(source.blob)
-            return replace(annotation, geometry=Mask(RasterSource(png=png), annotation.geometry.color))
-        return annotation
-    if isinstance(annotation, FrameMasks) and any(f.source.blob for f in annotation.frames):
-        if annotation.group is not None and attributes is not None:
-            blob = next(f.source.blob for f in annotation.frames if f.source.blob)
-            volume = decode_label_volume(blobs.get(blob or ""))
-            view = plane(attributes, annotation.group)
-            color = annotation.instances[0].color
-            frames = tuple(
-                FrameMask(f.frame, RasterSource(png=frame_png(volume, view, f.frame, label, color)))
-                for f in annotation.frames
-            )
-        else:
-            frames = tuple(
-                FrameMask(f.frame, RasterSource(png=blobs.get(f.source.blob)) if f.source.blob else f.source)
-                for f in annotation.frames
-            )
-        return replace(annotation, frames=frames)
-    return annotation

@@ -10,11 +10,14 @@ import gzip
 import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlparse
 
 from labelport.errors import MediaError, ValidationError
 from labelport.model.media import MediaAttributes, MediaType
+
+if TYPE_CHECKING:
+    from labelport.imaging import SeriesHeader
 
 _VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
 
@@ -116,7 +119,19 @@ def dicom_attributes(files: list[Path], where: str) -> MediaAttributes:
         series_instance_uid=header.series_instance_uid,
         series_description=header.series_description,
         instance_count=len(files),
+        affine=tuple(float(v) for v in header.affine_lps.reshape(-1)),
+        instance_uids=_instance_uids(header),
     )
+
+
+def _instance_uids(header: SeriesHeader) -> tuple[str, ...] | None:
+    """Each slice's SOPInstanceUID in grid order (a frame of a multi-frame instance: ``UID#frame``)."""
+    uids = []
+    for source in header.slice_sources:
+        if source.sop_instance_uid is None:
+            return None
+        uids.append(source.sop_instance_uid if source.frame is None else f"{source.sop_instance_uid}#{source.frame}")
+    return tuple(uids)
 
 
 def image_attributes(path: Path) -> MediaAttributes:
@@ -148,6 +163,7 @@ def nifti_attributes(path: Path) -> MediaAttributes:
         spacing=(*zooms, 1.0, 1.0, 1.0)[:3],  # type: ignore[arg-type]
         # NIfTI is RAS; the origin is reported in LPS like DICOM's.
         origin=(-float(affine[0, 3]), -float(affine[1, 3]), float(affine[2, 3])),
+        affine=tuple(float(v) for v in (np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine).reshape(-1)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Ontologies: created from the normalized form, stored whole and as nodes for look-ups."""
+"""Ontologies: created from a model ontology or Labelbox's normalized form, stored whole (labelport's own JSON,
+``model.ontology.ontology_to_dict``) and as nodes for look-ups."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from labelport.errors import NotFoundError
+from labelport.formats.labelbox.ontology import from_normalized
 from labelport.model.media import MediaType
-from labelport.model.ontology import Classification, Ontology, Option, Tool
+from labelport.model.ontology import Classification, Ontology, Option, Tool, ontology_from_dict, ontology_to_dict
 from labelport.service.hub import Hub, now
 from labelport.service.records import OntologyInfo
 from labelport.store.schema import ontologies, ontology_nodes
@@ -59,7 +61,7 @@ def create_ontology(
             media_type=MediaType.parse(media_type) if media_type is not None else normalized.media_type,
         )
     else:
-        ontology = Ontology.from_normalized(name, normalized, media_type)
+        ontology = from_normalized(name, normalized, media_type)
     created = now()
     with hub.transaction() as conn:
         conn.execute(
@@ -68,7 +70,7 @@ def create_ontology(
                 organization_id=hub.organization_id,
                 name=name,
                 media_type=ontology.media_type.value if ontology.media_type else None,
-                normalized=ontology.to_normalized(),
+                definition=ontology_to_dict(ontology),
                 created_at=created,
             )
         )
@@ -90,14 +92,7 @@ def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:
     if row is None:
         raise NotFoundError(f"no ontology with id {ontology_id!r}")
     media_type = MediaType(row.media_type) if row.media_type else None
-    parsed = Ontology.from_normalized(row.name, row.normalized, media_type)
-    ontology = Ontology(
-        name=parsed.name,
-        tools=parsed.tools,
-        classifications=parsed.classifications,
-        media_type=media_type,
-        id=row.id,
-    )
+    ontology = ontology_from_dict({**row.definition, "name": row.name}, id=row.id)
     return OntologyInfo(id=row.id, name=row.name, media_type=media_type, ontology=ontology, created_at=row.created_at)
 
 

@@ -17,6 +17,7 @@ from labelport.model.annotation import (
     Relationship,
     Text,
     TrackedObject,
+    VolumeMask,
 )
 from labelport.model.geometry import Ellipse, Line, Mask, Point, Polygon, Rectangle, RotatedRectangle, Skeleton
 from labelport.model.media import MediaType
@@ -32,6 +33,8 @@ TOOL_FOR_GEOMETRY: dict[type, ToolType] = {
     Ellipse: ToolType.ELLIPSE,
     Skeleton: ToolType.SKELETON,
 }
+
+TOOL_FOR_GEOMETRY_NAME: dict[str, ToolType] = {cls.__name__: tool for cls, tool in TOOL_FOR_GEOMETRY.items()}
 
 TYPE_FOR_ANSWER: dict[type, ClassificationType] = {
     Radio: ClassificationType.RADIO,
@@ -127,6 +130,10 @@ class OntologyIndex:
                 tool = self.tool(instance.name, instance.schema_id, ToolType.RASTER_SEGMENTATION)
                 features.append(Feature(tool.schema_id, tool.name, tool.type))
             return features
+        if isinstance(annotation, VolumeMask):
+            tool = self.tool(annotation.name, annotation.schema_id, ToolType.RASTER_SEGMENTATION)
+            self.check_classifications(annotation.classifications, tool.classifications, f"tool {tool.name!r}")
+            return [Feature(tool.schema_id, tool.name, tool.type)]
         if isinstance(annotation, Relationship):
             tool = self.tool(annotation.name, annotation.schema_id, ToolType.RELATIONSHIP)
             return [Feature(tool.schema_id, tool.name, tool.type)]
@@ -190,7 +197,8 @@ def _find(nodes: list[Classification], name: str | None, schema_id: str | None) 
 
 
 def dicom_only(annotation: AnyAnnotation) -> None:
-    """DICOM data rows take polylines on a plane (``groupKey``) and per-frame masks, nothing else."""
+    """What a DICOM data row (a series) takes: objects drawn on a slice of a plane (a frame of a ``groupKey``),
+    tracks across slices of a plane, per-frame masks on a plane, label volumes, and classifications."""
     if isinstance(annotation, FrameMasks):
         if annotation.group is None:
             raise ValidationError("a DICOM mask needs a groupKey (axial, sagittal, coronal)", field="groupKey")
@@ -200,11 +208,18 @@ def dicom_only(annotation: AnyAnnotation) -> None:
             raise ValidationError(
                 "a DICOM polyline needs a groupKey (axial, sagittal, coronal)", field="groupKey", value=None
             )
-        if all(isinstance(k.geometry, Line) for k in annotation.keyframes):
-            return
-    kind = type(annotation.geometry).__name__ if isinstance(annotation, ObjectAnnotation) else type(annotation).__name__
-    raise ValidationError(
-        f"DICOM data rows accept only polylines (segments with a groupKey) and masks; found {kind}",
-        field="annotation",
-        value=kind,
-    )
+        return
+    if isinstance(annotation, ObjectAnnotation):
+        if annotation.placement.group is None or annotation.placement.frame is None:
+            kind = type(annotation.geometry).__name__
+            raise ValidationError(
+                f"an object on a DICOM series sits on a slice of a plane (axial, sagittal, coronal); this {kind} "
+                "names no plane and slice",
+                field="groupKey",
+                value=kind,
+            )
+        return
+    if isinstance(annotation, VolumeMask | ClassificationAnnotation | Relationship):
+        return
+    kind = type(annotation).__name__
+    raise ValidationError(f"DICOM data rows do not take {kind}", field="annotation", value=kind)

@@ -1,7 +1,7 @@
 """The relational schema (SQLAlchemy Core). Migrations in ``migrations/versions`` must produce exactly this.
 
 Ids are 25-character cuid-shaped strings (``labelport.model.ids.new_id``). JSON columns hold values that
-are read and written whole (media attributes, ontology normalized form, annotation payloads).
+are read and written whole (media attributes, ontology definitions, annotation payloads).
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ data_rows = sa.Table(
     sa.Column("organization_id", ID, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
     sa.Column("dataset_id", ID, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("global_key", sa.String(500), nullable=True),
+    # Another platform's id of the same asset (an Encord data_hash...); not unique.
+    sa.Column("external_id", sa.String(500), nullable=True),
     sa.Column("row_data", sa.Text, nullable=False),
     sa.Column("media_type", sa.String(16), nullable=False),
     sa.Column("media_attributes", JSON, nullable=False),
@@ -90,6 +92,7 @@ data_rows = sa.Table(
     _created(),
     sa.Column("updated_at", NOW, nullable=False),
     sa.UniqueConstraint("organization_id", "global_key"),
+    sa.Index("ix_data_rows_external_id", "organization_id", "external_id"),
 )
 
 ontologies = sa.Table(
@@ -99,7 +102,8 @@ ontologies = sa.Table(
     sa.Column("organization_id", ID, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("name", sa.String(500), nullable=False),
     sa.Column("media_type", sa.String(16), nullable=True),
-    sa.Column("normalized", JSON, nullable=False),
+    # labelport's own JSON of the ontology (model.ontology.ontology_to_dict), whatever platform it came from
+    sa.Column("definition", JSON, nullable=False),
     _created(),
 )
 

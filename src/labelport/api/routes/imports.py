@@ -16,6 +16,7 @@ from labelport.api.errors import RESPONSES
 from labelport.api.pagination import paginate
 from labelport.api.schemas import ImportJobOut, ImportStatusOut, Page
 from labelport.errors import ValidationError
+from labelport.formats import get_format
 from labelport.jobs import JobKind
 from labelport.model.label import LabelKind
 from labelport.service import auth
@@ -45,8 +46,12 @@ async def start_import(
     file_name: Annotated[
         str | None, Query(max_length=1000, description="The uploaded file's name, shown in problem locations")
     ] = None,
+    format: Annotated[
+        str, Query(max_length=64, description="The input's format: a registered name or a vendor (labelbox, encord)")
+    ] = "labelbox",
 ) -> ImportJobOut:
     """Queue an import of the request body; poll ``GET /imports/{id}`` until FINISHED or FAILED."""
+    entry = get_format(format, reading=True)
     action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
     await run_in_threadpool(caller.require, project_id, action)
     length = request.headers.get("content-length") or "0"
@@ -55,17 +60,17 @@ async def start_import(
     data = await request.body()
     if not data.strip():
         raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
-    return await run_in_threadpool(_queue, caller, project_id, name, kind, data, file_name)
+    return await run_in_threadpool(_queue, caller, project_id, name, kind, data, file_name, entry.name)
 
 
 def _queue(
-    caller: Caller, project_id: str, name: str, kind: LabelKind, data: bytes, file_name: str | None
+    caller: Caller, project_id: str, name: str, kind: LabelKind, data: bytes, file_name: str | None, fmt: str
 ) -> ImportJobOut:
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
     with hub.transaction() as conn:
         digest = hub.blobs.put(conn, data, NDJSON)
-    job_id = import_service.start_import(hub, project_id, name, kind, input_blob=digest)
+    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, input_blob=digest)
     caller.ctx.runner.submit(JobKind.IMPORT, job_id, file_name)
     return ImportJobOut.of(import_service.get_import_job(hub, job_id))
 
