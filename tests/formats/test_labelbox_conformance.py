@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 from labelport.formats import get_format, labelbox_ndjson
 from labelport.formats.base import Record
 
+from ..fixtures import LABELBOX
 from .conformance import FormatConformance
 
-ANCHORS = "../shared/anchors/labelbox"
+ANCHORS = LABELBOX
 FIXTURES = (
     *(
         f"{ANCHORS}/ndjson/{name}.json"
