@@ -19,21 +19,10 @@ import sqlalchemy as sa
 from labelport.sdk import Client
 from labelport.store import Database
 from labelport.store.schema import metadata
+from tests.fixtures import FIXTURES
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DECUBITUS = SHARED / "data" / "dicom" / "dcm_qa_decubitus"
-HFS_SERIES = DECUBITUS / "HFS_t1_fl2d_sag"
 PG_ADMIN_URL = os.environ.get("LABELPORT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def shared_or_skip(path: Path) -> Path:
-    """A file from ../shared; it must exist in CI, elsewhere its absence skips the test."""
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: ../shared must sit beside the repository")
-        pytest.skip(f"{path} is not available")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +82,7 @@ def client(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) ->
         return
     from tests.api.server import remote_client, thread_server
 
-    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, SHARED)) as server:
+    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, FIXTURES)) as server:
         c = remote_client(server)
         try:
             yield c

@@ -4,7 +4,7 @@ Run: ``python benchmarks/imaging/bench_imaging.py`` from the repository root.
 
 1. Encord ``rleString`` encode + decode of a 1920 x 1080 mask: labelport vs the encord SDK's codec
    (``encord.common.bitmask_operations``; target >= 20x faster) and pycocotools (target within 2x).
-2. Loading the 35-slice series ``../shared/data/dicom/dcm_qa_decubitus/HFS_t1_fl2d_sag``: labelport
+2. Loading the 35-slice series ``tests/fixtures/dicom/dcm_qa_decubitus/HFS_t1_fl2d_sag``: labelport
    ``load_series`` vs the wall time of the dcm2niix process (target within 1.5x).
 """
 
@@ -25,7 +25,8 @@ import numpy as np
 
 from labelport.imaging import decode_encord_rle, encode_encord_rle, load_series, write_nifti
 
-SERIES = Path(__file__).resolve().parents[3] / "shared/data/dicom/dcm_qa_decubitus/HFS_t1_fl2d_sag"
+REPO = Path(__file__).resolve().parents[2]
+SERIES = REPO / "tests/fixtures/dicom/dcm_qa_decubitus/HFS_t1_fl2d_sag"
 HEIGHT, WIDTH = 1080, 1920
 
 
@@ -105,8 +106,7 @@ def bench_rle(lines: list[str], notes: list[str]) -> None:
 
 def bench_series(lines: list[str], notes: list[str]) -> None:
     if not SERIES.is_dir():
-        notes.append(f"series not found at {SERIES}")
-        return
+        raise FileNotFoundError(f"{SERIES}: the series is part of the repository (tests/fixtures/README.md)")
     t_ours = best_of(lambda: load_series(SERIES), repeat=5, number=3)
     binary = shutil.which("dcm2niix")
     if binary is None:

@@ -18,7 +18,7 @@ from labelport.sdk.imports import LabelImport, MALPredictionImport
 from labelport.service import auth
 from labelport.store import Database
 from tests.api.server import free_port, spawn_server, wait_ready
-from tests.conftest import HFS_SERIES, shared_or_skip
+from tests.fixtures import HFS_SERIES
 
 
 def _mask_png() -> str:
@@ -32,7 +32,7 @@ def _mask_png() -> str:
 def test_dicom_import_guide_against_a_live_server(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     home = tmp_path / "home"
     db = Database(database_url, home=home)
     API_KEY = auth.create_api_key(db, name="guide", is_admin=True).secret

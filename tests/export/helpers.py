@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
-from tests.conftest import SHARED, shared_or_skip
+from tests.fixtures import LABELBOX
 
-DERIVED = SHARED / "anchors" / "labelbox" / "derived"
+DERIVED = LABELBOX / "derived"
 IDS = ("feature_id", "feature_schema_id")
 # Keys Labelbox exports have carried since 2024 that its 2023 samples (the DICOM guide, the video label) lack.
 NEWER_KEYS = ("value", "feature_schema_id")
@@ -20,7 +20,7 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 def load(name: str) -> Any:
-    return json.loads(shared_or_skip(DERIVED / name).read_text())
+    return json.loads((DERIVED / name).read_text())
 
 
 def without(value: Any, keys: tuple[str, ...], *, rename: bool = True) -> Any:

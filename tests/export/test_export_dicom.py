@@ -1,4 +1,5 @@
-"""Acceptance: the DICOM export sample of ../shared/guides/labelbox-export-dicom-annotations.txt.
+"""Acceptance: the DICOM export sample of Labelbox's guide "Export DICOM annotations" (its "Sample project
+export", kept verbatim in tests/fixtures/guides/labelbox-export-dicom-sample.json).
 
 The equivalent annotations (a polyline on Axial frame 6, a mask on Sagittal frame 256 of a generated
 512 x 512 series) are imported as ground truth, approved, and exported with the guide's params and filters.
@@ -22,10 +23,10 @@ from labelport.sdk import Client
 from labelport.sdk.imports import LabelImport
 from labelport.service import exports
 from labelport.service.synthetic import write_series
-from tests.conftest import SHARED, shared_or_skip
 from tests.export.helpers import NEWER_KEYS, fetch, ids_renamed, without
+from tests.fixtures import GUIDES
 
-GUIDE = SHARED / "guides" / "labelbox-export-dicom-annotations.txt"
+GUIDE_SAMPLE = GUIDES / "labelbox-export-dicom-sample.json"
 PARAMS = {
     "attachments": True,
     "metadata_fields": True,
@@ -39,10 +40,7 @@ SLICES = 8  # axial 512 x 512 x 8: the sagittal plane has 512 frames of 512 x 8 
 
 
 def guide_sample() -> dict[str, Any]:
-    text = shared_or_skip(GUIDE).read_text()
-    start = text.index('{\n  "data_row"')
-    sample, _ = json.JSONDecoder().raw_decode(text[start:])
-    return dict(sample)
+    return dict(json.loads(GUIDE_SAMPLE.read_text()))
 
 
 def png(array: np.ndarray[Any, Any]) -> bytes:

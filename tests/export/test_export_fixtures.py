@@ -1,6 +1,6 @@
 """Acceptance: Labelbox fixtures imported as ground truth export to the upstream expected annotation blocks.
 
-The expected blocks are ../shared/anchors/labelbox/derived (export_v2 fixtures of labelbox-python). Their
+The expected blocks are tests/fixtures/labelbox/derived (export_v2 fixtures of labelbox-python). Their
 generated ids (feature ids, cuid keys) are ignored, as the upstream tests ignore them.
 """
 

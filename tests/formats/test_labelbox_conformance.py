@@ -27,10 +27,10 @@ from labelport.model import (
     decoded,
 )
 
-from ..conftest import SHARED
+from ..fixtures import LABELBOX
 from .conformance import FormatConformance, annotations
 
-ANCHORS = SHARED / "anchors" / "labelbox"
+ANCHORS = LABELBOX
 FIXTURES = (
     *(
         ANCHORS / "ndjson" / f"{name}.json"
@@ -139,7 +139,7 @@ def export_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-EXPORT_FIXTURES = (Path(__file__).parents[1] / "fixtures" / "labelbox" / "export_v2_rows.ndjson",)
+EXPORT_FIXTURES = (LABELBOX / "export_v2_rows.ndjson",)
 
 
 class TestLabelboxExportV2Conformance(FormatConformance):

@@ -1,4 +1,4 @@
-"""labelbox_ndjson: the shared fixtures write back equal to their input, and bad lines become located problems."""
+"""labelbox_ndjson: the Labelbox fixtures write back equal to their input, and bad lines become located problems."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ from labelport.model import (
     TrackedObject,
 )
 
-from ..conftest import shared_or_skip
 from .items import DataRowRef, Record, items_of, records_of
 from .ndjson_compare import assert_same_ndjson
 from .test_labelbox_conformance import ANCHORS, FIXTURES
@@ -75,7 +74,7 @@ def line(**fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[Path(f).name for f in FIXTURES])
 def test_fixture_writes_back_equal_to_input(path: str) -> None:
-    source = shared_or_skip(Path(path))
+    source = Path(path)
     records, problems = split(list(lb.read(source)))
     assert not problems
     assert_same_ndjson(written(records), json.loads(source.read_text()))
@@ -83,7 +82,7 @@ def test_fixture_writes_back_equal_to_input(path: str) -> None:
 
 def test_pretty_printed_single_object_fixture_reads_as_a_list() -> None:
     # This fixture is one pretty-printed object, neither NDJSON nor an array: hand it over as a list of dicts.
-    source = shared_or_skip(Path(f"{ANCHORS}/derived/checklist_double_nested_ndjson_from_test_checklist.json"))
+    source = Path(f"{ANCHORS}/derived/checklist_double_nested_ndjson_from_test_checklist.json")
     value = json.loads(source.read_text())
     records, problems = split(list(lb.read([value])))
     assert not problems
@@ -95,7 +94,7 @@ def test_pretty_printed_single_object_fixture_reads_as_a_list() -> None:
 @pytest.mark.parametrize("path", VIDEO_FIXTURES, ids=[Path(f).name for f in VIDEO_FIXTURES])
 def test_video_fixture_frame_zero_is_the_one_problem(path: str) -> None:
     # The SDK's video fixture has a classification range starting at frame 0; Labelbox frames are 1-based.
-    source = shared_or_skip(Path(path))
+    source = Path(path)
     items = list(lb.read(source))
     records, problems = split(items)
     assert [(p.location.path, p.value) for p in problems] == [("[1].frames[0].start", 0)]
@@ -109,7 +108,7 @@ def test_video_fixture_frame_zero_is_the_one_problem(path: str) -> None:
 
 
 def test_referee_roundtrip_fixture_output_equals_our_read_write() -> None:
-    source = shared_or_skip(Path(f"{ANCHORS}/referee/labelbox-5.2.1_roundtrip.json"))
+    source = Path(f"{ANCHORS}/referee/labelbox-5.2.1_roundtrip.json")
     fixture = json.loads(source.read_text())
     records, problems = split(list(lb.read(fixture["input"])))
     assert not problems
@@ -117,7 +116,7 @@ def test_referee_roundtrip_fixture_output_equals_our_read_write() -> None:
 
 
 def test_read_model_values() -> None:
-    source = shared_or_skip(Path(f"{ANCHORS}/referee/labelbox-5.2.1_roundtrip.json"))
+    source = Path(f"{ANCHORS}/referee/labelbox-5.2.1_roundtrip.json")
     records, _ = split(list(lb.read(json.loads(source.read_text())["input"])))
     polyline, png_mask, uri_mask, dicom_mask = (r.annotation for r in records)
     assert isinstance(polyline, TrackedObject) and polyline.group is PlaneGroup.AXIAL

@@ -12,13 +12,12 @@ import pytest
 import labelport.types as lb_types
 from labelport.types import NDJsonConverter
 
-from ..conftest import shared_or_skip
 from .ndjson_compare import assert_same_ndjson
 from .test_labelbox_conformance import ANCHORS, FIXTURES
 
 
 def referee_output(name: str) -> list[dict[str, Any]]:
-    return list(json.loads(shared_or_skip(Path(f"{ANCHORS}/referee/{name}")).read_text())["output"])
+    return list(json.loads((ANCHORS / "referee" / name).read_text())["output"])
 
 
 def test_dicom_guide_example_serializes_like_sdk_6_1() -> None:
@@ -150,7 +149,7 @@ def test_external_id_cannot_be_serialized() -> None:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[Path(f).name for f in FIXTURES])
 def test_fixture_deserializes_and_serializes_back(path: str) -> None:
-    expected = json.loads(shared_or_skip(Path(path)).read_text())
+    expected = json.loads(Path(path).read_text())
     labels = list(NDJsonConverter.deserialize(expected))
     # The SDK orders per data row: masks, tracks and ranged classifications, then the rest.
     assert_same_ndjson(list(NDJsonConverter.serialize(labels)), expected, ordered=False)

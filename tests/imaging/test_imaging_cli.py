@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from labelport.cli.imaging_commands import register
 from labelport.imaging import load_series
+from tests.fixtures import REDBRICK
 
-AXIAL = "../shared/anchors/redbrick/dicom/axial"
-SAGITTAL = "../shared/anchors/redbrick/dicom/sagittal"
+AXIAL = str(REDBRICK / "dicom/axial")
+SAGITTAL = str(REDBRICK / "dicom/sagittal")
 
 
 def make_app() -> typer.Typer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,13 +26,12 @@ from labelport.imaging import (
     encode_png_composite,
 )
 from labelport.imaging.codecs import counts_to_string, string_to_counts
+from tests.fixtures import ENCORD
 
 # pycocotools 2.0.x on numpy 2 warns about its own __array__; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-VECTORS: list[dict[str, Any]] = json.loads(
-    Path("../shared/anchors/encord/expected/bitmask_rle_vectors.json").read_text()
-)["cases"]
+VECTORS: list[dict[str, Any]] = json.loads((ENCORD / "expected/bitmask_rle_vectors.json").read_text())["cases"]
 
 
 def vector_mask(case: dict[str, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:

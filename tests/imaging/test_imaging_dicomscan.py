@@ -13,12 +13,9 @@ from pydicom.uid import ImplicitVRLittleEndian
 
 from labelport.imaging import load_series
 from labelport.imaging._dicomscan import TAGS, scan
+from tests.fixtures import HFS_SERIES, REDBRICK
 
-DIRS = [
-    Path("../shared/data/dicom/dcm_qa_decubitus/HFDL_t1_fl2d_sag"),
-    Path("../shared/anchors/redbrick/dicom/axial"),
-    Path("../shared/anchors/redbrick/dicom/sagittal"),
-]
+DIRS = [HFS_SERIES, REDBRICK / "dicom/axial", REDBRICK / "dicom/sagittal"]
 
 
 def assert_agrees_with_pydicom(path: Path) -> None:
@@ -42,7 +39,7 @@ def assert_agrees_with_pydicom(path: Path) -> None:
 
 
 @pytest.mark.parametrize("directory", DIRS, ids=[d.name for d in DIRS])
-def test_scan_agrees_with_pydicom_on_shared_files(directory: Path) -> None:
+def test_scan_agrees_with_pydicom_on_fixture_files(directory: Path) -> None:
     for path in sorted(directory.iterdir())[:6]:
         assert_agrees_with_pydicom(path)
 

@@ -22,8 +22,7 @@ from labelport.imaging import (
     write_label_map,
     write_nifti,
 )
-
-REDBRICK = Path("../shared/anchors/redbrick")
+from tests.fixtures import REDBRICK
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,10 +10,9 @@ from hypothesis import strategies as st
 from labelport.errors import ValidationError
 from labelport.imaging import Grid, PlaneView, SliceOrder, load_series, plane_views
 from labelport.model.media import PlaneGroup
+from tests.fixtures import REDBRICK
 
 from .conftest import rotation
-
-REDBRICK = Path("../shared/anchors/redbrick")
 
 # (LPS axis, sign) that display x, display y and the frame index must move toward (DESIGN.md).
 DISPLAY = {

@@ -13,8 +13,9 @@ from PIL import Image
 
 from labelport.errors import ValidationError
 from labelport.imaging import Mask, MaskData, draw_point, draw_polygon, draw_polyline, draw_rectangle
+from tests.fixtures import LABELBOX
 
-CASES: dict[str, Any] = json.loads(Path("../shared/anchors/labelbox/referee/draw_semantics.json").read_text())["cases"]
+CASES: dict[str, Any] = json.loads((LABELBOX / "referee/draw_semantics.json").read_text())["cases"]
 
 
 def expected(name: str) -> np.ndarray[Any, Any]:

@@ -15,9 +15,9 @@ import pytest
 
 from labelport.errors import MediaError
 from labelport.imaging import LPS_TO_RAS, load_series, read_series_header
+from tests.fixtures import HFS_SERIES, REDBRICK
 
-REDBRICK = Path("../shared/anchors/redbrick")
-DECUBITUS = Path("../shared/data/dicom/dcm_qa_decubitus")
+from .conftest import GEOMETRIES
 
 
 @pytest.mark.parametrize("name", ["axial", "sagittal"])
@@ -77,7 +77,7 @@ def test_enhanced_multiframe_equals_its_single_frame_series(make_series: Callabl
 
 
 def test_the_35_slice_series_geometry() -> None:
-    volume = load_series(DECUBITUS / "HFS_t1_fl2d_sag")
+    volume = load_series(HFS_SERIES)
     assert volume.shape == (256, 256, 35)
     assert volume.orientation_codes == "PIR"
     assert volume.spacing == pytest.approx((1.015625, 1.015625, 4.8), abs=1e-6)
@@ -85,7 +85,7 @@ def test_the_35_slice_series_geometry() -> None:
 
 
 def test_read_series_header_agrees_with_load_series() -> None:
-    path = DECUBITUS / "HFP_t1_fl2d_sag"
+    path = HFS_SERIES
     header = read_series_header(path)
     volume = load_series(path)
     np.testing.assert_array_equal(header.affine_lps, volume.affine_lps)
@@ -98,6 +98,25 @@ def test_read_series_header_agrees_with_load_series() -> None:
     assert attributes["instance_count"] == 35
     assert attributes["series_instance_uid"] == volume.series_instance_uid
     assert attributes["study_instance_uid"] == volume.study_instance_uid
+
+
+@pytest.mark.parametrize("name", list(GEOMETRIES))
+def test_generated_geometry_loads_as_written(name: str, tmp_path: Path) -> None:
+    geometry = GEOMETRIES[name]
+    series = geometry.write(tmp_path / name)
+    volume = load_series(series.directory)
+    np.testing.assert_array_equal(volume.array, series.expected)
+    np.testing.assert_allclose(volume.affine_lps, series.affine_lps, atol=1e-6)
+    if geometry.sheared:
+        assert volume.warnings == (
+            "slices are sheared by 17.00 degrees (gantry tilt?): the affine keeps the shear, dcm2niix would resample",
+        )
+    else:
+        assert volume.warnings == ()
+    header = read_series_header(series.directory)
+    np.testing.assert_array_equal(header.affine_lps, volume.affine_lps)
+    attributes = header.as_dict()
+    assert (attributes["columns"], attributes["rows"], attributes["slices"]) == volume.shape
 
 
 def test_mixed_series_is_an_error_naming_the_file(make_series: Callable[..., Any], tmp_path: Path) -> None:

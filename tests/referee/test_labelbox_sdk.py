@@ -24,7 +24,8 @@ from labelport.formats.base import Problem
 from labelport.formats.labelbox import ndjson as labelbox_ndjson
 from labelport.model import LabeledItem
 
-from ..conftest import REPO, shared_or_skip
+from ..conftest import REPO
+from ..fixtures import LABELBOX
 from ..formats.ndjson_compare import assert_same_ndjson, canonical
 from . import labelbox_referee_script as script
 
@@ -223,10 +224,9 @@ def test_sdk_agrees_with_us_on_generated_labels(referee_python: Path, specs: lis
         assert our_description(result["built_ndjson"]) == canonical(result["built"])
 
 
-def test_sdk_reads_the_shared_fixtures_as_we_do(referee_python: Path) -> None:
-    anchors = "../shared/anchors/labelbox"
+def test_sdk_reads_the_labelbox_fixtures_as_we_do(referee_python: Path) -> None:
     names = ["ndjson/image_import.json", "ndjson/nested_import.json", "derived/dicom_ndjson_from_test_dicom.json"]
-    fixtures = [json.loads(shared_or_skip(Path(f"{anchors}/{n}")).read_text()) for n in names]
+    fixtures = [json.loads((LABELBOX / n).read_text()) for n in names]
     spec = {"data": {"global_key": "x"}, "annotations": []}
     results = run_referee(referee_python, [{"spec": spec, "ndjson": f} for f in fixtures])
     for fixture, result in zip(fixtures, results, strict=True):
@@ -237,6 +237,6 @@ def test_sdk_reads_the_shared_fixtures_as_we_do(referee_python: Path) -> None:
 
 
 def test_recorded_sdk_roundtrip_matches_our_read_write() -> None:
-    source = shared_or_skip(Path("../shared/anchors/labelbox/referee/labelbox-5.2.1_roundtrip.json"))
+    source = LABELBOX / "referee" / "labelbox-5.2.1_roundtrip.json"
     fixture = json.loads(source.read_text())
     assert_same_ndjson(rewritten(fixture["input"]), fixture["output"], ordered=False)

@@ -7,11 +7,11 @@ from pathlib import Path
 import labelport as lb
 from labelport.sdk import Client
 from labelport.service.synthetic import write_image
-from tests.conftest import HFS_SERIES, shared_or_skip
+from tests.fixtures import HFS_SERIES
 
 
 def test_guide_workflow_end_to_end(client: Client, tmp_path: Path) -> None:
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     image = write_image(tmp_path / "photo.png", width=40, height=30)
 
     # Step 1: import data rows.
@@ -87,7 +87,7 @@ def test_guide_workflow_end_to_end(client: Client, tmp_path: Path) -> None:
 
 
 def test_dicom_series_as_a_list_of_files(client: Client) -> None:
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     files = sorted(str(p) for p in series.glob("*.dcm"))
     dataset = client.create_dataset("list")
     task = dataset.create_data_rows([{"row_data": files, "global_key": "as-list"}])

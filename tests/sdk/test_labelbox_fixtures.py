@@ -37,10 +37,10 @@ from labelport.service.exports import StorePixels
 from labelport.service.imports import stored_annotations
 from labelport.service.synthetic import write_image, write_series
 from labelport.service.validation import TOOL_FOR_GEOMETRY
-from tests.conftest import SHARED, shared_or_skip
+from tests.fixtures import LABELBOX
 from tests.formats.ndjson_compare import assert_same_ndjson
 
-ANCHORS = SHARED / "anchors" / "labelbox"
+ANCHORS = LABELBOX
 HTTP_OFF = "http(s) fetching, which is off"
 FRAME_0 = "frames are 1-based in Labelbox NDJSON, found 0"
 TWICE = "is used twice in this import"
@@ -161,7 +161,7 @@ def media_for(kind: str, folder: Path, index: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fixture", sorted(CASES))
 def test_fixture_imports_with_expected_statuses_and_writes_back(client: Client, tmp_path: Path, fixture: str) -> None:
-    path = shared_or_skip(ANCHORS / fixture)
+    path = ANCHORS / fixture
     media, expected_failures = CASES[fixture]
     media_type = media.split(":")[0]
     lines: list[dict[str, Any]] = json.loads(path.read_text())

@@ -30,7 +30,8 @@ from labelport.service.exports import StorePixels
 from labelport.service.imports import stored_annotations
 from labelport.service.synthetic import write_image, write_series
 from labelport.store.schema import annotation_rows, labels
-from tests.conftest import HFS_SERIES, count_rows, shared_or_skip
+from tests.conftest import count_rows
+from tests.fixtures import HFS_SERIES
 
 
 def png(array: np.ndarray[Any, Any]) -> bytes:
@@ -66,7 +67,7 @@ def ranks(voxels: np.ndarray[Any, Any], affine: np.ndarray[Any, Any], shape: tup
 
 
 def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> None:
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     project = dicom_project(client, series)
     volume = load_series(series)
     affine, shape = volume.affine_lps, volume.array.shape
@@ -157,7 +158,7 @@ def test_dicom_guide_example_lands_on_the_predicted_voxels(client: Client) -> No
 
 
 def test_reimporting_a_uuid_replaces_the_annotation(client: Client) -> None:
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     project = dicom_project(client, series)
     line = {
         "uuid": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
@@ -355,7 +356,7 @@ def test_dicom_guide_example_with_python_annotation_types(client: Client) -> Non
     """The guide's Python payloads, with only the import line changed (and inline mask bytes, offline)."""
     import labelport.types as lb_types
 
-    series = shared_or_skip(HFS_SERIES)
+    series = HFS_SERIES
     project = dicom_project(client, series)
     global_key = "sample-dicom-1.dcm"
     mask = np.zeros((256, 35, 3), np.uint8)
