@@ -10,6 +10,7 @@ Run: ``make bench`` (or ``.venv/bin/python benchmarks/labelbox/bench_export.py [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -145,23 +146,21 @@ def generate(home: Path, annotations: int) -> str:
 
 
 def export_child(home: Path, project_id: str, out: Path) -> None:
-    from labelport.formats import labelbox_export
     from labelport.service import Hub, exports
 
     hub = Hub.open(home=home)
     start = time.perf_counter()
-    annotations = 0
-
-    def counted() -> Any:
-        nonlocal annotations
-        for row in exports.export_rows(hub, project_id, {"project_details": True, "label_details": True}):
-            for label in row["projects"][project_id]["labels"]:
-                annotations += len(label["annotations"]["objects"])
-            yield row
-
-    rows = labelbox_export.write(counted(), out)
+    params = {"project_details": True, "label_details": True}
+    report = exports.export(hub, project_id, "labelbox", out, options={"params": params})
     seconds = time.perf_counter() - start
-    print(f"{rows} {annotations} {seconds:.3f}")
+    written = sum(
+        len(label["annotations"]["objects"])
+        for line in out.open("rb")
+        for label in json.loads(line)["projects"][project_id]["labels"]
+    )
+    if written != report.annotations or report.losses or report.problems:
+        sys.exit(f"the report says {report.annotations} annotations, the file holds {written}: {report}")
+    print(f"{report.items} {report.annotations} {seconds:.3f}")
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ def test_frame_base_and_slice_order() -> None:
         labelbox.extract(volume.array, 0)
     with pytest.raises(ValidationError, match="slice order must be 'ascending' or 'descending', found 'up'"):
         PlaneView.of(volume, "axial", slice_order="up")
-    with pytest.raises(ValidationError, match="groupKey"):
+    with pytest.raises(ValidationError, match="plane must be one of axial, sagittal, coronal"):
         PlaneView.of(volume, "oblique")
 
 

@@ -149,7 +149,7 @@ def test_feature_needs_name_or_schema_id() -> None:
 
 def test_placement_normalises_plane_group() -> None:
     assert Placement(frame=3, group="Axial").group is PlaneGroup.AXIAL  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="groupKey must be one of axial, sagittal, coronal; found 'oblique'"):
+    with pytest.raises(ValidationError, match="plane must be one of axial, sagittal, coronal; found 'oblique'"):
         Placement(group="oblique")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="frame must be a non-negative integer, found -1"):
         Placement(frame=-1)

@@ -74,7 +74,7 @@ CASES: dict[str, tuple[str, dict[int, str]]] = {
     # Remote mask URLs are not fetched offline; video masks (no groupKey) do not belong on a DICOM row.
     "derived/dicom_ndjson_from_test_dicom.json": (
         "dicom",
-        {2: HTTP_OFF, 3: HTTP_OFF, 4: "needs a groupKey", 5: "needs a groupKey"},
+        {2: HTTP_OFF, 3: HTTP_OFF, 4: "a DICOM mask needs a plane", 5: "a DICOM mask needs a plane"},
     ),
 }
 

@@ -17,16 +17,6 @@ from rich.table import Table
 
 from labelport.errors import LabelportError
 
-PARAM_NAMES = (
-    "attachments",
-    "metadata_fields",
-    "data_row_details",
-    "project_details",
-    "label_details",
-    "performance_details",
-    "interpolated_frames",
-)
-
 
 def _file_and_format(args: list[str]) -> tuple[str | None, Path]:
     if len(args) == 1:
@@ -101,7 +91,7 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File (or folder, for folder formats) to write.")],
     include: Annotated[
         list[str] | None,
-        typer.Option(help=f"Labelbox export_v2: include a section (repeatable): {', '.join(PARAM_NAMES)}, or 'all'."),
+        typer.Option(help="Include a section the format offers (repeatable), or 'all' (labelbox: its export params)."),
     ] = None,
     workflow_status: Annotated[str | None, typer.Option(help="ToLabel, InReview, InRework or Done.")] = None,
     last_activity_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD[ hh:mm:ss] or ISO with offset.")] = None,
@@ -123,18 +113,14 @@ def export(
     @handles_errors
     def run() -> None:
         entry = get_format(fmt, reading=False)
-        options: dict[str, Any] = {}
+        choices: tuple[str, ...] = getattr(entry.module, "INCLUDE_CHOICES", ())
         chosen = set(include or ())
-        if chosen:
-            unknown = chosen - {*PARAM_NAMES, "all"}
-            if unknown:
-                raise LabelportError(
-                    f"unknown --include {sorted(unknown)[0]!r}; choose from {', '.join(PARAM_NAMES)}, all"
-                )
-            if entry.name != "labelbox_export_v2":
-                raise LabelportError(f"--include chooses Labelbox export_v2 sections; {entry.name} takes none")
-        if entry.name == "labelbox_export_v2":
-            options["params"] = {name: "all" in chosen or name in chosen for name in PARAM_NAMES}
+        if chosen and not choices:
+            raise LabelportError(f"--include chooses sections of a format; {entry.name} has none to choose")
+        unknown = chosen - {*choices, "all"}
+        if unknown:
+            raise LabelportError(f"unknown --include {sorted(unknown)[0]!r}; choose from {', '.join(choices)}, all")
+        options: dict[str, Any] = entry.module.include_options(chosen) if choices else {}  # type: ignore[attr-defined]
         filters: dict[str, Any] = {
             "workflow_status": workflow_status,
             "last_activity_at": _range(last_activity_from, last_activity_to),

@@ -16,24 +16,9 @@ from labelport.service import Hub, workflow
 workflow_app = typer.Typer(help="Review workflow: approve, reject, rework, move; history.", no_args_is_help=True)
 err = Console(stderr=True)
 
-PARAM_NAMES = (
-    "attachments",
-    "metadata_fields",
-    "data_row_details",
-    "project_details",
-    "label_details",
-    "performance_details",
-    "interpolated_frames",
-)
-
-
 def _fail(exc: LabelportError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code=1)
-
-
-def _range(start: str | None, end: str | None) -> list[str | None] | None:
-    return [start, end] if start is not None or end is not None else None
 
 
 def _act(project: str, rows: list[str], action: str, to: str | None = None) -> None:

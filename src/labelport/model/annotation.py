@@ -262,7 +262,7 @@ class MaskInstance:
 
     def __post_init__(self) -> None:
         _feature(self.name, self.schema_id, "mask instance")
-        object.__setattr__(self, "color", rgb(self.color, "mask instance colorRGB"))
+        object.__setattr__(self, "color", rgb(self.color, "mask instance colour"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,7 +235,7 @@ def rgb(raw: Any, what: str = "mask color") -> tuple[int, int, int]:
     if len(channels) == 1:
         channels *= 3
     if len(channels) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in channels):
-        raise ValidationError(f"{what} must be three integers 0..255, found {raw!r}", field="colorRGB", value=raw)
+        raise ValidationError(f"{what} must be three integers 0..255, found {raw!r}", field="color", value=raw)
     return (channels[0], channels[1], channels[2])
 
 

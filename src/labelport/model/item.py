@@ -40,18 +40,20 @@ class DataRowKey:
             value = getattr(self, name)
             if value is not None and (type(value) is not str or not value):
                 raise ValidationError(
-                    f"data row {name} must be a non-empty string, found {value!r}", field=f"dataRow.{name}", value=value
+                    f"data row {name} must be a non-empty string, found {value!r}",
+                    field=f"data_row.{name}",
+                    value=value,
                 )
         if type(self.names) is not tuple:
             object.__setattr__(self, "names", tuple(self.names))
         if any(type(n) is not str or not n for n in self.names):
             raise ValidationError(
                 f"data row names must be non-empty strings, found {list(self.names)!r}",
-                field="dataRow.names",
+                field="data_row.names",
                 value=list(self.names),
             )
         if self.id is None and self.global_key is None and self.external_id is None and not self.names:
-            raise ValidationError("a data row needs an id, a global key, an external id or a name", field="dataRow")
+            raise ValidationError("a data row needs an id, a global key, an external id or a name", field="data_row")
 
     def as_dict(self) -> dict[str, Any]:
         """The identifiers given, JSON-ready (``names`` as a list), in a stable order."""

@@ -30,7 +30,7 @@ class MediaType(StrEnum):
 
 
 class PlaneGroup(StrEnum):
-    """Patient-aligned plane of a volume; Labelbox calls it the ``groupKey``."""
+    """Patient-aligned plane of a volume (the platforms' DICOM group)."""
 
     AXIAL = "axial"
     SAGITTAL = "sagittal"
@@ -38,7 +38,7 @@ class PlaneGroup(StrEnum):
 
     @classmethod
     def parse(cls, value: str | PlaneGroup) -> PlaneGroup:
-        return enum_value(cls, value, "groupKey")
+        return enum_value(cls, value, "plane")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ class MediaAttributes:
 
 @dataclass(frozen=True, slots=True)
 class MetadataField:
-    """A metadata field on a data row (Labelbox ``metadata_fields`` entry)."""
+    """A metadata field on a data row: a name, its value, and the schema id of a platform's metadata schema."""
 
     name: str
     value: str | float | int

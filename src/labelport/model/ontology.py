@@ -68,7 +68,7 @@ class ClassificationType(StrEnum):
 class ExternalIds:
     """Ids of the same node on each platform, kept so round trips preserve them."""
 
-    labelbox: str | None = None  # schemaId / featureSchemaId
+    labelbox: str | None = None  # Labelbox's feature schema id
     encord: str | None = None  # featureNodeHash
     redbrick: str | None = None  # category or class id
 
@@ -173,7 +173,7 @@ class Ontology:
         if duplicates:
             raise ValidationError(
                 f"schema ids must be unique within an ontology, found {duplicates[0]!r} twice",
-                field="schemaId",
+                field="schema_id",
                 value=duplicates[0],
             )
 

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from labelport.errors import ValidationError
 
@@ -38,7 +37,7 @@ class WorkflowStatus(StrEnum):
 
     @property
     def export_name(self) -> str:
-        """The upper snake case spelling of ``project_details.workflow_status`` (``IN_REVIEW``)."""
+        """The upper snake case spelling exports use (``IN_REVIEW``)."""
         return self.name
 
     @property
@@ -94,20 +93,6 @@ class HistoryEntry:
     from_task: str | None
     to_task: str
 
-    def as_labelbox(self, project_id: str) -> dict[str, Any]:
-        """The export_v2 ``workflow_history`` entry: the task left and the task entered (Done is no task)."""
-        out: dict[str, Any] = {
-            "action": self.action.value,
-            "created_at": as_utc(self.at).isoformat(timespec="microseconds"),
-            "created_by": self.actor,
-        }
-        if self.from_status is not None and self.from_task is not None:
-            out["previous_task_name"] = self.from_task
-            out["previous_task_id"] = task_id(project_id, self.from_status)
-        if self.to_status is not WorkflowStatus.DONE:
-            out["next_task_name"] = self.to_task
-            out["next_task_id"] = task_id(project_id, self.to_status)
-        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,13 +199,15 @@ class EmbeddedBackend:
         return ExportTaskInfo(task_id, project_id, "COMPLETE", result.path, result.rows, errors)
 
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
-        from labelport.formats.labelbox import export_labels
+        from labelport.formats import get_format
         from labelport.model.ids import new_id
 
+        legacy = get_format("labelbox_export_labels")
         folder = self.hub.blobs.root.parent / "exports" / new_id()
         filters = {"label_created_at": [start, end]} if start is not None or end is not None else None
-        export_service.export(self.hub, project_id, export_labels.NAME, folder, filters=filters)
-        return folder / export_labels.FILE_NAME
+        export_service.export(self.hub, project_id, legacy.name, folder, filters=filters)
+        file_name: str = legacy.module.FILE_NAME  # type: ignore[attr-defined]
+        return folder / file_name
 
     def workflow_action(
         self,

@@ -2,7 +2,7 @@
 
 ``create_from_objects`` takes NDJSON dicts or ``labelport.types.Label`` objects; ``create_from_file`` an
 NDJSON file or JSON array file. Both return an ``ImportJob`` with ``wait_until_done()``, ``state``,
-``errors`` and ``statuses`` (``{uuid, dataRow, status: SUCCESS | FAILURE, errors}`` per annotation).
+``errors`` and ``statuses`` (one per annotation, in Labelbox's shape: ``formats.labelbox.statuses``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ImportJob:
 
     @property
     def statuses(self) -> list[dict[str, Any]]:
-        """Every annotation's outcome as Labelbox reports it: ``{uuid, dataRow, status, errors}``."""
+        """Every annotation's outcome as Labelbox reports it (``formats.labelbox.statuses``)."""
         return [status(s) for s in self.client.backend.import_statuses(self.uid, False)]
 
     @property

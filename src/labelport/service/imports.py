@@ -190,7 +190,7 @@ def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
         run.colours[digest] = {tuple(int(v) for v in c) for c in np.unique(rgb.reshape(-1, 3), axis=0)}  # type: ignore[misc]
     if mask.color not in run.colours[digest]:
         raise ValidationError(
-            f"mask colour {list(mask.color)} does not occur in the mask image", field="colorRGB", value=list(mask.color)
+            f"mask colour {list(mask.color)} does not occur in the mask image", field="color", value=list(mask.color)
         )
     return Mask(RasterSource(blob=digest), mask.color)
 
@@ -400,7 +400,7 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
         if len(rows) > 1:
             raise ValidationError(
                 f"{name.replace('_', ' ')} {value!r} names {len(rows)} data rows; name one by id or global key",
-                field=f"dataRow.{name}",
+                field=f"data_row.{name}",
                 value=value,
             )
         if rows:
@@ -415,7 +415,7 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
         shown = ", ".join(sorted(r.global_key or r.id for r in candidates.values()))
         raise ValidationError(
             f"data row {key} matches several data rows ({shown}); say which with the match option",
-            field="dataRow",
+            field="data_row",
             value=key.as_dict(),
         )
     if candidates:
@@ -427,7 +427,7 @@ def _in_project(row: _Row, key: DataRowKey) -> _Row:
     if not row.in_project:
         raise ValidationError(
             f"data row {row.global_key or row.id!r} is not in a batch of this project; add it with create_batch",
-            field="dataRow",
+            field="data_row",
             value=key.as_dict(),
         )
     return row
@@ -587,7 +587,7 @@ def _import_annotation(
         if row.media_type is not run.media_type:
             raise ValidationError(
                 f"data row is {row.media_type.value} but the project is {run.media_type.value}",
-                field="dataRow",
+                field="data_row",
                 value=key.as_dict(),
             )
         label_id = _label_id(run, conn, row.id)

@@ -1,6 +1,6 @@
 """Mask pixels for imports: resolving sources safely, checking sizes, building DICOM label volumes.
 
-``instanceURI`` is read only from local files under the configured roots (``LABELPORT_FILE_ROOTS``; by
+A mask file an input names is read only from local files under the configured roots (``LABELPORT_FILE_ROOTS``; by
 default the working directory and the folder of the file being imported) and over http(s) only when
 ``LABELPORT_ALLOW_HTTP=1``; any other scheme is an error.
 """

@@ -44,7 +44,7 @@ TYPE_FOR_ANSWER: dict[type, ClassificationType] = {
 
 
 def _who(name: str | None, schema_id: str | None) -> str:
-    return f"schemaId {schema_id!r}" if schema_id is not None else f"name {name!r}"
+    return f"schema id {schema_id!r}" if schema_id is not None else f"name {name!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class OntologyIndex:
             raise ValidationError(
                 f"feature {_who(name, schema_id)} is not in the project's ontology "
                 f"(tools: {', '.join(sorted(t.name for t in self.ontology.tools)) or 'none'})",
-                field="schemaId" if schema_id is not None else "name",
+                field="schema_id" if schema_id is not None else "name",
                 value=schema_id or name,
             )
         if tool.type is not wanted:
@@ -197,16 +197,16 @@ def _find(nodes: list[Classification], name: str | None, schema_id: str | None) 
 
 
 def dicom_only(annotation: AnyAnnotation) -> None:
-    """What a DICOM data row (a series) takes: objects drawn on a slice of a plane (a frame of a ``groupKey``),
+    """What a DICOM data row (a series) takes: objects drawn on a slice of a plane (axial, sagittal, coronal),
     tracks across slices of a plane, per-frame masks on a plane, label volumes, and classifications."""
     if isinstance(annotation, FrameMasks):
         if annotation.group is None:
-            raise ValidationError("a DICOM mask needs a groupKey (axial, sagittal, coronal)", field="groupKey")
+            raise ValidationError("a DICOM mask needs a plane (axial, sagittal, coronal)", field="plane")
         return
     if isinstance(annotation, TrackedObject):
         if annotation.group is None:
             raise ValidationError(
-                "a DICOM polyline needs a groupKey (axial, sagittal, coronal)", field="groupKey", value=None
+                "a track on a DICOM series needs a plane (axial, sagittal, coronal)", field="plane", value=None
             )
         return
     if isinstance(annotation, ObjectAnnotation):
@@ -215,7 +215,7 @@ def dicom_only(annotation: AnyAnnotation) -> None:
             raise ValidationError(
                 f"an object on a DICOM series sits on a slice of a plane (axial, sagittal, coronal); this {kind} "
                 "names no plane and slice",
-                field="groupKey",
+                field="plane",
                 value=kind,
             )
         return

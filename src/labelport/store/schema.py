@@ -252,7 +252,7 @@ export_jobs = sa.Table(
     sa.CheckConstraint("format in ('export_v2', 'export_labels')", name="format"),
 )
 
-# An import's statuses in pages of STATUS_PAGE, each ``[uuid, dataRow, errors]`` (errors null: SUCCESS), in
+# An import's statuses in pages of STATUS_PAGE, each ``[uuid, data row, errors]`` (errors null: SUCCESS), in
 # input order: one row per annotation would cost a large import as much as its annotations.
 import_status_pages = sa.Table(
     "import_status_pages",

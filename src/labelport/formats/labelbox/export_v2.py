@@ -12,7 +12,7 @@ plane) into a URL, a file written beside the export or a server route. Reading t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -124,6 +124,23 @@ class ExportParams:
     def everything(cls) -> ExportParams:
         """Every section (what the legacy export shows)."""
         return cls(True, True, True, True, True, True)
+
+
+# What ``labelport export labelbox --include`` chooses from: the export params Labelbox offers.
+INCLUDE_CHOICES = (
+    "attachments",
+    "metadata_fields",
+    "data_row_details",
+    "project_details",
+    "label_details",
+    "performance_details",
+    "interpolated_frames",
+)
+
+
+def include_options(chosen: Collection[str]) -> dict[str, Any]:
+    """The writer's options for the sections named (``all`` for every one)."""
+    return {"params": {name: "all" in chosen or name in chosen for name in INCLUDE_CHOICES}}
 
 
 def parse_options(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -414,9 +414,10 @@ def _mask_instance(raw: Any) -> MaskInstance:
 
 
 def _group(raw: Any) -> PlaneGroup:
-    if type(raw) is not str:
-        raise _Bad(f"must be axial, sagittal or coronal, found {raw!r}", raw)
-    return PlaneGroup.parse(raw)
+    try:
+        return PlaneGroup.parse(raw)
+    except ValidationError:
+        raise _Bad(f"{GROUP_KEY} must be one of axial, sagittal, coronal; found {raw!r}", raw) from None
 
 
 # ---------------------------------------------------------------- reading: lines
