@@ -212,5 +212,3 @@ def test_ontology_sibling_names_are_unique_at_every_depth() -> None:
         classifications=(Classification(ClassificationType.TEXT, "x"),),
     )
     assert len(list(ok.walk())) == 3
-
-

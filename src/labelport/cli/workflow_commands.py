@@ -16,6 +16,7 @@ from labelport.service import Hub, workflow
 workflow_app = typer.Typer(help="Review workflow: approve, reject, rework, move; history.", no_args_is_help=True)
 err = Console(stderr=True)
 
+
 def _fail(exc: LabelportError) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(code=1)

@@ -94,7 +94,6 @@ class HistoryEntry:
     to_task: str
 
 
-
 @dataclass(frozen=True, slots=True)
 class WorkflowState:
     data_row_id: str
