@@ -124,3 +124,37 @@ class FormatConformance:
         report = self.entry.write([item], io.BytesIO(), self.write_context())
         assert [loss.what for loss in report.losses] == [what], report.losses
         assert report.losses[0].reason and str(item.data_row) in str(report.losses[0])
+
+
+class WriterConformance:
+    """The part of the suite a write-only format passes: registered as such, refuses to read, writes items to
+    its output, and names in its report what it cannot hold. A subclass gives ``entry`` and ``unwritable``;
+    ``output(tmp_path)`` is where it writes (a folder for folder formats)."""
+
+    entry: ClassVar[FormatEntry]
+
+    def unwritable(self) -> tuple[LabeledItem, str]:
+        raise NotImplementedError
+
+    def output(self, tmp_path: Path) -> Path:
+        return tmp_path / "out"
+
+    def write_context(self) -> WriteContext:
+        return WriteContext()
+
+    def test_registered_as_written_only(self) -> None:
+        from labelport.errors import LabelportError
+
+        assert self.entry in FORMATS and self.entry.writes and not self.entry.reads
+        with pytest.raises(LabelportError, match="cannot be read"):
+            self.entry.read(b"")
+
+    def test_detects_nothing(self) -> None:
+        for source in (b"", b"{}", b'{"data_row": {}}'):
+            assert self.entry.detect(source).confidence < THRESHOLD
+
+    def test_write_report_names_what_the_format_cannot_hold(self, tmp_path: Path) -> None:
+        item, what = self.unwritable()
+        report = self.entry.write([item], self.output(tmp_path), self.write_context())
+        assert [loss.what for loss in report.losses] == [what], report.losses
+        assert report.items == 1 and str(item.data_row) in str(report.losses[0])

@@ -28,7 +28,7 @@ from labelport.model import (
 )
 
 from ..fixtures import LABELBOX
-from .conformance import FormatConformance, annotations
+from .conformance import FormatConformance, WriterConformance, annotations
 
 ANCHORS = LABELBOX
 FIXTURES = (
@@ -190,3 +190,27 @@ class TestLabelboxExportV2Conformance(FormatConformance):
 
     def unwritable(self) -> tuple[LabeledItem, str]:
         return LabeledItem(DataRowKey(global_key="row"), (Label(LabelKind.GROUND_TRUTH, (ELLIPSE,)),)), "Ellipse"
+
+
+class TestLabelboxExportLabelsConformance(WriterConformance):
+    entry = get_format("labelbox_export_labels")
+
+    def unwritable(self) -> tuple[LabeledItem, str]:
+        return LabeledItem(DataRowKey(global_key="row"), (Label(LabelKind.GROUND_TRUTH, (ELLIPSE,)),)), "Ellipse"
+
+    def test_writes_the_labels_file_in_its_folder(self, tmp_path: Path) -> None:
+        items = [i for i in self.entry_items() if i.media is not None]
+        folder = tmp_path / "legacy"
+        context = WriteContext(link_mask=lambda link, item: (link.raster.uri if link.raster else None) or "")
+        report = self.entry.write(items, folder, context)
+        labels = json.loads((folder / "labels.json").read_text())
+        assert report.items == len(items) == len(labels) == 3
+        assert [label["DataRow ID"] for label in labels] == [i.media.id for i in items if i.media]
+        video = json.loads(next(folder.glob("frames/*/video.ndjson")).read_text().splitlines()[0])
+        assert video["frameNumber"] == 13 and video["objects"][0]["bbox"]["top"] == 98.0
+
+    @staticmethod
+    def entry_items() -> list[LabeledItem]:
+        from .conformance import items_of
+
+        return items_of(get_format(export_v2.NAME), EXPORT_FIXTURES[0])

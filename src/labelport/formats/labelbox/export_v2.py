@@ -238,9 +238,9 @@ class RowWriter:
         return out
 
     def _label(self, item: LabeledItem, label: Label, media_type: MediaType) -> dict[str, Any]:
-        entries = [
-            Entry.of(a, derived_id(label.id or str(item.data_row), str(i))) for i, a in enumerate(label.annotations)
-        ]
+        # A label from a format without label ids gets one derived from its data row, the same every time.
+        label_id = label.id or derived_id(str(item.data_row), f"label/{label.kind.value}")
+        entries = [Entry.of(a, derived_id(label_id, str(i))) for i, a in enumerate(label.annotations)]
         lost: list[Entry] = []
 
         def lose(entry: Entry, exc: Unwritable) -> None:
@@ -265,7 +265,7 @@ class RowWriter:
         shown: dict[str, Any] = {
             LABEL_KIND: LABEL_KINDS[media_type],
             VERSION: FORMAT_VERSION,
-            ROW_ID: label.id,
+            ROW_ID: label_id,
         }
         if self.params.label_details:
             history = item.review.history if item.review is not None else ()
@@ -277,7 +277,7 @@ class RowWriter:
                 "content_last_updated_at": iso(label.details.updated_at),
                 "reviews": [
                     {
-                        ROW_ID: derived_id(label.id or "", f"review/{iso(h.at, precise=True)}"),
+                        ROW_ID: derived_id(label_id, f"review/{iso(h.at, precise=True)}"),
                         "action": h.action.value,
                         "score": 1 if h.action is WorkflowAction.APPROVE else -1,
                         "created_at": iso(h.at, precise=True),

@@ -306,11 +306,14 @@ def _item(raw: Any, ctx: ReadContext, file: str | None, line: int | None, path: 
     )
     labels: list[AnyAnnotation] = []
     kinds: list[str] = []
+    label_ids: list[str] = []
     for project_id, block in _mapping(row.get(PROJECTS) or {}, PROJECTS).items():
         for i, label in enumerate(_list(_mapping(block, f"{PROJECTS}.{project_id}").get(LABELS) or [], LABELS)):
             where = f"{PROJECTS}.{project_id}.{LABELS}[{i}]"
             label_kind = _mapping(label, where).get(LABEL_KIND, "Default")
             kinds.append(label_kind)
+            if isinstance(label.get(ROW_ID), str):
+                label_ids.append(label[ROW_ID])
             media = _MEDIA_OF_KIND.get(label_kind, MediaType.IMAGE)
             labels += _annotations(
                 _mapping(label.get(ANNOTATIONS) or {}, f"{where}.{ANNOTATIONS}"), media, f"{where}.{ANNOTATIONS}"
@@ -326,7 +329,9 @@ def _item(raw: Any, ctx: ReadContext, file: str | None, line: int | None, path: 
             external_id=key.external_id,
             media_attributes=MediaAttributes.from_dict(dict(row.get(MEDIA_ATTRIBUTES) or {})),
         )
-    return LabeledItem(key, (Label(ctx.label_kind, tuple(labels)),), media=media_row, file=file, line=line, path=path)
+    # Several projects' labels become one; it keeps the label id when there was only one.
+    label = Label(ctx.label_kind, tuple(labels), id=label_ids[0] if len(label_ids) == 1 else None)
+    return LabeledItem(key, (label,), media=media_row, file=file, line=line, path=path)
 
 
 def read_rows(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
