@@ -216,6 +216,14 @@ def encode_png_binary(mask: npt.ArrayLike) -> bytes:
     return buffer.getvalue()
 
 
+def encode_png_grey(mask: npt.ArrayLike) -> bytes:
+    """Binary mask as a grey PNG holding 0 and 255: viewable as it is (the mask PNGs of DICOM exports)."""
+    array = _as_mask(mask).astype(np.uint8) * np.uint8(255)
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def decode_png_binary(data: bytes) -> npt.NDArray[np.bool_]:
     """Mask from a PNG: grey (any non-zero value, so 0/1 and 0/255 both work) or RGB with equal channels."""
     image = _open_png(data)
@@ -272,6 +280,7 @@ __all__ = [
     "encode_encord_rle",
     "encode_png_binary",
     "encode_png_composite",
+    "encode_png_grey",
     "flat_from_runs",
     "png_size",
     "runs_of",

@@ -122,8 +122,7 @@ def label_map_dtype(labels: npt.NDArray[Any]) -> type[np.unsignedinteger[Any]]:
     return np.uint8 if high <= 255 else np.uint16
 
 
-def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLike) -> None:
-    """Write a label map on the grid of a Volume: uint8, or uint16 when a label is above 255."""
+def _label_map_image(labels: npt.NDArray[Any], grid: Volume | Grid) -> Any:
     target = grid.grid if isinstance(grid, Volume) else grid
     if tuple(labels.shape) != target.shape:
         raise ValidationError(
@@ -136,7 +135,29 @@ def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLik
     image = nib.Nifti1Image(data, target.affine_ras)
     _set_header(image, target.affine_ras)
     image.set_data_dtype(data.dtype)
-    nib.save(image, os.fspath(path))
+    return image
+
+
+def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLike) -> None:
+    """Write a label map on the grid of a Volume: uint8, or uint16 when a label is above 255."""
+    nib.save(_label_map_image(labels, grid), os.fspath(path))
+
+
+def encode_label_volume(labels: npt.NDArray[Any], grid: Volume | Grid) -> bytes:
+    """A label map on ``grid`` as gzipped single-file NIfTI bytes (RAS affine), built in memory.
+
+    The gzip header carries no time stamp, so the same labels give the same bytes (and one blob).
+    """
+    return gzip.compress(_label_map_image(labels, grid).to_bytes(), compresslevel=1, mtime=0)
+
+
+def decode_label_volume(data: bytes) -> npt.NDArray[Any]:
+    """The voxels of a label map stored by ``encode_label_volume`` (gzipped or plain NIfTI bytes)."""
+    try:
+        image = nib.Nifti1Image.from_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    except (OSError, ValueError, EOFError) as exc:
+        raise MediaError(f"a stored label volume is not NIfTI ({exc})") from exc
+    return np.asarray(image.dataobj)
 
 
 def read_label_map(source: PathLike | NiftiImage) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:

@@ -7,7 +7,6 @@ default the working directory and the folder of the file being imported) and ove
 
 from __future__ import annotations
 
-import tempfile
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,8 +16,9 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import numpy.typing as npt
 
+from labelport import imaging
 from labelport.errors import ValidationError
-from labelport.imaging import Grid, PlaneView, decode_png_composite, write_label_map
+from labelport.imaging import Grid, PlaneView, decode_png_composite, grid_from_attributes, plane_from_attributes
 from labelport.imaging.codecs import png_size
 from labelport.model.annotation import AnyAnnotation, FrameMask, FrameMasks, ObjectAnnotation
 from labelport.model.geometry import Mask, RasterSource
@@ -83,23 +83,11 @@ def check_size(data: bytes, width: int | None, height: int | None, what: str) ->
 
 def grid_of(attributes: MediaAttributes) -> Grid:
     """The voxel grid of a DICOM or NIfTI data row from its stored media attributes."""
-    if attributes.columns is None or attributes.rows is None or attributes.slices is None:
-        raise ValidationError("the data row has no volume geometry (columns, rows, slices)", field="media_attributes")
-    orientation = attributes.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-    spacing = attributes.spacing or (1.0, 1.0, 1.0)
-    origin = attributes.origin or (0.0, 0.0, 0.0)
-    row_dir = np.array(orientation[:3], dtype=np.float64)
-    col_dir = np.array(orientation[3:], dtype=np.float64)
-    affine = np.eye(4)
-    affine[:3, 0] = row_dir * spacing[0]
-    affine[:3, 1] = col_dir * spacing[1]
-    affine[:3, 2] = np.cross(row_dir, col_dir) * spacing[2]
-    affine[:3, 3] = origin
-    return Grid((attributes.columns, attributes.rows, attributes.slices), affine)
+    return grid_from_attributes(attributes)
 
 
 def plane(attributes: MediaAttributes, group: PlaneGroup) -> PlaneView:
-    return PlaneView.of(grid_of(attributes), group)
+    return plane_from_attributes(attributes, group)
 
 
 def label_volume(
@@ -120,24 +108,12 @@ def label_volume(
 
 
 def encode_label_volume(volume: npt.NDArray[np.uint8], grid: Grid) -> bytes:
-    """The label volume as gzipped NIfTI bytes on the series grid (RAS affine)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "labels.nii.gz"
-        write_label_map(volume, grid, path)
-        return path.read_bytes()
+    """The label volume as gzipped NIfTI bytes on the series grid (RAS affine), made in memory."""
+    return imaging.encode_label_volume(volume, grid)
 
 
 def decode_label_volume(data: bytes) -> npt.NDArray[np.integer]:
-    import nibabel as nib
-
-    image = nib.Nifti1Image.from_bytes(_gunzip(data))
-    return np.asarray(image.dataobj)
-
-
-def _gunzip(data: bytes) -> bytes:
-    import gzip
-
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    return imaging.decode_label_volume(data)
 
 
 def frame_png(
