@@ -17,7 +17,7 @@ from labelport.store.schema import batches, blobs, metadata, organizations, proj
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0003"
+        assert db.current_revision() == db.head_revision() == "0004"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -126,11 +126,11 @@ def test_migration_0003_moves_statuses_into_pages_and_back(database_url: str, tm
                     for p, u, r, s, e in want
                 ],
             )
-        db.migrate()
-        assert db.current_revision() == "0003"
+        command.upgrade(_alembic_config(db.engine), "0003")
         with db.engine.connect() as conn:
             pages = conn.execute(sa.text("SELECT page, failures FROM import_status_pages ORDER BY page")).all()
         assert [tuple(p) for p in pages] == [(0, 0), (1, 1)]
+        db.migrate()  # the statuses read through the service on the newest schema
         from labelport.service.hub import Hub
         from labelport.service.imports import import_statuses_of
 
@@ -149,8 +149,10 @@ def test_migration_0003_moves_statuses_into_pages_and_back(database_url: str, tm
 
 def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
     """``BulkRows`` (executemany on SQLite, COPY on PostgreSQL) stores awkward text and JSON unchanged."""
+    from labelport.model.jobs import JobFormat, JobKind
+    from labelport.store import jobs
     from labelport.store.bulk import BulkRows
-    from labelport.store.schema import import_jobs, import_status_pages
+    from labelport.store.schema import import_status_pages
 
     db = Database(database_url)
     odd = 'tab\tnew\nline back\\slash "quote" \\N, \u00e9\u4e2d \U0001f600'
@@ -158,18 +160,17 @@ def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
     try:
         with db.write() as conn:
             _project(conn)
-            conn.execute(
-                import_jobs.insert().values(
-                    id="j1", project_id="p1", name=odd, kind="prediction", format="labelbox_ndjson",
-                    state="FINISHED", total=2, succeeded=1, failed=1, created_at=datetime.now(UTC),
-                )
+            jobs.insert(
+                conn, job_id="j1", organization_id="org1", project_id="p1", kind=JobKind.IMPORT,
+                fmt=JobFormat.LABELBOX_NDJSON, name=odd, options={"label_kind": "prediction", "input_name": odd},
+                input_blob=None, created_at=datetime.now(UTC), created_by=None,
             )  # fmt: skip
             pages = BulkRows(conn, import_status_pages, ("job_id", "page", "failures", "statuses"))
             pages.insert([("j1", 0, 1, pages.json(statuses)), ("j1", 1, 0, pages.json([]))])
         with db.read() as conn:
             rows = conn.execute(sa.select(import_status_pages).order_by(import_status_pages.c.page)).all()
-            name = conn.execute(sa.select(import_jobs.c.name)).scalar_one()
-        assert name == odd
+            job = jobs.find(conn, "j1")
+        assert job is not None and job.name == odd and job.options["input_name"] == odd
         assert [(r.job_id, r.page, r.failures, r.statuses) for r in rows] == [("j1", 0, 1, statuses), ("j1", 1, 0, [])]
     finally:
         db.dispose()

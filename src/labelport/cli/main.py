@@ -15,6 +15,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -64,7 +65,8 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except LabelportError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            # Messages quote values ("[server]", "[0, 0, 255]"): escaped, so rich prints them, not reads markup.
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -146,7 +148,7 @@ def rows_add(
         table.add_row(row.id, row.global_key or "", row.media_type.value, size)
     out.print(table)
     for failure in result.failures:
-        err.print(f"[red]failed:[/red] {failure.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]failed:[/red] {escape(failure.message)}", highlight=False, soft_wrap=True)
     out.print(f"{len(result.created)} created, {len(result.failures)} failed", highlight=False)
     if result.failures:
         raise typer.Exit(1)
@@ -228,9 +230,10 @@ def import_labelbox(
     name: Annotated[str | None, typer.Option(help="Import name (default: the file name).")] = None,
 ) -> None:
     """Import Labelbox NDJSON as pre-labels or ground truth; failed annotations are listed with line and reason."""
-    from labelport.formats import labelbox_ndjson
+    from labelport.model.jobs import JobState
     from labelport.model.label import LabelKind
-    from labelport.service.imports import import_annotations, import_statuses_of
+    from labelport.service import jobs
+    from labelport.service.imports import get_import_job, import_statuses_of, start_import
 
     if not file.is_file():
         raise LabelportError(f"import file {str(file)!r} does not exist")
@@ -238,18 +241,20 @@ def import_labelbox(
     with file.open("rb") as handle:
         total = sum(1 for line in handle if line.strip())
     h = hub()
+    job_id = start_import(
+        h,
+        project,
+        name or file.name,
+        label_kind,
+        source=file,
+        input_name=str(file),
+        file_roots=[file.absolute().parent],
+    )
     with progress_bar() as bar:
         task = bar.add_task("importing annotations", total=total)
-        job = import_annotations(
-            h,
-            project,
-            name or file.name,
-            labelbox_ndjson.read_for_import(file),
-            label_kind,
-            roots=(file.absolute().parent,),
-            progress=lambda n: bar.advance(task, n),
-        )
-    if job.state == "FAILED":
+        jobs.run(h, job_id, on_progress=lambda n: bar.advance(task, n))
+    job = get_import_job(h, job_id)
+    if job.state is JobState.FAILED:
         raise LabelportError(f"import failed: {job.error}")
     failures = import_statuses_of(h, job.id, failures_only=True)
     if failures:

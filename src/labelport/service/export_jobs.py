@@ -1,61 +1,43 @@
-"""Exports run as jobs on a server: the job is a row of ``export_jobs``, its output a file under
-``$LABELPORT_HOME/exports/<job id>/``.
+"""Exports as jobs: a row of ``jobs`` (kind export), its output a file under ``$LABELPORT_HOME/exports/<job id>/``.
 
 ``start_export`` checks params and filters before it records anything (bad ones raise ``ValidationError``
-at once) and records a QUEUED job; a runner calls ``run_export_job``. Masks are linked as server paths
-(``/api/v1/projects/{project}/annotations/{feature}/index/{frame}/mask``) and legacy per-frame files as
-``/api/v1/exports/{job}/files/{path}``: the server turns them into absolute, signed URLs when it serves the
-file, so the links are fresh whenever the export is downloaded.
+at once) and records a QUEUED job; ``service.jobs.run`` calls ``execute``, which writes the file of the
+job's format. How masks and per-frame files are linked is the job's ``links`` option:
+
+- ``server`` (a server's jobs): masks as server paths
+  (``/api/v1/projects/{project}/annotations/{feature}/index/{frame}/mask``) and legacy per-frame files as
+  ``/api/v1/exports/{job}/files/{path}``; the server turns them into absolute, signed URLs when it serves
+  the file, so the links are fresh whenever the export is downloaded;
+- ``files`` (embedded): mask PNGs and per-frame files written in the export's folder, linked as ``file://``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
-from labelport.errors import LabelportError, NotFoundError
-from labelport.formats import labelbox_export as fmt
+from labelport.errors import ValidationError
 from labelport.formats.labelbox_export import ExportParams
-from labelport.model.ids import new_id
-from labelport.service import exports
+from labelport.model.jobs import ExportJobInfo, JobFormat, JobInfo, JobKind
+from labelport.service import exports, jobs
 from labelport.service.exports import ExportFilters
-from labelport.service.hub import Hub, now
-from labelport.service.projects import get_project
-from labelport.store.schema import export_jobs
-
-log = logging.getLogger(__name__)
-
-UNFINISHED = ("QUEUED", "RUNNING")
+from labelport.service.hub import Hub
 
 
-class ExportFormat(StrEnum):
-    EXPORT_V2 = "export_v2"  # NDJSON, one data row per line
-    EXPORT_LABELS = "export_labels"  # the legacy JSON array of labels
-
-    @property
-    def file_name(self) -> str:
-        return "export.ndjson" if self is ExportFormat.EXPORT_V2 else "labels.json"
+class ExportLinks(StrEnum):
+    SERVER = "server"  # server paths, signed when the file is served
+    FILES = "files"  # files in the export's folder, linked as file:// URLs
 
 
-@dataclass(frozen=True, slots=True)
-class ExportJobInfo:
-    id: str
-    project_id: str
-    format: ExportFormat
-    state: str  # QUEUED | RUNNING | FINISHED | FAILED
-    rows: int
-    errors: list[dict[str, Any]]
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
+EXPORT_FORMATS = (JobFormat.LABELBOX_EXPORT_V2, JobFormat.LABELBOX_EXPORT_LABELS)
+FILE_NAMES: dict[JobFormat, str] = {
+    JobFormat.LABELBOX_EXPORT_V2: "export.ndjson",  # NDJSON, one data row per line
+    JobFormat.LABELBOX_EXPORT_LABELS: "labels.json",  # the legacy JSON array of labels
+}
 
 
 def exports_root(hub: Hub) -> Path:
@@ -68,7 +50,13 @@ def output_folder(hub: Hub, job_id: str) -> Path:
 
 
 def output_path(hub: Hub, job: ExportJobInfo) -> Path:
-    return output_folder(hub, job.id) / job.format.file_name
+    """The file an export writes (it exists once the job is FINISHED)."""
+    return output_folder(hub, job.id) / FILE_NAMES[job.format]
+
+
+def files_path(job_id: str, relative: str) -> str:
+    """The server path that serves a file of an export's folder (frames files of the legacy export)."""
+    return f"/api/v1/exports/{job_id}/files/{relative}"
 
 
 def _legacy_filters(start: str | None, end: str | None) -> dict[str, Any]:
@@ -83,135 +71,118 @@ def start_export(
     params: Mapping[str, Any] | None = None,
     filters: Mapping[str, Any] | None = None,
     *,
-    kind: ExportFormat | str = ExportFormat.EXPORT_V2,
+    fmt: JobFormat | str = JobFormat.LABELBOX_EXPORT_V2,
     start: str | None = None,
     end: str | None = None,
+    links: ExportLinks | str = ExportLinks.SERVER,
+    name: str | None = None,
 ) -> str:
     """Record a QUEUED export of a project and return its id; params and filters are checked first.
 
-    ``kind="export_labels"`` is the legacy export of labels created in [``start``, ``end``].
+    ``fmt=labelbox_export_labels`` is the legacy export of labels created in [``start``, ``end``].
     """
-    kind = ExportFormat(kind)
-    get_project(hub, project_id)
-    if kind is ExportFormat.EXPORT_V2:
+    fmt = JobFormat.parse(fmt)
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationError(
+            f"format {fmt.value} is not an export format; use one of {', '.join(f.value for f in EXPORT_FORMATS)}",
+            field="format",
+            value=fmt.value,
+        )
+    links = ExportLinks(links)
+    if fmt is JobFormat.LABELBOX_EXPORT_V2:
         ExportParams.parse(params)
         ExportFilters.parse(filters)
-        stored_params, stored_filters = dict(params or {}), dict(filters or {})
+        options: dict[str, Any] = {"params": dict(params or {}), "filters": dict(filters or {})}
     else:
-        stored_params, stored_filters = {}, _legacy_filters(start, end)
-    job_id = new_id()
-    with hub.transaction() as conn:
-        conn.execute(
-            export_jobs.insert().values(
-                id=job_id,
-                project_id=project_id,
-                format=kind.value,
-                state="QUEUED",
-                params=stored_params,
-                filters=stored_filters,
-                rows=0,
-                errors=[],
-                created_at=now(),
-                created_by=hub.actor,
-            )
-        )
-    return job_id
-
-
-def _info(row: Any) -> ExportJobInfo:
-    return ExportJobInfo(
-        id=row.id,
-        project_id=row.project_id,
-        format=ExportFormat(row.format),
-        state=row.state,
-        rows=row.rows,
-        errors=list(row.errors or []),
-        error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
+        options = {"filters": _legacy_filters(start, end)}
+    options["links"] = links.value
+    return jobs.create(hub, JobKind.EXPORT, fmt, name=name or fmt.value, project_id=project_id, options=options)
 
 
 def get_export_job(hub: Hub, job_id: str) -> ExportJobInfo:
-    with hub.read() as conn:
-        row = conn.execute(sa.select(export_jobs).where(export_jobs.c.id == job_id)).first()
-    if row is None:
-        raise NotFoundError(f"no export job with id {job_id!r}")
-    return _info(row)
+    return ExportJobInfo.of(jobs.get(hub, job_id, JobKind.EXPORT))
 
 
-def _finish(hub: Hub, job_id: str, **values: Any) -> None:
-    with hub.transaction() as conn:
-        conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(finished_at=now(), **values))
+Writer = Callable[[Hub, JobInfo, Path, ExportLinks, jobs.Recorder], tuple[int, list[dict[str, Any]]]]
 
 
-def fail_export(hub: Hub, job_id: str, reason: str) -> None:
-    _finish(hub, job_id, state="FAILED", error=reason)
+def _write_export_v2(
+    hub: Hub, job: JobInfo, folder: Path, links: ExportLinks, recorder: jobs.Recorder
+) -> tuple[int, list[dict[str, Any]]]:
+    project_id = str(job.project_id)
+    params, filters = job.options.get("params"), job.options.get("filters")
+    recorder.total = exports.count(hub, project_id, filters)
+    mask_url = exports.server_mask_url("", project_id) if links is ExportLinks.SERVER else None
+    result = exports.run_export(hub, project_id, params, filters, folder, mask_url=mask_url, progress=recorder)
+    return result.rows, result.errors
 
 
-def files_path(job_id: str, relative: str) -> str:
-    """The server path that serves a file of an export's folder (frames files of the legacy export)."""
-    return f"/api/v1/exports/{job_id}/files/{relative}"
+def _write_export_labels(
+    hub: Hub, job: JobInfo, folder: Path, links: ExportLinks, recorder: jobs.Recorder
+) -> tuple[int, list[dict[str, Any]]]:
+    filters = job.options.get("filters") or {}
+    if not isinstance(filters, Mapping):
+        raise ValidationError(f"the stored filters of export {job.id} are not a mapping", field="filters")
+    start, end = filters.get("start"), filters.get("end")
+    _legacy_filters(start, end)
+    project_id = str(job.project_id)
+    if links is ExportLinks.SERVER:
+        rows = exports.legacy_rows(
+            hub,
+            project_id,
+            start=start,
+            end=end,
+            folder=folder,
+            mask_url=exports.server_mask_url("", project_id),
+            link=lambda path: files_path(job.id, path.relative_to(folder).as_posix()),
+        )
+    else:
+        rows = exports.legacy_rows(hub, project_id, start=start, end=end, folder=folder)
+    legacy = []
+    for row in rows:
+        legacy.append(row)
+        recorder(1)
+    target = folder / FILE_NAMES[job.format]
+    partial = folder / f".{target.name}.partial"
+    partial.write_bytes(orjson.dumps(legacy))
+    partial.replace(target)
+    return len(legacy), []
 
 
-def run_export_job(hub: Hub, job_id: str) -> None:
-    """Write the output of a queued (or interrupted) export; the job ends FINISHED or FAILED with the reason.
+WRITERS: dict[JobFormat, Writer] = {
+    JobFormat.LABELBOX_EXPORT_V2: _write_export_v2,
+    JobFormat.LABELBOX_EXPORT_LABELS: _write_export_labels,
+}
 
-    The file is written beside its final name and renamed at the end, so a reader never sees half of it;
-    running a job again rewrites it whole.
-    """
-    job = get_export_job(hub, job_id)
-    if job.state not in UNFINISHED:
-        return
-    with hub.transaction() as conn:
-        conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
-    with hub.read() as conn:
-        stored = conn.execute(sa.select(export_jobs.c.params, export_jobs.c.filters).where(export_jobs.c.id == job_id))
-        params, filters = stored.one()
-    folder = output_folder(hub, job_id)
+
+def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
+    """Write the export's file (beside its final name, renamed at the end, so a reader never sees half of
+    it; running a job again rewrites it whole) and finish the job with the rows written and the problems."""
+    writer = WRITERS.get(job.format)
+    if writer is None:
+        raise ValidationError(f"format {job.format.value} cannot be exported", field="format", value=job.format.value)
+    links = job.options.get("links", ExportLinks.SERVER.value)
+    if links not in tuple(ExportLinks):
+        raise ValidationError(
+            f"export {job.id} has links {links!r}; expected server or files", field="links", value=links
+        )
+    folder = output_folder(hub, job.id)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / job.format.file_name
-    partial = folder / f".{job.format.file_name}.partial"
-    mask_url = exports.server_mask_url("", job.project_id)
-    errors: list[dict[str, Any]] = []
-    try:
-        if job.format is ExportFormat.EXPORT_V2:
-            rows = exports.export_rows(hub, job.project_id, params, filters, mask_url=mask_url, errors=errors)
-            written = fmt.write(rows, partial)
-        else:
-            legacy = list(
-                exports.legacy_rows(
-                    hub,
-                    job.project_id,
-                    start=filters.get("start"),
-                    end=filters.get("end"),
-                    folder=folder,
-                    mask_url=mask_url,
-                    link=lambda path: files_path(job_id, path.relative_to(folder).as_posix()),
-                )
-            )
-            partial.write_bytes(orjson.dumps(legacy))
-            written = len(legacy)
-        partial.replace(target)
-    except LabelportError as exc:
-        fail_export(hub, job_id, str(exc))
-        return
-    except Exception:
-        log.exception("export job %s failed", job_id)
-        fail_export(hub, job_id, "the export hit an unexpected error; see the server's log")
-        return
-    _finish(hub, job_id, state="FINISHED", rows=written, errors=errors)
+    written, errors = writer(hub, job, folder, ExportLinks(links), jobs.Recorder(hub, job.id, also=on_progress))
+    output = f"{job.id}/{FILE_NAMES[job.format]}"
+    jobs.finish(hub, job.id, total=written, succeeded=written, failed=len(errors), errors=errors, output=output)
 
 
 __all__ = [
-    "ExportFormat",
+    "EXPORT_FORMATS",
+    "FILE_NAMES",
     "ExportJobInfo",
+    "ExportLinks",
+    "execute",
     "exports_root",
-    "fail_export",
     "files_path",
     "get_export_job",
     "output_folder",
     "output_path",
-    "run_export_job",
     "start_export",
 ]

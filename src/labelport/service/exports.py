@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from labelport.errors import NotFoundError, ValidationError
 from labelport.formats import labelbox_export as fmt
 from labelport.formats.labelbox_export import ExportParams, MaskRequest, StoredItem
+from labelport.imaging.codecs import encode_png_grey
 from labelport.model.codec import from_json
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
@@ -266,16 +267,6 @@ class _VolumeCache:
         return volume
 
 
-def _grey(mask: np.ndarray[Any, Any]) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def mask_png(
     hub: Hub, project_id: str, feature_schema_id: str, data_row_id: str, plane: PlaneGroup | str, frame: int
 ) -> bytes:
@@ -313,7 +304,7 @@ def mask_png(
             continue
         image = view.extract(cache.get(blob), frame - 1)
         selected |= image == value
-    return _grey(selected)
+    return encode_png_grey(selected)
 
 
 def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int) -> bytes:
@@ -341,7 +332,7 @@ def mask_png_for_feature(hub: Hub, project_id: str, feature_id: str, frame: int)
         image = masks.plane(MediaAttributes.from_dict(attributes), PlaneGroup(row.plane_group)).extract(
             volume, frame - 1
         )
-        return _grey(image == value)
+        return encode_png_grey(image == value)
     for fm in getattr(annotation, "frames", ()):
         if fm.frame == frame - 1 and fm.source.blob is not None:
             return hub.blobs.get(fm.source.blob)
@@ -382,7 +373,7 @@ class MaskFiles:
                 volume = self.cache.get(request.blob)
                 view = masks.plane(self.attributes[self.data_row_id], request.plane)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(_grey(view.extract(volume, request.frame) == request.label_value))
+                target.write_bytes(encode_png_grey(view.extract(volume, request.frame) == request.label_value))
             return target.as_uri()
         target = self.folder / "composite" / f"{request.blob}.png"
         if not target.exists():
@@ -747,11 +738,16 @@ def run_export(
     filters: Mapping[str, Any] | ExportFilters | None,
     folder: Path,
     *,
+    mask_url: fmt.MaskUrl | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Write ``folder/export.ndjson`` (masks under ``folder/masks``); params and filters checked first."""
+    """Write ``folder/export.ndjson``; params and filters checked first. Masks are PNGs under
+    ``folder/masks`` linked as ``file://`` URLs, or links ``mask_url`` makes (``server_mask_url``)."""
     errors: list[dict[str, Any]] = []
-    rows = export_rows(hub, project_id, params, filters, mask_folder=folder / "masks", errors=errors)
+    if mask_url is not None:
+        rows = export_rows(hub, project_id, params, filters, mask_url=mask_url, errors=errors)
+    else:
+        rows = export_rows(hub, project_id, params, filters, mask_folder=folder / "masks", errors=errors)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "export.ndjson"
     tmp = folder / ".export.ndjson.partial"

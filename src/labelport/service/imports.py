@@ -34,9 +34,10 @@ from labelport.model.annotation import (
 from labelport.model.codec import to_json
 from labelport.model.geometry import Mask, RasterSource
 from labelport.model.ids import new_id
+from labelport.model.jobs import ImportJobInfo, JobFormat, JobKind
 from labelport.model.label import LabelKind
 from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
-from labelport.service import masks, workflow
+from labelport.service import jobs, masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
@@ -47,27 +48,12 @@ from labelport.store.schema import (
     annotation_rows,
     batch_data_rows,
     data_rows,
-    import_jobs,
     import_status_pages,
     labels,
-    projects,
 )
 
 MAX_PER_FEATURE = 5000
 CHUNK = 250  # items checked and inserted together; small, so their objects die before the GC's oldest generation
-
-
-@dataclass(frozen=True, slots=True)
-class ImportJobInfo:
-    id: str
-    project_id: str
-    name: str
-    kind: LabelKind
-    state: str
-    total: int
-    succeeded: int
-    failed: int
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,42 +506,30 @@ def start_import(
     name: str,
     kind: LabelKind | str,
     *,
-    fmt: str = "labelbox_ndjson",
-    input_blob: str | None = None,
+    fmt: JobFormat | str = JobFormat.LABELBOX_NDJSON,
+    source: bytes | Path | None = None,
+    input_name: str | None = None,
+    file_roots: Iterable[Path] = (),
 ) -> str:
-    """Record a QUEUED import job (its input, when kept in the blob store, lets a runner resume it)."""
+    """Record a QUEUED import job; ``source`` (the file or its bytes) is kept in the blob store as its input,
+    so ``jobs.run`` runs it anywhere, again after a crash. ``input_name`` names the file in problem locations;
+    ``file_roots`` are extra folders its mask files may be read from (the folder of a local file)."""
     kind = LabelKind.parse(kind)
-    get_project(hub, project_id)
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"import name must be a non-empty string, found {name!r}", field="name", value=name)
-    job_id = new_id()
-    with hub.transaction() as conn:
-        conn.execute(
-            import_jobs.insert().values(
-                id=job_id,
-                project_id=project_id,
-                name=name,
-                kind=kind.value,
-                format=fmt,
-                state="QUEUED",
-                input_blob=input_blob,
-                total=0,
-                succeeded=0,
-                failed=0,
-                created_at=now(),
-                created_by=hub.actor,
-            )
-        )
-    return job_id
-
-
-def fail_import(hub: Hub, job_id: str, reason: str) -> None:
-    with hub.transaction() as conn:
-        conn.execute(
-            import_jobs.update()
-            .where(import_jobs.c.id == job_id)
-            .values(state="FAILED", error=reason, finished_at=now())
-        )
+    options = {
+        "label_kind": kind.value,
+        **({"input_name": input_name} if input_name is not None else {}),
+        **({"file_roots": [str(Path(r).absolute()) for r in file_roots]} if file_roots else {}),
+    }
+    return jobs.create(
+        hub,
+        JobKind.IMPORT,
+        fmt,
+        name=name,
+        project_id=project_id,
+        options=options,
+        source=source,
+        content_type="application/x-ndjson",
+    )
 
 
 def run_import(
@@ -566,55 +540,44 @@ def run_import(
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportJobInfo:
-    """Validate and store the annotations of a queued job in one transaction; returns the finished job.
-
-    Running a job again (after a crash) is safe: an interrupted run committed nothing.
+    """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
+    finished job. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
+    with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
+    the import is then written.
     """
-    job = get_import_job(hub, job_id)
+    job = jobs.get(hub, job_id, JobKind.IMPORT)
+    if job.project_id is None:
+        raise NotFoundError(jobs.PROJECT_GONE)
     project = get_project(hub, job.project_id)
     if project.ontology_id is None:
-        fail_import(hub, job_id, f"project {project.name!r} has no ontology; connect one before importing")
-        return get_import_job(hub, job_id)
-    with hub.transaction() as conn:
-        conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
+        raise ValidationError(
+            f"project {project.name!r} has no ontology; connect one before importing", field="project", value=project.id
+        )
     run = _Run(
         hub=hub,
         project_id=project.id,
         media_type=project.media_type,
-        kind=job.kind,
+        kind=LabelKind(job.options["label_kind"]),
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         roots=(Path.cwd(), *roots),
     )
-    try:
-        with hub.transaction() as conn:
-            chunk: list[Record | EncodedRecord | Problem] = []
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= CHUNK:
-                    _process_chunk(run, conn, chunk)
-                    if progress:
-                        progress(len(chunk))
-                    chunk = []
-            if chunk:
+    with hub.transaction() as conn:
+        chunk: list[Record | EncodedRecord | Problem] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
                 _process_chunk(run, conn, chunk)
                 if progress:
                     progress(len(chunk))
-            workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
-            _insert_status_pages(conn, job_id, run)
-            conn.execute(
-                import_jobs.update()
-                .where(import_jobs.c.id == job_id)
-                .values(
-                    state="FINISHED",
-                    total=len(run.statuses),
-                    succeeded=run.succeeded,
-                    failed=len(run.statuses) - run.succeeded,
-                    finished_at=now(),
-                )
-            )
-    except Exception as exc:
-        fail_import(hub, job_id, f"{type(exc).__name__}: {exc}")
-        raise
+                chunk = []
+        if chunk:
+            _process_chunk(run, conn, chunk)
+            if progress:
+                progress(len(chunk))
+        workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
+        _insert_status_pages(conn, job_id, run)
+        total = len(run.statuses)
+        jobs.finish(hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, conn=conn)
     return get_import_job(hub, job_id)
 
 
@@ -625,48 +588,24 @@ def import_annotations(
     items: Iterable[Record | EncodedRecord | Problem],
     kind: LabelKind | str,
     *,
-    fmt: str = "labelbox_ndjson",
+    fmt: JobFormat | str = JobFormat.LABELBOX_NDJSON,
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportJobInfo:
-    """Start and run an import in this process; returns the finished job (statuses via ``import_statuses_of``)."""
+    """Import items already read, in this process, as a job without a kept input (it cannot run again);
+    returns it FINISHED or FAILED with the reason (statuses via ``import_statuses_of``). Inputs that are
+    files or bytes go through ``start_import(source=...)`` and ``jobs.run`` instead."""
     job_id = start_import(hub, project_id, name, kind, fmt=fmt)
-    return run_import(hub, job_id, items, roots=roots, progress=progress)
+    jobs.attempt(hub, job_id, lambda _job: run_import(hub, job_id, items, roots=roots, progress=progress))
+    return get_import_job(hub, job_id)
 
 
 def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
-    with hub.read() as conn:
-        row = conn.execute(
-            sa.select(import_jobs)
-            .join(projects, projects.c.id == import_jobs.c.project_id)
-            .where(import_jobs.c.id == job_id, projects.c.organization_id == hub.organization_id)
-        ).first()
-    if row is None:
-        raise NotFoundError(f"no import job with id {job_id!r}")
-    return ImportJobInfo(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        kind=LabelKind(row.kind),
-        state=row.state,
-        total=row.total,
-        succeeded=row.succeeded,
-        failed=row.failed,
-        error=row.error,
-    )
+    return ImportJobInfo.of(jobs.get(hub, job_id, JobKind.IMPORT))
 
 
 def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
-    get_project(hub, project_id)  # in the caller's organisation, or NotFoundError
-    with hub.read() as conn:
-        ids = list(
-            conn.execute(
-                sa.select(import_jobs.c.id)
-                .where(import_jobs.c.project_id == project_id)
-                .order_by(import_jobs.c.created_at)
-            ).scalars()
-        )
-    return [get_import_job(hub, i) for i in ids]
+    return [ImportJobInfo.of(j) for j in jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT)]
 
 
 def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
@@ -706,5 +645,8 @@ __all__ = [
     "get_import_job",
     "import_annotations",
     "import_statuses_of",
+    "list_import_jobs",
+    "run_import",
+    "start_import",
     "stored_annotations",
 ]
