@@ -214,3 +214,13 @@ def test_an_input_file_is_kept_without_reading_it_whole(ws: Workspace, tmp_path:
     path.unlink()  # the job runs from its own copy
     job = jobs.run(ws.hub, job_id)
     assert job is not None and job.state is JobState.FINISHED and job.succeeded == 5
+
+
+def test_an_input_file_that_is_not_there_is_refused_before_any_job_exists(ws: Workspace, tmp_path: Path) -> None:
+    from labelport.errors import MediaError
+
+    missing = tmp_path / "nope.ndjson"
+    with pytest.raises(MediaError) as raised:
+        imports.start_import(ws.hub, ws.project_id, "x", "prediction", source=missing)
+    assert str(raised.value) == f"input file {str(missing)!r} does not exist or is not a file"
+    assert jobs.list_jobs(ws.hub) == []

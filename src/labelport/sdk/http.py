@@ -23,6 +23,7 @@ from labelport.errors import (
     AuthenticationError,
     ConflictError,
     LabelportError,
+    MediaError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -317,6 +318,8 @@ class HttpBackend:
         A file is sent as it is (mask paths in it are resolved on the server, within its permitted folders).
         """
         # A list goes as one JSON array, so each annotation's location reads "[index]" as it does embedded.
+        if isinstance(source, Path) and not source.is_file():
+            raise MediaError(f"input file {str(source)!r} does not exist or is not a file", path=str(source))
         data = source.read_bytes() if isinstance(source, Path) else annotations_json(source)
         body = self._request(
             "POST",

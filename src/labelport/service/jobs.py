@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, NotFoundError, StoreError, ValidationError
+from labelport.errors import LabelportError, MediaError, NotFoundError, StoreError, ValidationError
 from labelport.model.ids import new_id
 from labelport.model.jobs import UNFINISHED, JobFormat, JobInfo, JobKind, JobState
 from labelport.service.hub import Hub, Settings, now
@@ -91,6 +91,8 @@ def create(
         raise ValidationError(
             f"{kind.value} name is at most {MAX_NAME} characters, found {len(name)}", field="name", value=name[:80]
         )
+    if isinstance(source, Path) and not source.is_file():
+        raise MediaError(f"input file {str(source)!r} does not exist or is not a file", path=str(source))
     if project_id is not None:
         get_project(hub, project_id)
     job_id = new_id()
