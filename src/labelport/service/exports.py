@@ -525,47 +525,8 @@ def export(
     return entry.write(counted(), sink, ctx)
 
 
-@dataclass
-class ExportResult:
-    path: Path
-    report: WriteReport
-
-    @property
-    def rows(self) -> int:
-        return self.report.items
-
-
-def run_export(
-    hub: Hub,
-    project_id: str,
-    params: Mapping[str, Any] | None,
-    filters: Mapping[str, Any] | ExportFilters | None,
-    folder: Path,
-    *,
-    fmt: str = "labelbox_export_v2",
-    progress: Callable[[int], None] | None = None,
-) -> ExportResult:
-    """Write ``folder/export.ndjson`` (masks under ``folder/masks``); params and filters checked first."""
-    check_options(fmt, {"params": params or {}})
-    ExportFilters.parse(filters)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "export.ndjson"
-    report = export(
-        hub,
-        project_id,
-        fmt,
-        path,
-        options={"params": params or {}},
-        filters=filters,
-        mask_folder=folder / "masks",
-        progress=progress,
-    )
-    return ExportResult(path, report)
-
-
 __all__ = [
     "ExportFilters",
-    "ExportResult",
     "MaskFiles",
     "StorePixels",
     "check_options",
@@ -574,6 +535,5 @@ __all__ = [
     "items",
     "mask_png_for_feature",
     "parse_time",
-    "run_export",
     "server_mask_url",
 ]
