@@ -15,22 +15,37 @@ from labelport.model.media import MediaType
 __version__ = "0.1.0"
 
 __all__ = [
+    "BufferedJsonConverterOutput",
     "Classification",
     "Client",
+    "ExportTask",
+    "JsonConverter",
+    "JsonConverterOutput",
     "LabelImport",
     "LabelportError",
     "MALPredictionImport",
     "MediaType",
     "OntologyBuilder",
     "Option",
+    "StreamType",
     "Tool",
     "__version__",
 ]
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
+    from labelport.sdk.exports import (
+        BufferedJsonConverterOutput,
+        ExportTask,
+        JsonConverter,
+        JsonConverterOutput,
+        StreamType,
+    )
     from labelport.sdk.imports import LabelImport, MALPredictionImport
     from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
+
+
+_EXPORTS = {"BufferedJsonConverterOutput", "ExportTask", "JsonConverter", "JsonConverterOutput", "StreamType"}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,6 +59,10 @@ def __getattr__(name: str) -> Any:
         from labelport.sdk import imports
 
         return getattr(imports, name)
+    if name in _EXPORTS:
+        from labelport.sdk import exports
+
+        return getattr(exports, name)
     if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
         from labelport.sdk import ontology_builder
 

@@ -42,7 +42,7 @@ from tests.formats.ndjson_compare import assert_same_ndjson
 
 ANCHORS = LABELBOX
 HTTP_OFF = "http(s) fetching, which is off"
-FRAME_0 = "frames are 1-based in Labelbox NDJSON, found 0"
+FRAME_0 = "frames are 1-based in Labelbox NDJSON (frame 1 is the first frame, as in the Labelbox editor and its"
 TWICE = "is used twice in this import"
 
 # fixture -> (media type, {0-based line: expected reason}); every other line must succeed.

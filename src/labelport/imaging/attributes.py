@@ -86,4 +86,38 @@ def image_attributes(path: Path) -> MediaAttributes:
         return MediaAttributes(mime_type=mime, width=image.width, height=image.height)
 
 
-__all__ = ["grid_from_attributes", "image_attributes", "nifti_attributes", "plane_from_attributes"]
+def video_attributes(path: Path) -> MediaAttributes:
+    """Frame size, frame count and frame rate of a video file, read by OpenCV (FFmpeg) from its container.
+
+    A file OpenCV cannot open keeps only its MIME type: the platforms accept videos they cannot decode yet, and
+    frame ranges are then not checked against its length.
+    """
+    import os
+
+    import cv2
+
+    # FFmpeg prints to stderr on its own (``moov atom not found``); the caller reports what matters.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    mime = "video/webm" if head[:4] == b"\x1aE\xdf\xa3" else "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return MediaAttributes(mime_type=mime)
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        rate = float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+    return MediaAttributes(
+        mime_type=mime,
+        width=width if width > 0 else None,
+        height=height if height > 0 else None,
+        frames=frames if frames > 0 else None,
+        frame_rate=round(rate, 6) if rate > 0 else None,
+    )
+
+
+__all__ = ["grid_from_attributes", "image_attributes", "nifti_attributes", "plane_from_attributes", "video_attributes"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from labelport.errors import NotFoundError
 from labelport.model.media import MediaType
+from labelport.sdk import _args
 from labelport.sdk.backend import Backend
 from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
 
@@ -38,6 +39,12 @@ class Client:
         database_url: str | None = None,
         organization: str = "default",
     ) -> None:
+        _args.text(api_key, "api_key", optional=True)
+        _args.text(endpoint, "endpoint", optional=True)
+        _args.text(database_url, "database_url", optional=True)
+        _args.text(organization, "organization")
+        if home is not None:
+            _args.path(home, "home")
         if api_key is not None or endpoint is not None:
             from labelport.sdk.http import HttpBackend
 
@@ -55,20 +62,25 @@ class Client:
 
     # datasets and data rows
     def create_dataset(self, name: str, description: str | None = None) -> Dataset:
+        _args.text(name, "name")
+        _args.text(description, "description", optional=True)
         return Dataset(self, self.backend.create_dataset(name, description))
 
     def get_dataset(self, dataset_id: str) -> Dataset:
+        _args.text(dataset_id, "dataset_id")
         return Dataset(self, self.backend.get_dataset(dataset_id))
 
     def get_datasets(self) -> list[Dataset]:
         return [Dataset(self, d) for d in self.backend.list_datasets()]
 
     def get_data_row(self, data_row_id: str) -> DataRow:
+        _args.text(data_row_id, "data_row_id")
         return DataRow(self, self.backend.get_data_row(data_row_id))
 
     def get_data_row_ids_for_global_keys(self, global_keys: Sequence[str]) -> dict[str, Any]:
         """Labelbox's shape: ``{"status", "results": [id or None per key], "errors": [...]}``."""
-        ids, missing = self.backend.data_row_ids_for_global_keys(global_keys)
+        keys = _args.strings(global_keys, "global_keys", optional=False) or []
+        ids, missing = self.backend.data_row_ids_for_global_keys(keys)
         status = "SUCCESS" if not missing else ("FAILURE" if len(missing) == len(ids) else "PARTIAL SUCCESS")
         return {
             "status": status,
@@ -80,9 +92,13 @@ class Client:
     def create_ontology(
         self, name: str, normalized: dict[str, Any], media_type: MediaType | str | None = None
     ) -> Ontology:
+        _args.text(name, "name")
+        _args.mapping(normalized, "normalized (OntologyBuilder(...).asdict())", optional=False)
+        _media_type(media_type, optional=True)
         return Ontology(self, self.backend.create_ontology(name, normalized, media_type))
 
     def get_ontology(self, ontology_id: str) -> Ontology:
+        _args.text(ontology_id, "ontology_id")
         return Ontology(self, self.backend.get_ontology(ontology_id))
 
     def get_ontologies(self) -> list[Ontology]:
@@ -92,15 +108,20 @@ class Client:
     def create_project(
         self, name: str, media_type: MediaType | str = MediaType.IMAGE, description: str | None = None
     ) -> Project:
+        _args.text(name, "name")
+        _args.text(description, "description", optional=True)
+        _media_type(media_type, optional=False)
         return Project(self, self.backend.create_project(name, media_type, description))
 
     def get_project(self, project_id: str) -> Project:
+        _args.text(project_id, "project_id")
         return Project(self, self.backend.get_project(project_id))
 
     def get_projects(self) -> list[Project]:
         return [Project(self, p) for p in self.backend.list_projects()]
 
     def get_batch(self, project_id: str, batch_id: str) -> Batch:
+        _args.text(batch_id, "batch_id")
         for batch in self.get_project(project_id).batches():
             if batch.uid == batch_id:
                 return batch
@@ -114,3 +135,10 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _media_type(value: object, *, optional: bool) -> None:
+    if (value is None and optional) or isinstance(value, MediaType | str):
+        return
+    accepts = "a MediaType (lb.MediaType.Dicom) or its name" + (", or None" if optional else "")
+    raise TypeError(f"media_type must be {accepts}, found {_args.found(value)}")

@@ -16,6 +16,7 @@ from labelport.errors import LabelportError
 from labelport.formats.labelbox.statuses import status
 from labelport.model.jobs import ImportJobInfo, JobState
 from labelport.model.label import LabelKind
+from labelport.sdk import _args
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
@@ -80,17 +81,31 @@ class ImportJob:
         return f"<ImportJob {self.uid} name={self.name!r} state={self.state.value} failed={self.info.failed}>"
 
 
-def _as_ndjson(objects: Iterable[Any]) -> list[Mapping[str, Any]]:
+_ACCEPTS = "NDJSON dicts or labelport.types.Label objects"
+
+
+def _as_ndjson(objects: Any, name: str) -> list[Mapping[str, Any]]:
     """NDJSON dicts as they are; Label objects serialised the way the Labelbox SDK serialises them."""
-    items = list(objects)
+    items = _args.listed(objects, name, _ACCEPTS)
     if all(isinstance(o, Mapping) for o in items):
         return items
     from labelport import types
 
+    bad = next((o for o in items if not isinstance(o, Mapping | types.Label)), None)
+    if bad is not None:
+        raise TypeError(f"{name} must be a list of {_ACCEPTS}, found an item {_args.found(bad)}")
     out: list[Mapping[str, Any]] = [o for o in items if isinstance(o, Mapping)]
     labels = [o for o in items if not isinstance(o, Mapping)]
     out.extend(types.NDJsonConverter.serialize(labels))
     return out
+
+
+def _client(client: Any) -> Client:
+    from labelport.sdk.client import Client
+
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a labelport Client (lb.Client()), found {_args.found(client)}")
+    return client
 
 
 class _AnnotationImport:
@@ -100,15 +115,27 @@ class _AnnotationImport:
     def create_from_objects(
         cls, client: Client, project_id: str, name: str, predictions: Iterable[Any] | None = None, **kwargs: Any
     ) -> ImportJob:
+        """Import annotations given as NDJSON dicts or ``Label`` objects (``predictions=``, or ``labels=``)."""
+        _client(client)
+        _args.text(project_id, "project_id")
+        _args.text(name, "name")
+        given = "predictions" if predictions is not None else "labels"
         objects = predictions if predictions is not None else kwargs.pop("labels", None)
+        if kwargs:
+            raise TypeError(f"create_from_objects got an unexpected argument {sorted(kwargs)[0]!r}")
         if objects is None:
-            raise TypeError("create_from_objects needs the annotations (predictions= or labels=)")
-        info = client.backend.import_annotations(project_id, name, list(_as_ndjson(objects)), cls.kind)
+            raise TypeError(f"create_from_objects needs the annotations: predictions= or labels=, a list of {_ACCEPTS}")
+        info = client.backend.import_annotations(project_id, name, _as_ndjson(objects, given), cls.kind)
         return ImportJob(client, info)
 
     @classmethod
     def create_from_file(cls, client: Client, project_id: str, name: str, path: str | Path) -> ImportJob:
-        return ImportJob(client, client.backend.import_annotations(project_id, name, Path(path), cls.kind))
+        """Import an NDJSON file (or a JSON array file) of annotations."""
+        _client(client)
+        _args.text(project_id, "project_id")
+        _args.text(name, "name")
+        file = _args.path(path, "path")
+        return ImportJob(client, client.backend.import_annotations(project_id, name, file, cls.kind))
 
     @classmethod
     def from_name(cls, client: Client, project_id: str, name: str) -> ImportJob:

@@ -16,6 +16,7 @@ from labelport.model.media import DataRow as ModelDataRow
 from labelport.model.media import MediaType
 from labelport.model.ontology import Ontology as ModelOntology
 from labelport.model.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.sdk import _args
 
 if TYPE_CHECKING:
     from labelport.model.workflow import HistoryEntry, WorkflowState
@@ -118,10 +119,14 @@ class Dataset(_Named):
 
     def create_data_rows(self, assets: Iterable[Any], progress: Callable[[int], None] | None = None) -> Task:
         """Create data rows from ``{"row_data", "global_key", "media_type"?, "metadata_fields"?, "attachments"?}``."""
-        result = self.client.backend.create_data_rows(self.uid, assets, progress)
+        rows = _args.listed(assets, "assets", "data row dicts ({'row_data': ..., 'global_key': ...})")
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function taking a count, found {_args.found(progress)}")
+        result = self.client.backend.create_data_rows(self.uid, rows, progress)
         return Task(self.client, result.created, result.failures)
 
     def create_data_row(self, asset: dict[str, Any]) -> DataRow:
+        _args.mapping(asset, "asset", optional=False)
         task = self.create_data_rows([asset])
         if task.failures:
             raise _failure_error(task.failures[0])
@@ -132,6 +137,18 @@ class Dataset(_Named):
 
     def __repr__(self) -> str:
         return f"<Dataset {self.uid} name={self.name!r}>"
+
+
+def _row_id(row: Any, name: str) -> str:
+    if isinstance(row, str):
+        return row
+    if isinstance(row, DataRow):
+        return row.uid
+    raise TypeError(f"{name} must be a data row id or a DataRow, found {_args.found(row)}")
+
+
+def _row_ids(rows: Any, name: str) -> list[str]:
+    return [_row_id(r, f"each of {name}") for r in _args.listed(rows, name, "data row ids or DataRow objects")]
 
 
 def _failure_error(failure: RowFailure) -> Exception:
@@ -202,8 +219,15 @@ class Project(_Named):
         return self.info.media_type
 
     def connect_ontology(self, ontology: Ontology | str) -> None:
+        """Connect an ontology (an ``Ontology`` or its id); its media type must be the project's."""
+        if not isinstance(ontology, Ontology | str):
+            raise TypeError(f"ontology must be an Ontology or its id, found {_args.found(ontology)}")
         ontology_id = ontology if isinstance(ontology, str) else ontology.uid
         self.info = self.client.backend.connect_ontology(self.uid, ontology_id)
+
+    def setup_editor(self, ontology: Ontology | str) -> None:
+        """``connect_ontology`` under the name older Labelbox guides use."""
+        self.connect_ontology(ontology)
 
     def ontology(self) -> Ontology | None:
         if self.info.ontology_id is None:
@@ -219,7 +243,10 @@ class Project(_Named):
         global_keys: Sequence[str] | None = None,
     ) -> Batch:
         """Send data rows (ids or DataRow objects) or global keys to the project; priority 1 (highest) to 5."""
-        ids = None if data_rows is None else [r if isinstance(r, str) else r.uid for r in data_rows]
+        _args.text(name, "name")
+        _args.integer(priority, "priority")
+        _args.strings(global_keys, "global_keys")
+        ids = None if data_rows is None else _row_ids(data_rows, "data_rows")
         info = self.client.backend.create_batch(self.uid, name, global_keys, ids, priority)
         return Batch(self.client, info)
 
@@ -238,12 +265,15 @@ class Project(_Named):
         """Export the project's data rows with their labels (Labelbox export_v2 rows); see docs/export.md."""
         from labelport.sdk.exports import ExportTask
 
+        _args.mapping(params, "params")
+        _args.mapping(filters, "filters")
+        _args.text(task_name, "task_name", optional=True)
         return ExportTask(self.client, self.client.backend.export_v2(self.uid, params, filters))
 
     def export(
         self, params: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, task_name: str | None = None
     ) -> ExportTask:
-        """The streamable form of ``export_v2`` (read rows with ``get_buffered_stream()``)."""
+        """The streamable form of ``export_v2``: read rows with ``get_buffered_stream()`` or ``get_stream()``."""
         return self.export_v2(params, filters, task_name)
 
     def export_labels(
@@ -252,6 +282,8 @@ class Project(_Named):
         """Legacy label export: the rows (``download=True``) or the URL of the JSON file holding them."""
         import orjson
 
+        _args.text(start, "start", optional=True)
+        _args.text(end, "end", optional=True)
         path = self.client.backend.export_labels(self.uid, start, end)
         if download:
             rows: list[dict[str, Any]] = orjson.loads(path.read_bytes())
@@ -268,7 +300,9 @@ class Project(_Named):
         seconds_to_review: float | None = None,
     ) -> list[WorkflowState]:
         """MOVE (with ``to``), APPROVE, REJECT or REWORK data rows, all or none, recorded in their history."""
-        ids = [r if isinstance(r, str) else r.uid for r in data_rows]
+        _args.text(action, "action")
+        _args.text(to, "to", optional=True)
+        ids = _row_ids(data_rows, "data_rows")
         return self.client.backend.workflow_action(self.uid, ids, action, to, seconds_to_review)
 
     def approve(self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None) -> None:
@@ -285,11 +319,11 @@ class Project(_Named):
         self.workflow_action(data_rows, "MOVE", to=status)
 
     def workflow_status(self, data_row: str | DataRow) -> WorkflowState:
-        return self.client.backend.workflow_status(self.uid, data_row if isinstance(data_row, str) else data_row.uid)
+        return self.client.backend.workflow_status(self.uid, _row_id(data_row, "data_row"))
 
     def workflow_history(self, data_row: str | DataRow) -> list[HistoryEntry]:
         """The row's workflow changes, newest first."""
-        return self.client.backend.workflow_history(self.uid, data_row if isinstance(data_row, str) else data_row.uid)
+        return self.client.backend.workflow_history(self.uid, _row_id(data_row, "data_row"))
 
     def set_workflow(self, ground_truth_import_status: str) -> None:
         """Where ground-truth imports send the rows they label: InReview (default) or Done."""
@@ -303,7 +337,7 @@ class Project(_Named):
         seconds_to_review: float | None = None,
         skipped: bool | None = None,
     ) -> None:
-        row_id = data_row if isinstance(data_row, str) else data_row.uid
+        row_id = _row_id(data_row, "data_row")
         self.client.backend.set_label_performance(self.uid, row_id, seconds_to_create, seconds_to_review, skipped)
 
     def __repr__(self) -> str:

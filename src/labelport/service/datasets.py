@@ -213,6 +213,7 @@ def create_data_rows(
                         "attachments": [{"type": a.type, "value": a.value, "name": a.name} for a in p.row.attachments],
                         "created_at": stamp,
                         "updated_at": stamp,
+                        "created_by": hub.actor,
                     }
                     for p in good
                 ],

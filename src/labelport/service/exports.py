@@ -459,6 +459,7 @@ def _items(
                 task_name=r.task_name or status.task_name,
                 history=tuple(history.get(r.id, ())),
                 dataset_name=r.dataset_name,
+                created_by=r.created_by,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 last_activity_at=r.last_activity_at,

@@ -80,6 +80,19 @@ _KEY_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A relationship that passed every other check, with its status position and its database rows."""
+
+    position: int
+    uuid: str | None
+    key: DataRowKey
+    location: Location
+    row: _Row
+    relation: Relationship
+    rows: list[tuple[Any, ...]]
+
+
 @dataclass
 class _Run:
     """State of one import while it runs."""
@@ -108,6 +121,8 @@ class _Run:
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
     volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
+    # Relationships wait for the end of the import: their ends may come on later lines.
+    relationships: list[_Deferred] = field(default_factory=list)
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -184,7 +199,9 @@ def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
 def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMasks) -> list[AnyAnnotation]:
     """One object per instance of a composite mask: the first keeps the import's uuid, the others derive a
     stable one from it and their position. A DICOM mask becomes a label volume (one blob, instance i is label
-    i + 1) and a ``VolumeMask`` per instance; a video mask keeps one PNG blob per frame."""
+    i + 1) and a ``VolumeMask`` per instance; a video mask keeps one PNG blob per frame, and each instance
+    only the frames where its colour occurs. A frame where no instance's colour occurs, or an instance whose
+    colour occurs on no frame, is refused as an image mask of an absent colour is."""
     frames = [masks.resolve(f.source, run.hub.settings, run.roots) for f in annotation.frames]
     if annotation.group is not None and row.media_type is MediaType.DICOM:
         view = run.view(row, annotation.group)
@@ -193,7 +210,8 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
             masks.check_size(
                 data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series"
             )
-        volume, _counts = masks.label_volume(annotation, frames, view)
+        volume, counts = masks.label_volume(annotation, frames, view)
+        _colours_present(annotation, counts)
         digest = run.hub.blobs.put(conn, encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
         return [
             VolumeMask(
@@ -207,14 +225,48 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
             )
             for i, instance in enumerate(annotation.instances)
         ]
-    stored_frames = []
-    for frame, data in zip(annotation.frames, frames, strict=True):
+    counts = []
+    for data in frames:
         masks.check_size(data, row.attributes.width, row.attributes.height, "the video frame")
-        stored_frames.append(FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png"))))
+        rgb = decode_png_composite(data)
+        counts.append([int(np.all(rgb == np.asarray(i.color, np.uint8), axis=2).sum()) for i in annotation.instances])
+    _colours_present(annotation, counts)
+    stored_frames = [
+        FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png")))
+        for frame, data in zip(annotation.frames, frames, strict=True)
+    ]
     return [
-        replace(annotation, uuid=_instance_uuid(annotation.uuid, i), frames=tuple(stored_frames), instances=(instance,))
+        replace(
+            annotation,
+            uuid=_instance_uuid(annotation.uuid, i),
+            frames=tuple(f for f, found in zip(stored_frames, counts, strict=True) if found[i]),
+            instances=(instance,),
+        )
         for i, instance in enumerate(annotation.instances)
     ]
+
+
+def _colours_present(annotation: FrameMasks, counts: list[list[int]]) -> None:
+    """Every frame holds the colour of some instance, and every instance's colour occurs on some frame
+    (``counts[frame][instance]``: its pixels on that frame)."""
+    colours = [list(i.color) for i in annotation.instances]
+    for k, (frame, found) in enumerate(zip(annotation.frames, counts, strict=True)):
+        if not any(found):
+            what = (
+                f"mask colour {colours[0]} does not occur"
+                if len(colours) == 1
+                else f"none of the mask colours {', '.join(map(str, colours))} occurs"
+            )
+            raise ValidationError(
+                f"{what} in the mask image of frame {frame.frame + 1}", field=f"masks.frames[{k}]", value=colours
+            )
+    for i, colour in enumerate(colours):
+        if not any(found[i] for found in counts):
+            raise ValidationError(
+                f"mask colour {colour} does not occur in the mask image of any frame",
+                field=f"masks.instances[{i}].color",
+                value=colour,
+            )
 
 
 def _instance_uuid(uuid: str, index: int) -> str:
@@ -243,7 +295,8 @@ def _volume_mask(run: _Run, conn: sa.Connection, row: _Row, annotation: VolumeMa
 
 
 def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Relationship) -> None:
-    """Both ends are objects on the same data row: earlier in this import, or stored before."""
+    """Both ends are objects on the same data row: anywhere in this import (checked once it is all read, so
+    the order of lines does not matter), or stored before."""
     for end, wanted in (("source", relation.source), ("target", relation.target)):
         if run.objects.get(wanted) == row.id:
             continue
@@ -255,7 +308,7 @@ def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Rel
         ).first()
         if stored is None:
             raise ValidationError(
-                f"relationship {end} {wanted} is not an object on the same data row (imported before it or stored)",
+                f"relationship {end} {wanted} is not an object on the same data row (in this import or stored)",
                 field=f"relationship.{end}",
                 value=wanted,
             )
@@ -493,8 +546,6 @@ def _annotation_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyA
     """The database rows of one model annotation, once it passed every check (its masks then stored)."""
     features = run.index.check(annotation, row.media_type)
     _frames_checked(run, row, annotation)
-    if isinstance(annotation, Relationship):
-        _check_relationship(run, conn, row, annotation)
     for feature in features:
         _count_feature(run, row.id, feature.schema_id, feature.name)
     stored: list[AnyAnnotation] = [annotation]
@@ -597,7 +648,12 @@ def _import_annotation(
                 "kind": run.kind.value,
                 "created_at": pending.stamp,
             }
-            pending.rows += [pending.bulk.of(values | common) for values in _annotation_rows(run, conn, row, model)]
+            rows = [pending.bulk.of(values | common) for values in _annotation_rows(run, conn, row, model)]
+            if isinstance(model, Relationship):
+                where = item.location_of(uuid)
+                run.relationships.append(_Deferred(len(run.statuses), uuid, key, where, row, model, rows))
+            else:
+                pending.rows += rows
             run.statuses.append(orjson.dumps((uuid, key.as_dict(), None)).decode())
         run.succeeded += 1
     except LabelportError as exc:
@@ -622,15 +678,42 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
         for label in item.labels:
             for annotation in label.annotations:
                 _import_annotation(run, conn, pending, item, annotation)
-    if pending.rows:
-        keys = [(p[0], p[4]) for p in pending.rows if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
-        for start in range(0, len(keys), 400):
-            conn.execute(
-                annotation_rows.delete().where(
-                    sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
-                )
+    _insert(run, conn, pending.bulk, pending.rows)
+
+
+def _insert(run: _Run, conn: sa.Connection, bulk: BulkRows, rows: list[tuple[Any, ...]]) -> None:
+    """Insert annotation rows, replacing those of the same uuid on the same label (labels this run created
+    have none to replace)."""
+    if not rows:
+        return
+    keys = [(p[0], p[4]) for p in rows if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
+    for start in range(0, len(keys), 400):
+        conn.execute(
+            annotation_rows.delete().where(
+                sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
             )
-        pending.bulk.insert(pending.rows)
+        )
+    bulk.insert(rows)
+
+
+def _finish_relationships(run: _Run, conn: sa.Connection) -> None:
+    """Check the ends of every relationship against the whole import (and what was stored), insert those that
+    hold, and turn the status of the others into a failure naming the missing end."""
+    holding: list[tuple[Any, ...]] = []
+    for deferred in run.relationships:
+        try:
+            _check_relationship(run, conn, deferred.row, deferred.relation)
+        except LabelportError as exc:
+            errors = [_error(str(exc), deferred.location, getattr(exc, "value", None), type(exc).__name__)]
+            run.statuses[deferred.position] = orjson.dumps(
+                (deferred.uuid, deferred.key.as_dict(), errors), default=repr
+            ).decode()
+            run.failures.append(deferred.position)
+            run.succeeded -= 1
+            continue
+        holding += deferred.rows
+    _insert(run, conn, BulkRows(conn, annotation_rows, _COLUMNS), holding)
+    run.relationships.clear()
 
 
 def start_import(
@@ -713,6 +796,7 @@ def run_import(
             _process_chunk(run, conn, chunk)
             if progress:
                 progress(len(chunk))
+        _finish_relationships(run, conn)
         workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
         _insert_status_pages(conn, job_id, run)
         total = len(run.statuses)

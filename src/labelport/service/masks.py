@@ -107,16 +107,19 @@ def check_size(data: bytes, width: int | None, height: int | None, what: str) ->
 
 def label_volume(
     masks: FrameMasks, frames: Sequence[bytes], view: PlaneView
-) -> tuple[npt.NDArray[np.uint8], list[int]]:
-    """A label volume on the series grid: instance i of ``masks`` is label i + 1; also the voxel counts."""
+) -> tuple[npt.NDArray[np.uint8], list[list[int]]]:
+    """A label volume on the series grid: instance i of ``masks`` is label i + 1; also the voxel count of each
+    instance on each frame (``counts[frame][instance]``, frames in the order given)."""
     volume = np.zeros(view.grid.shape, dtype=np.uint8)
-    counts = [0] * len(masks.instances)
+    counts: list[list[int]] = []
     for frame, data in zip(masks.frames, frames, strict=True):
         rgb = decode_png_composite(data)
         plane_image = np.zeros(rgb.shape[:2], dtype=np.uint8)
+        found = []
         for i, instance in enumerate(masks.instances):
             selected = np.all(rgb == np.array(instance.color, dtype=np.uint8), axis=2)
             plane_image[selected] = i + 1
-            counts[i] += int(selected.sum())
+            found.append(int(selected.sum()))
+        counts.append(found)
         view.insert(volume, frame.frame, plane_image)
     return volume, counts

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from labelport.errors import MediaError, ValidationError
-from labelport.imaging.attributes import image_attributes, nifti_attributes
+from labelport.imaging.attributes import image_attributes, nifti_attributes, video_attributes
 from labelport.imaging.sniff import is_dicom_file, is_nifti_file, sniff_media
 from labelport.model.media import MediaAttributes, MediaType
 
@@ -180,7 +180,7 @@ def describe(
         return absolute, found, nifti_attributes(path)
     if found is MediaType.IMAGE:
         return absolute, found, image_attributes(path)
-    return absolute, found, MediaAttributes(mime_type="video/mp4")
+    return absolute, found, video_attributes(path)
 
 
 __all__ = [

@@ -91,6 +91,7 @@ data_rows = sa.Table(
     sa.Column("attachments", JSON, nullable=False),
     _created(),
     sa.Column("updated_at", NOW, nullable=False),
+    sa.Column("created_by", sa.String(320), nullable=True),  # the creator's email
     sa.UniqueConstraint("organization_id", "global_key"),
     sa.Index("ix_data_rows_external_id", "organization_id", "external_id"),
 )

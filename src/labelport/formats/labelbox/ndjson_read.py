@@ -51,6 +51,8 @@ from labelport.formats.labelbox.fields import (
     POINT,
     POLYGON,
     RELATIONSHIP,
+    RLE_COUNTS,
+    RLE_SIZE,
     SCHEMA_ID,
     SEGMENTS,
     SOURCE,
@@ -233,10 +235,42 @@ def _color(raw: Any) -> tuple[int, int, int]:
     raise _Bad(f"must be three integers 0..255, found {raw!r}", raw)
 
 
+def _rle(mask: Mapping[str, Any]) -> Mask:
+    """``{counts, size: [h, w]}``: COCO run lengths of the column-major flattening, starting with zeros."""
+    from labelport.imaging.codecs import decode_coco_rle  # numpy only when masks occur
+    from labelport.model.pixels import Pixels
+
+    if RLE_COUNTS not in mask or RLE_SIZE not in mask:
+        raise _missing(mask, (RLE_COUNTS, RLE_SIZE))
+    size = mask[RLE_SIZE]
+    if type(size) is not list or len(size) != 2 or not all(type(v) is int and v > 0 for v in size):
+        raise _Bad(f"must be [height, width], two positive integers, found {size!r}", size).under(RLE_SIZE)
+    counts = mask[RLE_COUNTS]
+    if type(counts) is list:
+        if not all(type(c) is int and c >= 0 for c in counts):
+            bad = next(c for c in counts if type(c) is not int or c < 0)
+            raise _Bad(f"run lengths must be integers >= 0, found {bad!r}", bad).under(RLE_COUNTS)
+        if sum(counts) != size[0] * size[1]:
+            raise _Bad(
+                f"run lengths add up to {sum(counts)} pixels but size {size} has {size[0] * size[1]}", sum(counts)
+            ).under(RLE_COUNTS)
+    elif type(counts) is not str:
+        raise _Bad(f"must be a list of run lengths or a COCO counts string, found {_kind(counts)}", counts).under(
+            RLE_COUNTS
+        )
+    try:
+        selected = decode_coco_rle({RLE_SIZE: size, RLE_COUNTS: counts})
+    except ValidationError as exc:
+        raise _Bad(exc.message, exc.value).under(RLE_COUNTS) from None
+    return Mask(RasterSource(pixels=Pixels.of(selected.astype("uint8"))), BINARY_MASK_COLOR)
+
+
 def _mask(raw: Any) -> Mask:
     mask = _object(raw, "mask")
     if PNG in mask:
         return Mask(RasterSource(png=_field(mask, PNG, _binary_png)), BINARY_MASK_COLOR)
+    if RLE_COUNTS in mask or RLE_SIZE in mask:
+        return _rle(mask)
     if INSTANCE_URI in mask or IM_BYTES in mask:
         if COLOR_RGB not in mask:
             raise _Bad(f"a composite mask needs {COLOR_RGB} beside its image; found keys {sorted(mask)}", mask)
@@ -245,7 +279,8 @@ def _mask(raw: Any) -> Mask:
             return Mask(RasterSource(uri=_field(mask, INSTANCE_URI, _uri)), color)
         return Mask(RasterSource(png=_field(mask, IM_BYTES, _b64)), color)
     raise _Bad(
-        f"a mask needs one of {PNG}, {INSTANCE_URI}+{COLOR_RGB} or {IM_BYTES}+{COLOR_RGB}; found keys {sorted(mask)}",
+        f"a mask needs one of {PNG}, {INSTANCE_URI}+{COLOR_RGB}, {IM_BYTES}+{COLOR_RGB} or {RLE_COUNTS}+{RLE_SIZE}; "
+        f"found keys {sorted(mask)}",
         mask,
     )
 
@@ -257,7 +292,13 @@ def _frame_number(raw: Any) -> int:
     if type(raw) is not int:
         raise _Bad(f"must be an integer frame number, found {raw!r}", raw)
     if raw < 1:
-        raise _Bad(f"frames are 1-based in Labelbox NDJSON, found {raw}", raw)
+        # The rule of Labelbox's editor and exports (frame 1 is the first); a 0 names no frame, and shifting it
+        # would move every frame of the range (docs/formats/labelbox-ndjson.md, "Frames").
+        raise _Bad(
+            f"frames are 1-based in Labelbox NDJSON (frame 1 is the first frame, as in the Labelbox editor and its "
+            f"exports), found {raw}",
+            raw,
+        )
     return raw - 1
 
 
