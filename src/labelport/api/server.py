@@ -16,10 +16,13 @@ DEMO_KEY_NAME = "demo (labelport serve --demo)"
 
 @dataclass(frozen=True, slots=True)
 class Bootstrap:
-    """What a start printed: the admin key (None when one existed and no new one was asked for)."""
+    """What a start printed: the admin key (None when one existed and no new one was asked for), and the
+    prefixes of the demo keys of earlier starts it revoked (only a key's hash is stored, so an earlier demo
+    key cannot be shown again: the new one replaces it)."""
 
     key: auth.CreatedKey | None
     demo_project: str | None
+    revoked: tuple[str, ...] = ()
 
 
 def bootstrap(config: ServerConfig, *, demo: bool, organization: str = "default") -> Bootstrap:
@@ -34,11 +37,13 @@ def bootstrap(config: ServerConfig, *, demo: bool, organization: str = "default"
             from labelport.service.demo import run_demo
 
             project = run_demo(hub, home / "demo-media").project.id
+            revoked = []
             for old in auth.list_api_keys(hub.db, organization, include_revoked=False):
                 if old.name == DEMO_KEY_NAME:
                     auth.revoke_api_key(hub.db, old.id, organization)
+                    revoked.append(old.prefix)
             key = auth.create_api_key(hub.db, organization=organization, name=DEMO_KEY_NAME, is_admin=True)
-            return Bootstrap(key, project)
+            return Bootstrap(key, project, tuple(revoked))
         if auth.list_api_keys(hub.db, organization, include_revoked=False):
             return Bootstrap(None, None)
         key = auth.create_api_key(hub.db, organization=organization, name="first admin key", is_admin=True)
@@ -71,6 +76,8 @@ def serve(
     if started.key is not None:
         announce(f"admin API key (shown once, store it): {started.key.secret}")
         announce(f'  client = labelport.Client(api_key="{started.key.secret}", endpoint="{url}")')
+        for prefix in started.revoked:
+            announce(f"the demo key of an earlier start ({prefix}...) is revoked: use the key above")
     else:
         announce("admin API keys exist already; `labelport keys create --admin` makes another")
     uvicorn.run(create_app(config), host=host, port=port, log_level="info")

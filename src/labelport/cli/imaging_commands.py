@@ -22,17 +22,21 @@ class SeriesOutput(StrEnum):
 
 
 def convert(
-    series_dir: Annotated[Path, typer.Argument(help="Directory holding one DICOM series.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file, e.g. OUT.nii.gz.")],
-    to: Annotated[SeriesOutput, typer.Option("--to", help="Output format.")] = SeriesOutput.NIFTI,
+    series_dir: Annotated[Path, typer.Argument(metavar="SERIES_DIR", help="Directory holding one DICOM series.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Output file, e.g. OUT.nii.gz.")],
+    to: Annotated[SeriesOutput, typer.Option("--to", metavar="nifti", help="Output format.")] = SeriesOutput.NIFTI,
 ) -> None:
     """Write a DICOM series as a NIfTI image (ITK grid, RAS affine)."""
     try:
-        volume = load_series(series_dir)
         if not output.name.endswith((".nii", ".nii.gz")):
-            raise typer.BadParameter(f"NIfTI output ends in .nii or .nii.gz, found {output.name!r}")
+            raise LabelportError(f"NIfTI output ends in .nii or .nii.gz, found {output.name!r}")
+        if not output.parent.is_dir():
+            raise LabelportError(f"output folder {str(output.parent)!r} does not exist; create it first")
+        volume = load_series(series_dir)
         write_nifti(volume, output)
     except LabelportError as exc:
+        _fail(exc)
+    except OSError as exc:
         _fail(exc)
     for warning in volume.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -41,12 +45,12 @@ def convert(
 
 
 def inspect(
-    series_dir: Annotated[Path, typer.Argument(help="Directory holding one DICOM series.")],
+    series_dir: Annotated[Path, typer.Argument(metavar="SERIES_DIR", help="Directory holding one DICOM series.")],
 ) -> None:
     """Print the geometry of a DICOM series: size, spacing, orientation codes, slice order, warnings."""
     try:
         header = read_series_header(series_dir)
-    except LabelportError as exc:
+    except (LabelportError, OSError) as exc:
         _fail(exc)
     typer.echo(describe_series(header))
 
@@ -83,7 +87,9 @@ def _vec(values: Iterable[float]) -> str:
     return "(" + ", ".join(f"{float(v):.6g}" for v in values) + ")"
 
 
-def _fail(exc: LabelportError) -> NoReturn:
+def _fail(exc: LabelportError | OSError) -> NoReturn:
     # Known errors are a message naming the file and the value found, never a traceback.
-    typer.echo(f"error: {exc}", err=True)
+    from labelport.cli.main import fail_line, os_error_message
+
+    fail_line(os_error_message(exc) if isinstance(exc, OSError) else str(exc))
     raise typer.Exit(code=1)

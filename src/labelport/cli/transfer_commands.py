@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from labelport.cli.output import Column, FormatOption, OutputFormat, emit
 from labelport.errors import LabelportError
+from labelport.model.label import LabelKind
 
 
 def _file_and_format(args: list[str]) -> tuple[str | None, Path]:
@@ -26,57 +27,104 @@ def _file_and_format(args: list[str]) -> tuple[str | None, Path]:
     raise LabelportError(f"give [FORMAT] FILE, found {len(args)} arguments: {' '.join(args)}")
 
 
-def _lines(file: Path) -> int:
+def _progress_total(file: Path) -> int | None:
+    """What an import's progress counts up to: the number of the file's last non-blank line (imports report
+    the lines they have read). None for a JSON array spread over lines, whose elements carry no line."""
+    last = 0
+    first: bytes | None = None
     with file.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+        for number, line in enumerate(handle, start=1):
+            stripped = line.strip()
+            if stripped:
+                first = stripped if first is None else first
+                last = number
+    if first is not None and first.startswith(b"[") and last > 1:
+        return None
+    return last
+
+
+# What ``--as`` takes: the words its help offers, and the label kinds' own names.
+IMPORT_AS = {
+    "prelabels": LabelKind.PREDICTION,
+    "prediction": LabelKind.PREDICTION,
+    "ground-truth": LabelKind.GROUND_TRUTH,
+    "ground_truth": LabelKind.GROUND_TRUTH,
+}
+
+
+def label_kind(value: str) -> LabelKind:
+    """The label kind ``--as`` names."""
+    kind = IMPORT_AS.get(value.strip().lower())
+    if kind is None:
+        raise LabelportError(f"--as takes prelabels or ground-truth, found {value!r}")
+    return kind
 
 
 def import_(
     args: Annotated[
-        list[str], typer.Argument(help="[FORMAT] FILE: the format (see `labelport formats`) and the file.")
+        list[str],
+        typer.Argument(
+            metavar="[FORMAT] FILE",
+            help="The format (see `labelport formats`; recognised from the content when left out) and the file.",
+        ),
     ],
-    project: Annotated[str, typer.Option(help="Project id.")],
+    project: Annotated[str, typer.Option("--project", "-p", metavar="PROJECT_ID", help="Project id.")],
     kind: Annotated[
-        str, typer.Option("--as", help="prelabels (model-assisted labeling) or ground-truth.")
+        str,
+        typer.Option(
+            "--as", metavar="prelabels|ground-truth", help="prelabels (model-assisted labeling) or ground-truth."
+        ),
     ] = "prelabels",
-    name: Annotated[str | None, typer.Option(help="Import name (default: the file name).")] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Import name (default: the file name).")] = None,
 ) -> None:
     """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why."""
     from labelport.cli.main import err, handles_errors, hub, out, progress_bar
-    from labelport.model.label import LabelKind
     from labelport.service.imports import import_source, import_statuses_of
 
     @handles_errors
     def run() -> None:
         fmt, file = _file_and_format(args)
+        chosen = label_kind(kind)
         if not file.is_file():
             raise LabelportError(f"import file {str(file)!r} does not exist")
-        label_kind = LabelKind.parse(kind)
         h = hub()
         with progress_bar() as bar:
-            task = bar.add_task("importing", total=_lines(file))
+            task = bar.add_task("importing lines", total=_progress_total(file))
             job = import_source(
-                h, project, name or file.name, file, label_kind, fmt=fmt, progress=lambda n: bar.advance(task, n)
+                h, project, name or file.name, file, chosen, fmt=fmt, progress=lambda n: bar.advance(task, n)
             )
         if job.state == "FAILED":
             raise LabelportError(f"import failed: {job.error}")
         failures = import_statuses_of(h, job.id, failures_only=True)
         if failures:
-            table = Table("where", "uuid", "data row", "reason", title="failed annotations")
+            rows = []
             for f in failures:
                 first = f["errors"][0]
-                where = ", ".join(str(first[k]) for k in ("line", "path") if first.get(k) is not None)
                 row = f["data_row"] or {}
-                shown = row.get("global_key") or row.get("id") or row.get("external_id") or ""
-                table.add_row(where, f["uuid"] or "", str(shown), first["message"])
-            err.print(table)
+                rows.append(
+                    {
+                        "where": ", ".join(str(first[k]) for k in ("line", "path") if first.get(k) is not None),
+                        "uuid": f["uuid"],
+                        "data_row": row.get("global_key") or row.get("id") or row.get("external_id"),
+                        "reason": first["message"],
+                    }
+                )
+            err.print("failed annotations:", highlight=False)
+            columns = [
+                Column("where", "where"),
+                Column("uuid", "uuid", whole=True),
+                Column("data_row", "data row", whole=True),
+                Column("reason", "reason"),
+            ]
+            emit(err, columns, rows, OutputFormat.TABLE)
         out.print(
-            f"import {job.id}: {job.succeeded} of {job.total} annotations imported as {label_kind.value}, "
+            f"import {job.id}: {job.succeeded} of {job.total} annotations imported as {chosen.value}, "
             f"{job.failed} failed",
             highlight=False,
+            soft_wrap=True,
         )
         if failures:
-            raise typer.Exit(1)
+            raise LabelportError(f"{job.failed} of {job.total} annotations failed (listed above)")
 
     run()
 
@@ -85,29 +133,46 @@ def _range(start: str | None, end: str | None) -> list[str | None] | None:
     return [start, end] if start is not None or end is not None else None
 
 
+Date = Annotated[
+    str | None, typer.Option(metavar="DATE", help="YYYY-MM-DD, YYYY-MM-DD hh:mm:ss (UTC) or ISO with an offset.")
+]
+
+
 def export(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="The format to write (see `labelport formats`).")],
-    project: Annotated[str, typer.Option("--project", "-p", help="Project id.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File (or folder, for folder formats) to write.")],
+    project: Annotated[str, typer.Option("--project", "-p", metavar="PROJECT_ID", help="Project id.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="File (or folder, for folder formats) to write.")
+    ],
     include: Annotated[
         list[str] | None,
-        typer.Option(help="Include a section the format offers (repeatable), or 'all' (labelbox: its export params)."),
+        typer.Option(
+            metavar="SECTION",
+            help="Include a section the format offers (repeatable), or 'all' (labelbox: its export params).",
+        ),
     ] = None,
-    workflow_status: Annotated[str | None, typer.Option(help="ToLabel, InReview, InRework or Done.")] = None,
-    last_activity_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD[ hh:mm:ss] or ISO with offset.")] = None,
-    last_activity_to: Annotated[str | None, typer.Option()] = None,
-    label_created_from: Annotated[str | None, typer.Option()] = None,
-    label_created_to: Annotated[str | None, typer.Option()] = None,
-    data_row_id: Annotated[list[str] | None, typer.Option(help="Only these data rows (repeatable).")] = None,
-    global_key: Annotated[list[str] | None, typer.Option(help="Only these global keys (repeatable).")] = None,
-    batch_id: Annotated[list[str] | None, typer.Option(help="Only these batches (repeatable).")] = None,
+    workflow_status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="ToLabel, InReview, InRework or Done.")
+    ] = None,
+    last_activity_from: Date = None,
+    last_activity_to: Date = None,
+    label_created_from: Date = None,
+    label_created_to: Date = None,
+    data_row_id: Annotated[
+        list[str] | None, typer.Option(metavar="ID", help="Only these data rows (repeatable).")
+    ] = None,
+    global_key: Annotated[
+        list[str] | None, typer.Option(metavar="KEY", help="Only these global keys (repeatable).")
+    ] = None,
+    batch_id: Annotated[list[str] | None, typer.Option(metavar="ID", help="Only these batches (repeatable).")] = None,
     mask_base_url: Annotated[
-        str | None, typer.Option(help="Link masks to this labelport server instead of writing PNG files.")
+        str | None,
+        typer.Option(metavar="URL", help="Link masks to this labelport server instead of writing PNG files."),
     ] = None,
 ) -> None:
     """Export a project's labels in a format, streamed, with a progress bar; masks are written beside it."""
     from labelport.cli.main import err, handles_errors, hub, out, progress_bar
-    from labelport.formats import get_format
+    from labelport.formats import Output, get_format
     from labelport.service import exports
 
     @handles_errors
@@ -121,6 +186,11 @@ def export(
         if unknown:
             raise LabelportError(f"unknown --include {sorted(unknown)[0]!r}; choose from {', '.join(choices)}, all")
         options: dict[str, Any] = entry.module.include_options(chosen) if choices else {}  # type: ignore[attr-defined]
+        folder = output if entry.output is Output.FOLDER else output.parent
+        if entry.output is Output.FILE and output.is_dir():
+            raise LabelportError(f"output {str(output)!r} is a folder; give a file name")
+        if entry.output is Output.FILE and not folder.is_dir():
+            raise LabelportError(f"output folder {str(folder)!r} does not exist; create it first")
         filters: dict[str, Any] = {
             "workflow_status": workflow_status,
             "last_activity_at": _range(last_activity_from, last_activity_to),
@@ -139,7 +209,7 @@ def export(
                 h,
                 project,
                 entry.name,
-                output.absolute(),
+                output.absolute(),  # masks and frame files are linked by absolute file:// URLs
                 options=options,
                 filters=filters,
                 link_mask=link,
@@ -158,23 +228,40 @@ def export(
     run()
 
 
-def formats() -> None:
+def formats(fmt: FormatOption = OutputFormat.TABLE) -> None:
     """List the registered formats: name, what they do, media kinds, the vendor name that selects them."""
     from labelport.cli.main import out
     from labelport.formats import FORMATS
 
-    table = Table("format", "does", "media", "alias", "description")
-    for entry in FORMATS:
-        aliases = ", ".join(
-            f"{alias} ({way})" for alias, way in ((entry.read_alias, "import"), (entry.write_alias, "export")) if alias
-        )
-        media = ", ".join(sorted(m.value for m in entry.media))
-        table.add_row(entry.name, entry.abilities, media, aliases, entry.description)
-    out.print(table)
+    rows = [
+        {
+            "name": entry.name,
+            "does": entry.abilities,
+            "media": ", ".join(sorted(m.value for m in entry.media)),
+            "alias": ", ".join(
+                f"{alias} ({way})"
+                for alias, way in ((entry.read_alias, "import"), (entry.write_alias, "export"))
+                if alias
+            ),
+            "description": entry.description,
+        }
+        for entry in FORMATS
+    ]
+    columns = [
+        Column("name", "format", whole=True),
+        Column("does", "does"),
+        Column("media", "media"),
+        Column("alias", "alias"),
+        Column("description", "description"),
+    ]
+    emit(out, columns, rows, fmt)
 
 
 def validate(
-    args: Annotated[list[str], typer.Argument(help="[FORMAT] FILE: the format (recognised when left out), the file.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="[FORMAT] FILE", help="The format (recognised when left out) and the file."),
+    ],
 ) -> None:
     """Read a file with its format and report every problem (where, why, the value), without importing."""
     from labelport.cli.main import err, handles_errors, out
@@ -202,7 +289,7 @@ def validate(
             f"{file}: {entry.name}, {items} items, {annotations} annotations, {problems} problems", highlight=False
         )
         if problems:
-            raise typer.Exit(1)
+            raise LabelportError(f"{problems} problems in {file} (listed above)")
 
     run()
 

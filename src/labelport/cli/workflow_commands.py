@@ -1,74 +1,96 @@
 """``labelport workflow``: approve, reject, rework, move, history.
 
-Each command is one call into ``labelport.service``; known errors become one line on stderr and exit code 1.
+Each command is one call into ``labelport.service``; a data row is named by its id or its global key. Known
+errors become one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from labelport.errors import LabelportError
-from labelport.service import Hub, workflow
+from labelport.cli.main import handles_errors, hub, out, subcommands
+from labelport.cli.output import Column, FormatOption, OutputFormat, emit
+from labelport.service import workflow
 
-workflow_app = typer.Typer(help="Review workflow: approve, reject, rework, move; history.", no_args_is_help=True)
-err = Console(stderr=True)
+workflow_app = subcommands("Review workflow: approve, reject, rework, move; history.")
+
+Project = Annotated[str, typer.Option("--project", "-p", metavar="PROJECT_ID", help="Project id.")]
+Rows = Annotated[list[str], typer.Argument(metavar="ROW...", help="Data rows: ids or global keys.")]
+STATE_COLUMNS = [
+    Column("data_row_id", "data row", whole=True),
+    Column("status", "status"),
+    Column("task_name", "task"),
+]
 
 
-def _fail(exc: LabelportError) -> NoReturn:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _act(project: str, rows: list[str], action: str, to: str | None = None) -> None:
-    try:
-        states = workflow.apply(Hub.open(), project, rows, action, to=to)
-    except LabelportError as exc:
-        _fail(exc)
-    for state in states:
-        typer.echo(f"{state.data_row_id}\t{state.status.value}\t{state.task_name}")
+def _act(project: str, rows: list[str], action: str, to: str | None, fmt: OutputFormat) -> None:
+    states = workflow.apply(hub(), project, rows, action, to=to)
+    shown = [{"data_row_id": s.data_row_id, "status": s.status.value, "task_name": s.task_name} for s in states]
+    emit(out, STATE_COLUMNS, shown, fmt)
 
 
 @workflow_app.command("approve")
-def approve(project: Annotated[str, typer.Option("--project", "-p")], data_row: list[str]) -> None:
+@handles_errors
+def approve(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In review -> Done."""
-    _act(project, data_row, "APPROVE")
+    _act(project, data_row, "APPROVE", None, fmt)
 
 
 @workflow_app.command("reject")
-def reject(project: Annotated[str, typer.Option("--project", "-p")], data_row: list[str]) -> None:
+@handles_errors
+def reject(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In review -> In rework."""
-    _act(project, data_row, "REJECT")
+    _act(project, data_row, "REJECT", None, fmt)
 
 
 @workflow_app.command("rework")
-def rework(project: Annotated[str, typer.Option("--project", "-p")], data_row: list[str]) -> None:
+@handles_errors
+def rework(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In rework -> In review."""
-    _act(project, data_row, "REWORK")
+    _act(project, data_row, "REWORK", None, fmt)
 
 
 @workflow_app.command("move")
+@handles_errors
 def move(
-    project: Annotated[str, typer.Option("--project", "-p")],
-    to: Annotated[str, typer.Option(help="ToLabel, InReview, InRework or Done.")],
-    data_row: list[str],
+    project: Project,
+    to: Annotated[str, typer.Option(metavar="STATUS", help="ToLabel, InReview, InRework or Done.")],
+    data_row: Rows,
+    fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Move data rows to any status (action MOVE)."""
-    _act(project, data_row, "MOVE", to)
+    _act(project, data_row, "MOVE", to, fmt)
 
 
 @workflow_app.command("history")
-def history(project: Annotated[str, typer.Option("--project", "-p")], data_row: str) -> None:
+@handles_errors
+def history(
+    project: Project,
+    data_row: Annotated[str, typer.Argument(metavar="ROW", help="A data row: its id or global key.")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
     """The workflow history of a data row, newest first."""
-    try:
-        entries = workflow.history(Hub.open(), project, data_row)
-    except LabelportError as exc:
-        _fail(exc)
-    for e in entries:
-        line = f"{e.at.isoformat()}\t{e.action.value}\t{e.from_task or '-'} -> {e.to_task}\t{e.actor or '-'}"
-        typer.echo(line)
+    entries = workflow.history(hub(), project, data_row)
+    rows = [
+        {
+            "at": e.at.isoformat(),
+            "action": e.action.value,
+            "from_task": e.from_task,
+            "to_task": e.to_task,
+            "actor": e.actor,
+        }
+        for e in entries
+    ]
+    columns = [
+        Column("at", "at", whole=True),
+        Column("action", "action"),
+        Column("from_task", "from"),
+        Column("to_task", "to"),
+        Column("actor", "by", whole=True),
+    ]
+    emit(out, columns, rows, fmt)
 
 
 def register(app: typer.Typer) -> None:

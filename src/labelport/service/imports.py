@@ -121,6 +121,7 @@ class _Run:
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
     volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
+    line: int = 0  # the last input line read (progress counts lines where items know theirs)
     # Relationships wait for the end of the import: their ends may come on later lines.
     relationships: list[_Deferred] = field(default_factory=list)
 
@@ -716,6 +717,18 @@ def _finish_relationships(run: _Run, conn: sa.Connection) -> None:
     run.relationships.clear()
 
 
+def _advance(run: _Run, chunk: list[LabeledItem | Problem]) -> int:
+    """How far a chunk moved the import: input lines, where every item of it knows its line (NDJSON: a line may
+    hold several items, or none), else items."""
+    lines = [item.location.line if isinstance(item, Problem) else item.line for item in chunk]
+    if any(line is None for line in lines):
+        return len(chunk)
+    last = max(line for line in lines if line is not None)
+    moved = max(0, last - run.line)
+    run.line = max(run.line, last)
+    return moved
+
+
 def start_import(
     hub: Hub,
     project_id: str,
@@ -790,12 +803,12 @@ def run_import(
             if len(chunk) >= CHUNK:
                 _process_chunk(run, conn, chunk)
                 if progress:
-                    progress(len(chunk))
+                    progress(_advance(run, chunk))
                 chunk = []
         if chunk:
             _process_chunk(run, conn, chunk)
             if progress:
-                progress(len(chunk))
+                progress(_advance(run, chunk))
         _finish_relationships(run, conn)
         workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
         _insert_status_pages(conn, job_id, run)

@@ -247,6 +247,29 @@ def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
     ]
 
 
+def project_row_ids(conn: sa.Connection, project_id: str, refs: Sequence[str]) -> list[str]:
+    """The data row ids ``refs`` name in a project, each ref an id or a global key (an id wins when a ref is
+    both); a ref that names no row of the project stays as given, for the caller to report."""
+    wanted = list(dict.fromkeys(refs))
+    by_id: set[str] = set()
+    by_key: dict[str, str] = {}
+    for start in range(0, len(wanted), 450):
+        chunk = wanted[start : start + 450]
+        rows = conn.execute(
+            sa.select(data_rows.c.id, data_rows.c.global_key)
+            .join(batch_data_rows, batch_data_rows.c.data_row_id == data_rows.c.id)
+            .where(
+                batch_data_rows.c.project_id == project_id,
+                sa.or_(data_rows.c.id.in_(chunk), data_rows.c.global_key.in_(chunk)),
+            )
+        )
+        for row_id, key in rows:
+            by_id.add(row_id)
+            if key is not None:
+                by_key[key] = row_id
+    return [ref if ref in by_id else by_key.get(ref, ref) for ref in refs]
+
+
 def batch_data_row_ids(hub: Hub, batch_id: str) -> list[str]:
     with hub.read() as conn:
         return list(

@@ -34,7 +34,7 @@ from labelport.model.workflow import (
     task_id,
 )
 from labelport.service.hub import Hub, now
-from labelport.service.projects import get_project
+from labelport.service.projects import get_project, project_row_ids
 from labelport.store.schema import labels, projects, workflow_history, workflow_tasks
 
 # action -> (statuses it starts from, status it leads to); MOVE takes its target from the caller.
@@ -218,7 +218,8 @@ def apply(
     seconds_to_review: float | None = None,
     at: datetime | None = None,
 ) -> list[WorkflowState]:
-    """Apply ``action`` (MOVE needs ``to``, default In review) to data rows, all or none, as ``hub.actor``.
+    """Apply ``action`` (MOVE needs ``to``, default In review) to data rows (ids or global keys), all or none, as
+    ``hub.actor``.
 
     ``seconds_to_review`` (APPROVE, REJECT) is added to the review time of each row's ground-truth label.
     """
@@ -232,7 +233,8 @@ def apply(
             value=seconds_to_review,
         )
     with hub.transaction() as conn:
-        states = transition(conn, project_id, data_row_ids, action, to=to, actor=hub.actor, at=at)
+        ids = project_row_ids(conn, project_id, data_row_ids)
+        states = transition(conn, project_id, ids, action, to=to, actor=hub.actor, at=at)
         if seconds_to_review:
             ids = [s.data_row_id for s in states]
             for start in range(0, len(ids), 900):
@@ -324,7 +326,9 @@ def on_labels_imported(
 
 
 def status_of(hub: Hub, project_id: str, data_row_id: str) -> WorkflowState:
+    """The workflow state of a data row (its id or global key) in a project."""
     with hub.read() as conn:
+        data_row_id = project_row_ids(conn, project_id, [data_row_id])[0]
         states = _states(conn, project_id, [data_row_id])
     if data_row_id not in states:
         raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
@@ -350,8 +354,13 @@ def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str])
 
 
 def history(hub: Hub, project_id: str, data_row_id: str) -> list[HistoryEntry]:
+    """The workflow history of a data row (its id or global key), newest first."""
+    get_project(hub, project_id)
     with hub.read() as conn:
-        return histories(conn, project_id, [data_row_id])[data_row_id]
+        row_id = project_row_ids(conn, project_id, [data_row_id])[0]
+        if not _states(conn, project_id, [row_id]):
+            raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
+        return histories(conn, project_id, [row_id])[row_id]
 
 
 def set_performance(
@@ -377,11 +386,12 @@ def set_performance(
     if not values:
         return
     with hub.transaction() as conn:
+        row_id = project_row_ids(conn, project_id, [data_row_id])[0]
         done = conn.execute(
             labels.update()
             .where(
                 labels.c.project_id == project_id,
-                labels.c.data_row_id == data_row_id,
+                labels.c.data_row_id == row_id,
                 labels.c.kind == LabelKind.GROUND_TRUTH.value,
             )
             .values(**values)
