@@ -69,18 +69,22 @@ def serve(
 
     announce = announce or _print
     started = bootstrap(config, demo=demo)
-    url = f"http://{host}:{port}"
-    announce(f"labelport server: {url}  (OpenAPI: {url}/openapi.json, docs: {url}/docs)")
-    if started.demo_project:
-        announce(f"demo project: {started.demo_project}")
-    if started.key is not None:
-        announce(f"admin API key (shown once, store it): {started.key.secret}")
-        announce(f'  client = labelport.Client(api_key="{started.key.secret}", endpoint="{url}")')
-        for prefix in started.revoked:
-            announce(f"the demo key of an earlier start ({prefix}...) is revoked: use the key above")
-    else:
-        announce("admin API keys exist already; `labelport keys create --admin` makes another")
+    for line in start_lines(started, f"http://{host}:{port}"):
+        announce(line)
     uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+def start_lines(started: Bootstrap, url: str) -> list[str]:
+    """What a start prints: the URL, the demo project, and the new admin key (or that keys exist)."""
+    lines = [f"labelport server: {url}  (OpenAPI: {url}/openapi.json, docs: {url}/docs)"]
+    if started.demo_project:
+        lines.append(f"demo project: {started.demo_project}")
+    if started.key is None:
+        return [*lines, "admin API keys exist already; `labelport keys create --admin` makes another"]
+    lines.append(f"admin API key (shown once, store it): {started.key.secret}")
+    lines.append(f'  client = labelport.Client(api_key="{started.key.secret}", endpoint="{url}")')
+    lines += [f"the demo key of an earlier start ({p}...) is revoked: use the key above" for p in started.revoked]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -111,7 +111,8 @@ def rows_add(
         {"id": r.id, "global_key": r.global_key, "media_type": r.media_type.value, "size": _size(r)}
         for r in result.created
     ]
-    emit(out, ROW_COLUMNS, rows, OutputFormat.TABLE)
+    if rows:
+        emit(out, ROW_COLUMNS, rows, OutputFormat.TABLE)
     for failure in result.failures:
         err.print(f"[red]failed:[/red] {escape(failure.message)}", highlight=False, soft_wrap=True)
     out.print(f"{len(result.created)} created, {len(result.failures)} failed", highlight=False)
