@@ -136,6 +136,7 @@ class DataRowOut(BaseModel):
     row_data: str
     media_type: str
     global_key: str | None
+    external_id: str | None = None
     dataset_id: str | None
     media_attributes: dict[str, Any]
     metadata_fields: list[dict[str, Any]]
@@ -148,6 +149,7 @@ class DataRowOut(BaseModel):
             row_data=row.row_data,
             media_type=row.media_type.value,
             global_key=row.global_key,
+            external_id=row.external_id,
             dataset_id=row.dataset_id,
             media_attributes=row.media_attributes.as_dict(),
             metadata_fields=[{"name": m.name, "value": m.value, "schema_id": m.schema_id} for m in row.metadata_fields],

@@ -82,6 +82,7 @@ def _data_row(d: Mapping[str, Any]) -> DataRow:
         media_attributes=MediaAttributes.from_dict(d["media_attributes"]),
         metadata_fields=tuple(MetadataField(**m) for m in d["metadata_fields"]),
         attachments=tuple(Attachment(**a) for a in d["attachments"]),
+        external_id=d.get("external_id"),
     )
 
 

@@ -80,3 +80,17 @@ def write_image(path: Path, width: int = 128, height: int = 96) -> Path:
     rgb = np.stack([xx * 255 // max(width - 1, 1), yy * 255 // max(height - 1, 1), np.full_like(xx, 128)], axis=-1)
     Image.fromarray(rgb.astype(np.uint8)).save(path)
     return path
+
+
+def write_video(path: Path, width: int = 48, height: int = 32, frames: int = 12, fps: float = 10.0) -> Path:
+    """A small MP4 (MPEG-4 part 2, OpenCV's own encoder) whose frames brighten one after another."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    try:
+        for index in range(frames):
+            writer.write(np.full((height, width, 3), (index * 20) % 256, dtype=np.uint8))
+    finally:
+        writer.release()
+    return path
