@@ -217,3 +217,32 @@ def test_licence_is_an_spdx_expression() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["project"]["license"] == "Apache-2.0"
     assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_a_failed_export_leaves_the_earlier_file_and_no_partial_one(demo: dict[str, Any]) -> None:
+    import sqlalchemy as sa
+
+    from labelport.store import BlobStore
+    from labelport.store.schema import annotation_rows
+
+    folder: Path = demo["folder"]
+    project = demo["project"]["id"]
+    (folder / "mask.ndjson").write_text(json.dumps(_mask_line("demo/phantom-series")) + "\n")
+    assert invoke("import", "mask.ndjson", "-p", project, "--as", "ground-truth")[0] == 0
+    # The label volume's file goes missing from the blob store: the export fails half-way through its row.
+    db = Database(None, home=folder / "home")
+    try:
+        with db.engine.connect() as conn:
+            blob = conn.execute(
+                sa.select(annotation_rows.c.mask_blob).where(annotation_rows.c.mask_blob.is_not(None))
+            ).scalar_one()
+    finally:
+        db.dispose()
+    BlobStore(folder / "home" / "blobs").path(blob).unlink()
+    (folder / "export.ndjson").write_text("the export of yesterday\n")
+    code, _out, err = invoke("export", "labelbox", "-p", project, "-o", "export.ndjson")
+    assert code == 1
+    [error] = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert blob[2:] in error  # names the file that is missing
+    assert (folder / "export.ndjson").read_text() == "the export of yesterday\n"
+    assert not list(folder.glob(".*.partial"))

@@ -368,3 +368,36 @@ def test_export_names_the_row_its_creator_and_video_attributes(client: Client, t
     )
     assert other.errors is None and other.created[0].external_id == "x-1"
     assert lb.MediaType.Video is row.media_type
+
+
+def test_composite_image_masks_are_exported_as_the_binary_png_the_sdk_reads(client: Client, tmp_path: Path) -> None:
+    image = write_image(tmp_path / "a.png", 12, 8)
+    project, _ids = project_of(
+        client,
+        "image",
+        [{"row_data": str(image), "global_key": "img"}],
+        [{"tool": "raster-segmentation", "name": "a"}, {"tool": "raster-segmentation", "name": "b"}],
+    )
+    composite = np.zeros((8, 12, 3), np.uint8)
+    composite[1:3, 2:5] = RED
+    composite[5:7, 6:9] = BLUE
+    shared = png(composite)
+    lines = [
+        {
+            "uuid": str(uuid.uuid4()),
+            "dataRow": {"globalKey": "img"},
+            "name": n,
+            "mask": {"imBytes": shared, "colorRGB": list(c)},
+        }
+        for n, c in (("a", RED), ("b", BLUE))
+    ]
+    assert [s["status"] for s in gt(client, project.uid, lines)] == ["SUCCESS", "SUCCESS"]
+    out = tmp_path / "export.ndjson"
+    from labelport.service import exports
+
+    exports.export(client.hub, project.uid, "labelbox_ndjson", out)
+    exported = {line["name"]: line for line in map(json.loads, out.read_text().splitlines())}
+    for name, colour in (("a", RED), ("b", BLUE)):
+        assert set(exported[name]["mask"]) == {"png"}  # what the SDK writes and reads; never imBytes + colorRGB
+        pixels = decode_png_binary(base64.b64decode(exported[name]["mask"]["png"]))
+        assert np.array_equal(pixels, np.all(composite == colour, axis=2)), name
