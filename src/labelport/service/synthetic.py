@@ -87,7 +87,7 @@ def write_video(path: Path, width: int = 48, height: int = 32, frames: int = 12,
     import cv2
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     try:
         for index in range(frames):
             writer.write(np.full((height, width, 3), (index * 20) % 256, dtype=np.uint8))
