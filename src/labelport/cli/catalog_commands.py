@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from labelport.cli.main import err, handles_errors, hub, out, progress_bar, subcommands
+from labelport.cli.common import err, handles_errors, hub, out, progress_bar, subcommands
 from labelport.cli.output import Column, FormatOption, OutputFormat, emit
 from labelport.errors import LabelportError
 

@@ -89,7 +89,7 @@ def _vec(values: Iterable[float]) -> str:
 
 def _fail(exc: LabelportError | OSError) -> NoReturn:
     # Known errors are a message naming the file and the value found, never a traceback.
-    from labelport.cli.main import fail_line, os_error_message
+    from labelport.cli.common import fail_line, os_error_message
 
     fail_line(os_error_message(exc) if isinstance(exc, OSError) else str(exc))
     raise typer.Exit(code=1)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from labelport._optional import require
-from labelport.cli.main import handles_errors, out, subcommands
+from labelport.cli.common import handles_errors, out, subcommands
 from labelport.cli.output import Column, FormatOption, OutputFormat, emit
 from labelport.errors import LabelportError
 from labelport.store import BlobStore, Database, default_home
@@ -68,7 +68,7 @@ def keys_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API key and print it; it is shown this once (only its hash is stored)."""
-    from labelport.cli.main import err
+    from labelport.cli.common import err
     from labelport.service import auth
     from labelport.service.hub import Hub
 

@@ -78,7 +78,7 @@ def import_(
     name: Annotated[str | None, typer.Option(metavar="NAME", help="Import name (default: the file name).")] = None,
 ) -> None:
     """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why."""
-    from labelport.cli.main import err, handles_errors, hub, out, progress_bar
+    from labelport.cli.common import err, handles_errors, hub, out, progress_bar
     from labelport.service.imports import import_source, import_statuses_of
 
     @handles_errors
@@ -171,7 +171,7 @@ def export(
     ] = None,
 ) -> None:
     """Export a project's labels in a format, streamed, with a progress bar; masks are written beside it."""
-    from labelport.cli.main import err, handles_errors, hub, out, progress_bar
+    from labelport.cli.common import err, handles_errors, hub, out, progress_bar
     from labelport.formats import Output, get_format
     from labelport.service import exports
 
@@ -230,7 +230,7 @@ def export(
 
 def formats(fmt: FormatOption = OutputFormat.TABLE) -> None:
     """List the registered formats: name, what they do, media kinds, the vendor name that selects them."""
-    from labelport.cli.main import out
+    from labelport.cli.common import out
     from labelport.formats import FORMATS
 
     rows = [
@@ -264,7 +264,7 @@ def validate(
     ],
 ) -> None:
     """Read a file with its format and report every problem (where, why, the value), without importing."""
-    from labelport.cli.main import err, handles_errors, out
+    from labelport.cli.common import err, handles_errors, out
     from labelport.formats import detect_format, get_format
     from labelport.formats.base import ErrorPolicy, Problem, ReadContext
     from labelport.service.hub import Settings

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from labelport.cli.main import handles_errors, hub, out, subcommands
+from labelport.cli.common import handles_errors, hub, out, subcommands
 from labelport.cli.output import Column, FormatOption, OutputFormat, emit
 from labelport.service import workflow
 
