@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from labelport.formats import get_format
 from labelport.formats.base import Problem
 from labelport.formats.labelbox import ndjson as lb
 from labelport.imaging.codecs import decode_png_binary, encode_png_binary, encode_png_composite
@@ -404,3 +405,18 @@ def test_png_mask_must_be_binary() -> None:
     records, problems = split(list(lb.read([line(mask={"png": png}), line(mask={"png": grey255})])))
     assert len(records) == 1
     assert problems[0].location.path == "[1].mask.png" and problems[0].value == 255
+
+
+def test_a_byte_order_mark_before_the_first_line_is_not_content(tmp_path: Path) -> None:
+    line = {
+        "uuid": "b862c586-8614-483c-b5e6-82810f70cac0",
+        "dataRow": {"globalKey": "k"},
+        "name": "p",
+        "point": {"x": 1, "y": 2},
+    }
+    for text in (json.dumps(line) + "\n", json.dumps([line], indent=2)):
+        path = tmp_path / "bom.ndjson"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        [item] = list(get_format("labelbox").read(path))
+        assert not isinstance(item, Problem), item
+        assert get_format("labelbox").detect(path).confidence > 0.5

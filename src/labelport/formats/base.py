@@ -270,6 +270,8 @@ def iter_json_items(source: Source) -> Iterator[JsonItem]:
 def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
     lines = enumerate(handle, start=1)
     for number, line in lines:
+        if number == 1:  # editors on Windows start UTF-8 files with a byte order mark, which JSON refuses
+            line = line.removeprefix(b"\xef\xbb\xbf")
         stripped = line.strip()
         if not stripped:
             continue
