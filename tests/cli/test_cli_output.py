@@ -147,8 +147,9 @@ def test_import_progress_counts_lines_and_each_bad_line_is_listed_once(demo: dic
     assert code == 1
     assert re.search(r"importing lines .* 5/5", err), err
     assert "1 of 5 annotations imported as prediction, 4 failed" in out
-    wheres = [line.split("│")[1].strip() for line in err.splitlines() if line.startswith("│ ") and line[2:3].isdigit()]
-    assert wheres == ["2", "4, [0]", "4, [1]", "5"]
+    failed = [line for line in err.splitlines() if line.startswith("failed: ")]
+    assert [line.split(": ")[1] for line in failed] == ["2", "4, [0]", "4, [1]", "5"]
+    assert failed[-1] == "failed: 5: missing dataRow (it names the data row by id or globalKey) (uuid x)"
     assert err.strip().splitlines()[-1] == "error: 4 of 5 annotations failed (listed above)"
 
 

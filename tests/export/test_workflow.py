@@ -102,9 +102,9 @@ def test_cli_export_and_workflow(client: Client, tmp_path: Path, monkeypatch: py
     workflow_commands.register(app)
     transfer_commands.register(app)
     runner = CliRunner()
-    result = runner.invoke(app, ["workflow", "approve", "--project", project.uid, ids[0]])
+    result = runner.invoke(app, ["workflow", "approve", "--project", project.uid, ids[0], "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"{ids[0]}\tDone\tDone"
+    assert result.stdout.strip().splitlines() == ["data_row_id,status,task_name", f"{ids[0]},Done,Done"]
     target = tmp_path / "out.ndjson"
     result = runner.invoke(
         app,

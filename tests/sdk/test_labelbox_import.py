@@ -435,7 +435,8 @@ def test_cli_import_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.exit_code == 1
     assert "1 of 2 annotations imported as ground_truth, 1 failed" in result.stdout
     assert "feature name 'nope' is not in the project's ontology" in result.stderr
-    assert "failed annotations" in result.stderr
+    assert "failed: 2: feature name 'nope' is not in the project's ontology" in result.stderr  # line 2
+    assert result.stderr.strip().splitlines()[-1] == "error: 1 of 2 annotations failed (listed above)"
     good = CliRunner().invoke(app, ["import", "labelbox", str(path), "--project", project.uid, "--name", "again"])
     assert good.exit_code == 1  # the same bad line fails again; the good one replaces itself
     missing = CliRunner().invoke(app, ["import", "labelbox", str(tmp_path / "nope.ndjson"), "--project", project.uid])

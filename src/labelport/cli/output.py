@@ -86,12 +86,18 @@ def emit(console: Console, columns: Sequence[Column], rows: Iterable[Mapping[str
             needed += column.min_width + 3
     for row in rows:
         table.add_row(*(_cell(row.get(c.key)) for c in columns))
-    width = console.width
-    try:
-        console.width = max(width, needed)
-        console.print(table, crop=False)
-    finally:
-        console.width = width
+    if needed <= console.width:
+        console.print(table)
+        return
+    # Wider than the terminal: printed at the width that keeps ids whole (the console itself stays as it is).
+    wide = Console(
+        file=console.file,
+        width=needed,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        force_terminal=console.is_terminal,
+        highlight=False,
+    )
+    wide.print(table, crop=False)
 
 
 __all__ = ["Column", "FormatOption", "OutputFormat", "emit"]

@@ -78,6 +78,8 @@ def import_(
     name: Annotated[str | None, typer.Option(metavar="NAME", help="Import name (default: the file name).")] = None,
 ) -> None:
     """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why."""
+    from rich.markup import escape
+
     from labelport.cli.common import err, handles_errors, hub, out, progress_bar
     from labelport.service.imports import import_source, import_statuses_of
 
@@ -96,27 +98,22 @@ def import_(
         if job.state == "FAILED":
             raise LabelportError(f"import failed: {job.error}")
         failures = import_statuses_of(h, job.id, failures_only=True)
-        if failures:
-            rows = []
-            for f in failures:
-                first = f["errors"][0]
-                row = f["data_row"] or {}
-                rows.append(
-                    {
-                        "where": ", ".join(str(first[k]) for k in ("line", "path") if first.get(k) is not None),
-                        "uuid": f["uuid"],
-                        "data_row": row.get("global_key") or row.get("id") or row.get("external_id"),
-                        "reason": first["message"],
-                    }
-                )
-            err.print("failed annotations:", highlight=False)
-            columns = [
-                Column("where", "where"),
-                Column("uuid", "uuid", whole=True),
-                Column("data_row", "data row", whole=True),
-                Column("reason", "reason"),
-            ]
-            emit(err, columns, rows, OutputFormat.TABLE)
+        for f in failures:
+            # One line per failed annotation: where, why, and which, never cut, easy to grep.
+            first = f["errors"][0]
+            where = ", ".join(str(first[k]) for k in ("line", "path") if first.get(k) is not None)
+            row = f["data_row"] or {}
+            shown = row.get("global_key") or row.get("id") or row.get("external_id")
+            which = ", ".join(
+                part
+                for part in (f"uuid {f['uuid']}" if f["uuid"] else "", f"data row {shown!r}" if shown else "")
+                if part
+            )
+            err.print(
+                f"failed: {where or 'input'}: {escape(first['message'])}" + (f" ({which})" if which else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
         out.print(
             f"import {job.id}: {job.succeeded} of {job.total} annotations imported as {chosen.value}, "
             f"{job.failed} failed",
