@@ -8,6 +8,7 @@ A DICOM or NIfTI data row keeps its geometry in its media attributes (``model.me
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,11 @@ def encode_label_volume(volume: npt.NDArray[Any], grid: Grid) -> bytes:
     """A label volume as gzipped NIfTI bytes on ``grid`` (RAS affine, smallest unsigned type), in memory."""
     from labelport.imaging.nifti import label_image
 
-    raw: bytes = label_image(np.asarray(volume), grid).to_bytes()
-    return gzip.compress(raw, compresslevel=6)
+    # Streamed through gzip: only the compressed bytes are held, never a second full copy of the volume.
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6) as stream:
+        label_image(np.asarray(volume), grid).to_stream(stream)
+    return buffer.getvalue()
 
 
 def volume_on_grid(source: VolumeSource, grid: Grid, local_file: Callable[[str], Path]) -> npt.NDArray[Any]:

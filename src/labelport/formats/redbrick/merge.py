@@ -28,7 +28,7 @@ from labelport.errors import LabelportError
 
 MAX_VALUE = 65535
 # Voxels per slab: a few MB of temporaries whatever the volume size.
-SLAB_VOXELS = 1 << 22
+SLAB_VOXELS = 1 << 20
 
 Array = npt.NDArray[Any]
 
@@ -102,7 +102,7 @@ def nonzero_values(array: Array) -> frozenset[int]:
     for part in slabs(array.shape):
         block = array[..., part]
         if small:
-            counts = np.bincount(np.ravel(block), minlength=1)
+            counts = np.bincount(np.ravel(block, order="K"), minlength=1)
             found.update(int(v) for v in np.flatnonzero(counts[1:]) + 1)
         else:
             values = np.unique(block)
@@ -336,7 +336,7 @@ def _merge_file(out: Array, data: Array, instance: int | None, state: _State) ->
         seen = np.zeros(1 << 16, dtype=bool)
         for part in slabs(out.shape):
             code = _code8(out[..., part], data[..., part], binary)
-            seen |= np.bincount(np.ravel(code), minlength=1 << 16).astype(bool)
+            seen |= np.bincount(np.ravel(code, order="K"), minlength=1 << 16).astype(bool)
         codes = np.flatnonzero(seen)
         codes = codes[(codes & 0xFF) != 0]
         pairs = [(int(c) >> 8, int(c) & 0xFF) for c in codes]

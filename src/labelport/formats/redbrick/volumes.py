@@ -30,6 +30,7 @@ from labelport.imaging.volume import LPS_TO_RAS, Grid
 
 Array = npt.NDArray[Any]
 SHOWN = 5  # offending values listed in a message
+READ_CHUNK = 1 << 24
 
 
 def _nib() -> Any:
@@ -100,7 +101,7 @@ class SegmentationFile:
             return self._png()
         image = self._image()
         try:
-            placed = place_on_grid(image, self.grid, atol=self.tolerance)
+            placed = place_on_grid(_in_memory(image, self.path), self.grid, atol=self.tolerance)
         except MediaError:
             ras = np.asarray(image.affine, dtype=np.float64)
             raise RecordError(
@@ -144,6 +145,38 @@ class SegmentationFile:
         if self._kept:
             return self._kept.pop()
         return as_labels(self._placed())
+
+
+def _in_memory(image: Any, path: Path) -> Any:
+    """The image with its voxels read once into one array.
+
+    nibabel reads a gzipped file's data by decompressing all of it into a bytes object and copying that
+    into the array (twice the volume at once); here the data is decompressed in chunks straight into the
+    array. Uncompressed files (memory-mapped by nibabel) and scaled data are left to nibabel.
+    """
+    header = image.header
+    slope, inter = header.get_slope_inter()
+    with path.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if not gzipped or slope not in (None, 1.0) or inter not in (None, 0.0):
+        return image
+    import gzip
+
+    shape = tuple(int(s) for s in image.shape)
+    data = np.empty(shape, dtype=header.get_data_dtype(), order="F")
+    view = memoryview(data.T).cast("B")  # the transpose of an F-order array is C-contiguous, same bytes
+    with gzip.open(path, "rb") as stream:
+        # The proxy knows where the data starts (a loaded header may report offset 0).
+        stream.seek(int(getattr(image.dataobj, "offset", 0) or header["vox_offset"]))
+        position = 0
+        while position < len(view):
+            read = stream.readinto(view[position : position + READ_CHUNK])
+            if not read:
+                raise RecordError(f"segmentation {path.name!r} ends before its data does ({position} bytes read)")
+            position += read
+    return _nib().Nifti1Image(data, image.affine, header) if isinstance(
+        image, _nib().Nifti1Image
+    ) else _nib().Nifti2Image(data, image.affine, header)
 
 
 def check_values(array: Array, name: str, what: str) -> None:
