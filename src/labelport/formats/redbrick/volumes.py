@@ -164,7 +164,8 @@ def _in_memory(image: Any, path: Path) -> Any:
 
     shape = tuple(int(s) for s in image.shape)
     data = np.empty(shape, dtype=header.get_data_dtype(), order="F")
-    view = memoryview(data.T).cast("B")  # the transpose of an F-order array is C-contiguous, same bytes
+    # The transpose of an F-order array is C-contiguous over the same bytes, in the order the file holds them.
+    view = memoryview(data.T.data).cast("B")
     with gzip.open(path, "rb") as stream:
         # The proxy knows where the data starts (a loaded header may report offset 0).
         stream.seek(int(getattr(image.dataobj, "offset", 0) or header["vox_offset"]))
