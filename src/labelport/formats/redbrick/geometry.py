@@ -74,7 +74,7 @@ class SeriesGeometry:
                 if float(np.linalg.norm(computed - given)) > reach:
                     raise RecordError(
                         f"{absolute_where}: {_show(given)} mm is not where voxel point {_show(ijk)} lies on "
-                        f"this series ({_show(computed)} mm, more than a voxel ({reach:.3g} mm) away)",
+                        f"this series: that is {_show(computed)} mm, more than a voxel ({reach:.3g} mm) away",
                         absolute_where,
                         absolute,
                     )

@@ -393,19 +393,24 @@ def _segments(
     unmapped = sorted(present - mapped)
     if unmapped and not options.keep_unmapped and not options.prune:
         holders = [repr(n) for n, v in zip(names, values, strict=True) if v & set(unmapped)] or [repr(n) for n in names]
+        many = len(unmapped) > 1
         raise RecordError(
-            f"{what}: values {_list(unmapped)} of {', '.join(holders)} are not in the segmentMap "
-            f"(keys {_list(sorted(mapped)) or 'none'}); map them, or import with keep_unmapped to keep them as "
-            "view-only voxels (as RedBrick does) or prune_segmentations to drop them",
+            f"{what}: value{'s' if many else ''} {_list(unmapped)} of {', '.join(holders)} "
+            f"{'are' if many else 'is'} not in the segmentMap (keys {_list(sorted(mapped)) or 'none'}); map "
+            f"{'them' if many else 'it'}, or import with keep_unmapped to keep {'them' if many else 'it'} as "
+            "view-only voxels (as RedBrick does) or prune_segmentations to drop "
+            f"{'them' if many else 'it'}",
             f"{at}.segmentMap",
             unmapped,
         )
     empty = [e for e in segment_map.entries if e.instance not in present]
     if empty and not options.prune:
         shown = ", ".join(f"{e.instance} ({e.category})" for e in empty)
+        many = len(empty) > 1
         raise RecordError(
-            f"{what}: segmentMap keys {shown} have no voxels in {', '.join(repr(n) for n in names)}; remove them, "
-            "or import with prune_segmentations to drop them",
+            f"{what}: segmentMap key{'s' if many else ''} {shown} {'have' if many else 'has'} no voxels in "
+            f"{', '.join(repr(n) for n in names)}; remove {'them' if many else 'it'}, or import with "
+            f"prune_segmentations to drop {'them' if many else 'it'}",
             f"{at}.segmentMap",
             [e.instance for e in empty],
         )

@@ -59,8 +59,8 @@ def resolve(given: Any, base: Path, resolver: Resolver, what: str, where: str) -
         return resolver.local_path(str(candidate) if scheme != "file" else given, what)
     except LabelportError as exc:
         if not candidate.exists():
-            raise RecordError(f"{where}: {what} {given!r} does not exist (looked in {base})", where, given) from None
-        raise RecordError(f"{where}: {exc}", where, given) from None
+            raise RecordError(f"{what} {given!r} does not exist (looked in {base})", where, given) from None
+        raise RecordError(str(exc), where, given) from None
 
 
 def _is_dicom(path: Path) -> bool:
