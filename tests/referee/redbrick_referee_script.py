@@ -52,9 +52,7 @@ def upload(spec: dict[str, Any]) -> dict[str, Any]:
 def download(spec: dict[str, Any]) -> dict[str, Any]:
     from redbrick.utils.nifti import process_download
 
-    result = process_download(
-        spec["labels"], spec["file"], False, {}, spec["semantic"], spec["binary"], False, None
-    )
+    result = process_download(spec["labels"], spec["file"], False, {}, spec["semantic"], spec["binary"], False, None)
     masks = result["masks"]
     return {
         "semantic_mask": result["semantic_mask"],

@@ -43,7 +43,7 @@ def read(source: Source, *roots: Path, ontology: Ontology | None = None, **optio
 
 def items_only(found: list[LabeledItem | Problem]) -> list[LabeledItem]:
     problems = [str(f) for f in found if isinstance(f, Problem)]
-    assert problems == []
+    assert problems == [], problems
     return [f for f in found if isinstance(f, LabeledItem)]
 
 
@@ -58,7 +58,9 @@ def series_grid(folder: Path) -> Grid:
     return Grid((header.columns, header.rows, header.slices), header.affine_lps)
 
 
-def save_on(array: np.ndarray[Any, Any], grid: Grid, path: Path, affine_ras: np.ndarray[Any, Any] | None = None) -> Path:
+def save_on(
+    array: np.ndarray[Any, Any], grid: Grid, path: Path, affine_ras: np.ndarray[Any, Any] | None = None
+) -> Path:
     """Save ``array`` as NIfTI with the grid's RAS affine (or the one given)."""
     image = nib.Nifti1Image(array, LPS_TO_RAS @ grid.affine_lps if affine_ras is None else affine_ras)
     nib.save(image, str(path))

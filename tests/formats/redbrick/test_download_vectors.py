@@ -25,9 +25,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "semantic", "binary"), CASES, ids=[f"{c['name']}-s{s:d}-b{b}" for c, s, b in CASES]
-)
+@pytest.mark.parametrize(("case", "semantic", "binary"), CASES, ids=[f"{c['name']}-s{s:d}-b{b}" for c, s, b in CASES])
 def test_process_download_vector(case: dict[str, Any], semantic: bool, binary: bool | None) -> None:
     data = case["data"]
     volume = None if data is None else np.array(data["data"], dtype=np.int32).reshape(data["shape"]).astype(np.uint16)

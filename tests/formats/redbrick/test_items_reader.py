@@ -18,8 +18,8 @@ from labelport.imaging.volume import read_series_header
 from labelport.model import (
     Checklist,
     ClassificationAnnotation,
-    Line,
     LabeledItem,
+    Line,
     ObjectAnnotation,
     Point,
     Radio,
@@ -42,7 +42,6 @@ from .helpers import (
     REFERENCE,
     SAGITTAL,
     items_only,
-    label_map,
     read,
     write_items,
 )
@@ -70,7 +69,10 @@ def test_the_guide_examples_merge_as_redbrick_merges_them() -> None:
     assert [(m.name, m.values) for m in _masks(first)] == [("liver", (1,)), ("spleen", (2,)), ("kidney", (3,))]
     assert np.array_equal(_volume(first), _sdk_output("upload_single_file.nii.gz"))
     assert [(m.name, m.values) for m in _masks(second)] == [
-        ("liver", (1,)), ("spleen", (2, 5)), ("kidney", (3,)), ("lesion", (4, 5))
+        ("liver", (1,)),
+        ("spleen", (2, 5)),
+        ("kidney", (3,)),
+        ("lesion", (4, 5)),
     ]
     assert np.array_equal(_volume(second), _sdk_output("upload_multiple_files_overlap.nii.gz"))
     assert [(m.name, m.values) for m in _masks(third)] == [("spleen", (1, 3)), ("lesion", (2, 3))]
@@ -95,8 +97,10 @@ def _answer(name: str) -> Any:
 
 
 def _one_task(tmp_path: Path, **series: Any) -> list[LabeledItem | Problem]:
-    task = {"name": "t", "series": [{"items": AXIAL_FILES, "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
-                                     **series}]}
+    task = {
+        "name": "t",
+        "series": [{"items": AXIAL_FILES, "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"), **series}],
+    }
     return read(write_items(tmp_path, [task]), tmp_path)
 
 
@@ -123,15 +127,27 @@ def test_attribute_kinds_follow_the_ontology(tmp_path: Path) -> None:
     ontology = Ontology(
         "o",
         tools=(
-            Tool(ToolType.RASTER_SEGMENTATION, "liver", classifications=(
-                Classification(ClassificationType.RADIO, "grade", (Option("1"), Option("2"))),
-                Classification(ClassificationType.CHECKLIST, "signs", (Option("a"), Option("b"))),
-            )),
+            Tool(
+                ToolType.RASTER_SEGMENTATION,
+                "liver",
+                classifications=(
+                    Classification(ClassificationType.RADIO, "grade", (Option("1"), Option("2"))),
+                    Classification(ClassificationType.CHECKLIST, "signs", (Option("a"), Option("b"))),
+                ),
+            ),
         ),
     )
     entry = {"category": "liver", "attributes": {"grade": "2", "signs": ["a", "b"], "note": "odd", "n": 3}}
-    task = {"name": "t", "series": [{"items": AXIAL_FILES, "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
-                                     "segmentMap": {"1": entry, "2": "b", "3": "c"}}]}
+    task = {
+        "name": "t",
+        "series": [
+            {
+                "items": AXIAL_FILES,
+                "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
+                "segmentMap": {"1": entry, "2": "b", "3": "c"},
+            }
+        ],
+    }
     [item] = items_only(read(write_items(tmp_path, [task]), tmp_path, ontology=ontology))
     answers = {c.name: c.answer for c in _masks(item)[0].classifications}
     assert answers == {
@@ -145,10 +161,26 @@ def test_attribute_kinds_follow_the_ontology(tmp_path: Path) -> None:
 def test_binary_mask_flag_on_the_series_or_inside_the_segment_map_reads_alike(tmp_path: Path) -> None:
     bin_a, bin_b = str(INPUTS / "axial_bin_a.nii.gz"), str(INPUTS / "axial_bin_b.nii.gz")
     segment_map = {"1": {"category": "a", "mask": bin_a}, "2": {"category": "b", "mask": bin_b}}
-    on_series = [{"name": "t", "series": [{"items": AXIAL_FILES, "segmentations": [bin_a, bin_b], "binaryMask": True,
-                                           "segmentMap": segment_map}]}]
-    inside = [{"name": "t", "series": [{"items": AXIAL_FILES, "segmentations": [bin_a, bin_b],
-                                        "segmentMap": {**segment_map, "binaryMask": True}}]}]
+    on_series = [
+        {
+            "name": "t",
+            "series": [
+                {"items": AXIAL_FILES, "segmentations": [bin_a, bin_b], "binaryMask": True, "segmentMap": segment_map}
+            ],
+        }
+    ]
+    inside = [
+        {
+            "name": "t",
+            "series": [
+                {
+                    "items": AXIAL_FILES,
+                    "segmentations": [bin_a, bin_b],
+                    "segmentMap": {**segment_map, "binaryMask": True},
+                }
+            ],
+        }
+    ]
     without_list = [{"name": "t", "series": [{"items": AXIAL_FILES, "binaryMask": True, "segmentMap": segment_map}]}]
     results = [
         items_only(read(write_items(tmp_path, tasks, f"{i}.json"), tmp_path))[0]
@@ -160,14 +192,19 @@ def test_binary_mask_flag_on_the_series_or_inside_the_segment_map_reads_alike(tm
 
 def test_segmentations_as_one_file_or_a_list_read_alike(tmp_path: Path) -> None:
     one = _one_task(tmp_path, segmentMap={"1": "a", "2": "b", "3": "c"})
-    listed = _one_task(tmp_path, segmentations=[str(INPUTS / "axial_seg_labelmap.nii.gz")],
-                       segmentMap={"1": "a", "2": "b", "3": "c"})
+    listed = _one_task(
+        tmp_path, segmentations=[str(INPUTS / "axial_seg_labelmap.nii.gz")], segmentMap={"1": "a", "2": "b", "3": "c"}
+    )
     assert items_only(one)[0].labels == items_only(listed)[0].labels
 
 
 def test_legacy_flat_task_is_one_series(tmp_path: Path) -> None:
-    task = {"name": "flat", "items": AXIAL_FILES, "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
-            "segmentMap": {"1": "a", "2": "b", "3": "c"}}
+    task = {
+        "name": "flat",
+        "items": AXIAL_FILES,
+        "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
+        "segmentMap": {"1": "a", "2": "b", "3": "c"},
+    }
     [item] = items_only(read(write_items(tmp_path, [task]), tmp_path))
     assert item.data_row.global_key == "flat/A"
     assert [m.values for m in _masks(item)] == [(1,), (2,), (3,)]
@@ -176,11 +213,14 @@ def test_legacy_flat_task_is_one_series(tmp_path: Path) -> None:
 def test_relative_paths_resolve_against_the_items_files_folder(tmp_path: Path) -> None:
     shutil.copytree(AXIAL, tmp_path / "study" / "ct")
     shutil.copy(INPUTS / "axial_seg_labelmap.nii.gz", tmp_path / "study" / "seg.nii.gz")
-    task = {"name": "rel", "series": [{"items": "ct", "segmentations": "seg.nii.gz",
-                                       "segmentMap": {"1": "a", "2": "b", "3": "c"}}]}
+    task = {
+        "name": "rel",
+        "series": [{"items": "ct", "segmentations": "seg.nii.gz", "segmentMap": {"1": "a", "2": "b", "3": "c"}}],
+    }
     source = write_items(tmp_path / "study", [task])
     [from_path] = items_only(read(source, tmp_path))
-    assert from_path.media.row_data == str(tmp_path / "study" / "ct")  # type: ignore[union-attr]
+    header = read_series_header(tmp_path / "study" / "ct")
+    assert json.loads(from_path.media.row_data) == [s.path for s in header.slice_sources]  # type: ignore[union-attr]
     # Bytes and streams have no folder: base_folder says where relative paths start.
     [from_bytes] = items_only(read(source.read_bytes(), tmp_path, base_folder=str(tmp_path / "study")))
     assert from_bytes.labels == from_path.labels
@@ -202,8 +242,12 @@ def test_a_segmentation_in_another_axis_order_is_reoriented_onto_the_series_grid
     labels_itk = ((image.astype(np.int64) - 1000) % 4).astype(np.uint8)  # values 0..3 all over the grid
     labels_las = nio.apply_orientation(labels_itk, transform).astype(np.uint8)
     nib.save(nib.Nifti1Image(labels_las, las.affine), str(tmp_path / "las.nii.gz"))
-    task = {"name": "sag", "series": [{"items": str(SAGITTAL), "segmentations": "las.nii.gz",
-                                       "segmentMap": {"1": "a", "2": "b", "3": "c"}}]}
+    task = {
+        "name": "sag",
+        "series": [
+            {"items": str(SAGITTAL), "segmentations": "las.nii.gz", "segmentMap": {"1": "a", "2": "b", "3": "c"}}
+        ],
+    }
     [item] = items_only(read(write_items(tmp_path, [task]), tmp_path))
     assert labels_las.shape != labels_itk.shape
     assert np.array_equal(_volume(item), labels_itk)
@@ -284,7 +328,10 @@ def test_boxes_cuboids_and_classifications() -> None:
         ("slice ok", ExternalIds(redbrick="series")),
     ]
     assert {t.name: t.type for t in ontology.tools} == {
-        "node": ToolType.POINT, "diameter": ToolType.LINE, "angle": ToolType.LINE, "box 3d": ToolType.BBOX,
+        "node": ToolType.POINT,
+        "diameter": ToolType.LINE,
+        "angle": ToolType.LINE,
+        "box 3d": ToolType.BBOX,
         "box": ToolType.BBOX,
     }
 
@@ -306,8 +353,10 @@ def test_absolute_points_must_agree_with_the_voxel_point(tmp_path: Path) -> None
     far = {"point": {"i": 3, "j": 4, "k": 1}, "absolutePoint": {"x": 50, "y": 50, "z": 50}, "category": "node"}
     x, y, z = (float(v) for v in _lps_of_voxel(2, 3, 2))
     only = {"absolutePoint": {"x": x, "y": y, "z": z}, "category": "node"}
-    tasks = [{"name": "far", "series": [{"items": str(SAGITTAL), "landmarks3d": [far]}]},
-             {"name": "only", "series": [{"items": str(SAGITTAL), "landmarks3d": [only]}]}]
+    tasks = [
+        {"name": "far", "series": [{"items": str(SAGITTAL), "landmarks3d": [far]}]},
+        {"name": "only", "series": [{"items": str(SAGITTAL), "landmarks3d": [only]}]},
+    ]
     found = read(write_items(tmp_path, tasks), tmp_path)
     assert isinstance(found[0], Problem)
     assert found[0].message == (
@@ -321,11 +370,14 @@ def test_absolute_points_must_agree_with_the_voxel_point(tmp_path: Path) -> None
 
 
 def test_a_bad_series_fails_its_whole_task(tmp_path: Path) -> None:
-    good = {"items": AXIAL_FILES, "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
-            "segmentMap": {"1": "a", "2": "b", "3": "c"}}
-    bad = {"items": str(SAGITTAL), "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
-           "segmentMap": {"1": "a"}}
-    found = read(write_items(tmp_path, [{"name": "t", "series": [good, bad]}, {"name": "u", "series": [good]}]),
-                 tmp_path)
+    good = {
+        "items": AXIAL_FILES,
+        "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
+        "segmentMap": {"1": "a", "2": "b", "3": "c"},
+    }
+    bad = {"items": str(SAGITTAL), "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"), "segmentMap": {"1": "a"}}
+    found = read(
+        write_items(tmp_path, [{"name": "t", "series": [good, bad]}, {"name": "u", "series": [good]}]), tmp_path
+    )
     assert [type(f).__name__ for f in found] == ["Problem", "LabeledItem"]
     assert "task 't', series 'B': segmentation" in str(found[0])

@@ -24,7 +24,8 @@ from labelport.model.media import MediaAttributes, MediaType
 
 @dataclass(frozen=True, eq=False)
 class SeriesMedia:
-    """A series' media: kind, what a data row stores (absolute paths; DICOM files in slice order), its grid,
+    """A series' media: kind, what a data row stores (absolute paths; DICOM files in slice order, also when the
+    items list names a folder), its grid,
     media attributes, and the DICOM file of each slice (for ``instanceClassifications[].fileName``)."""
 
     kind: MediaType
@@ -60,7 +61,8 @@ def resolve(given: Any, base: Path, resolver: Resolver, what: str, where: str) -
     except LabelportError as exc:
         if not candidate.exists():
             raise RecordError(f"{what} {given!r} does not exist (looked in {base})", where, given) from None
-        raise RecordError(str(exc), where, given) from None
+        # the resolver names the path it was given; the user knows the one the items list gives
+        raise RecordError(str(exc).replace(repr(str(candidate)), repr(given)), where, given) from None
 
 
 def _is_dicom(path: Path) -> bool:
@@ -129,10 +131,10 @@ def _dicom(paths: Sequence[Path], where: str, folder: Path | None) -> SeriesMedi
         instance_uids=tuple(uids) if uids else None,
     )
     grid = Grid((header.columns, header.rows, header.slices), header.affine_lps)
-    row_data: str | tuple[str, ...] = str(folder.absolute()) if folder is not None else in_order
+    # A folder is stored as its files in slice order too: slice k is then row_data[k] (RedBrick's fileName).
     return SeriesMedia(
         MediaType.DICOM,
-        row_data,
+        in_order,
         grid,
         attributes,
         len(in_order),

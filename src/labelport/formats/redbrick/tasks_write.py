@@ -11,6 +11,7 @@ Options: ``semantic`` (values ``classId + 1``) and ``binary`` (true, false, or n
 instance owns an overlap group, as RedBrick decides). Files lie on the series' DICOM (ITK) grid with its
 physical affine, uint8 (uint16 above 255). Data rows imported from an items list are grouped back into their
 tasks and series (metadata fields); any other DICOM or NIfTI row is a task of one series named ``A``.
+Tasks are written in name order, series in their order in the task.
 
 Segmentation instances keep the values they were imported with when they share one label volume; masks of
 several volumes (imported from other formats) are merged into one, numbered 1, 2... in annotation order,
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from labelport.errors import ValidationError
+from labelport.errors import LabelportError, ValidationError
 from labelport.formats.base import Sink, WriteContext, WriteReport
 from labelport.formats.redbrick import attributes
 from labelport.formats.redbrick import fields as f
@@ -127,7 +128,7 @@ def write(items: Iterable[LabeledItem], sink: Sink, ctx: WriteContext | None = N
         task.series.append((order, series))
         task.study.update(study)
     out = []
-    for task in tasks.values():
+    for task in sorted(tasks.values(), key=lambda t: t.name):  # stores stream rows by id; names read better
         entry = dict(task.fields)
         if task.study:
             entry[f.TASK_CLASSIFICATION] = {f.ATTRIBUTES: task.study}
@@ -193,7 +194,7 @@ def _series(
     items_value: Any = media.row_data
     if items_value.startswith("["):
         items_value = orjson.loads(items_value)
-    slice_files = list(items_value) if isinstance(items_value, list) else []
+    slice_files = _slice_files(items_value, media.media_type)
     out: dict[str, Any] = {f.NAME: series_name, f.ITEMS: items_value, f.IMAGE_HEADERS: _image_headers(grid)}
     series_meta = {k[len(f.META_SERIES_PREFIX) :]: v for k, v in meta.items() if k.startswith(f.META_SERIES_PREFIX)}
     if series_meta:
@@ -213,6 +214,23 @@ def _series(
     if objects.instance:
         out[f.INSTANCE_CLASSIFICATIONS] = instance_entries(objects, slice_files)
     return out, objects.study
+
+
+def _slice_files(items: Any, kind: MediaType) -> list[str]:
+    """The DICOM file of each slice in grid order (a folder's files sorted as the series' grid sorts them)."""
+    if kind is not MediaType.DICOM:
+        return []
+    if isinstance(items, list):
+        return [str(i) for i in items]
+    folder = Path(items)
+    if not folder.is_dir():
+        return [str(items)]
+    from labelport.imaging.volume import read_series_header
+
+    try:
+        return [s.path for s in read_series_header(folder).slice_sources]
+    except LabelportError:
+        return []
 
 
 def class_id(tool: Tool | None, ontology: Ontology | None) -> int:
