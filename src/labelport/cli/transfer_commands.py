@@ -47,17 +47,17 @@ def import_(
         bool, typer.Option("--create-features", help="Items lists: add missing categories to the ontology.")
     ] = False,
     label_validate: Annotated[
-        bool, typer.Option("--label-validate", help="RedBrick: file values must equal the segmentMap keys.")
+        bool, typer.Option("--label-validate", help="RedBrick: file values must equal the segment map keys.")
     ] = False,
     prune_segmentations: Annotated[
         bool,
         typer.Option(
-            "--prune-segmentations", help="RedBrick: drop file values the segmentMap lacks, and empty entries."
+            "--prune-segmentations", help="RedBrick: drop file values the segment map lacks, and empty entries."
         ),
     ] = False,
     keep_unmapped: Annotated[
         bool,
-        typer.Option("--keep-unmapped", help="RedBrick: keep file values the segmentMap lacks as view-only voxels."),
+        typer.Option("--keep-unmapped", help="RedBrick: keep file values the segment map lacks as view-only voxels."),
     ] = False,
 ) -> None:
     """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why.
@@ -150,12 +150,9 @@ def _import_items(
             h, project, file, name=name, kind=kind, fmt=fmt, dataset_id=dataset, create_features=create_features,
             options=options, progress=lambda n: bar.advance(task, n),
         )
-    if result.failed:
-        table = Table("task", "reason", title="failed tasks")
-        for record in result.failed:
-            for error in record.errors:
-                table.add_row(record.where, error)
-        err.print(table)
+    for record in result.failed:
+        for error in record.errors:  # each names its file, line, JSON path, task and series
+            err.print(f"task failed: {error}", highlight=False, soft_wrap=True)
     job = result.job
     failures = import_statuses_of(h, job.id, failures_only=True) if job is not None else []
     if failures:

@@ -8,6 +8,7 @@ classification yet, the value decides: a list is a checklist, true/false a radio
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,9 +52,10 @@ def classifications(
     frames: tuple[FrameRange, ...] = (),
     uuid: str | None = None,
 ) -> tuple[ClassificationAnnotation, ...]:
-    """One classification per attribute (``null`` values left out), typed by ``allowed`` when it has the name."""
+    """One classification per attribute (``null`` values left out), typed by ``allowed`` when it has the name;
+    ``uuid`` (of the level: the study, the series, a slice) and the attribute's name make each one's uuid."""
     out: list[ClassificationAnnotation] = []
-    for index, (name, value) in enumerate(attributes.items()):
+    for name, value in attributes.items():
         if value is None:
             continue
         at = f"{where}.{name}"
@@ -74,11 +76,9 @@ def classifications(
         else:
             chosen = [_text(v) for v in values if _text(v)]
             answer = Checklist(tuple(ClassificationAnswer(name=c) for c in dict.fromkeys(chosen)))
-        derived = None
-        if uuid is not None:
-            import uuid as uuid_module
-
-            derived = str(uuid_module.uuid5(uuid_module.UUID(uuid), f"{index}:{name}"))
+        # A classification is one attribute at one level of a series: its uuid follows from those, so an export
+        # read back (or a second import) names the same annotation.
+        derived = str(uuid_module.uuid5(uuid_module.UUID(uuid), name)) if uuid is not None else None
         out.append(ClassificationAnnotation(answer, name=name, uuid=derived, frames=frames))
     return tuple(out)
 

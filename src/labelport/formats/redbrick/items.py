@@ -98,7 +98,7 @@ def _looks_like_task(value: Any) -> bool:
     series = value.get(f.SERIES)
     if isinstance(series, list):
         return bool(series) and all(isinstance(s, Mapping) and f.ITEMS in s for s in series)
-    return isinstance(value.get(f.ITEMS), list) and not value.keys() & {"data_row", "dataRow", "data_units"}
+    return isinstance(value.get(f.ITEMS), list)
 
 
 def detect(source: Source) -> Detection:

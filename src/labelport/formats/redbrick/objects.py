@@ -259,7 +259,8 @@ def series_objects(
             frame = _frame(raw, reading, at)
             frames = (FrameRange(frame, frame),)
         values = parse_attributes(raw.get(f.ATTRIBUTES), f"{at}.attributes")
-        for annotation in _top(values, reading, at, frames, derived_uuid(key, "classification", index)):
+        level = derived_uuid(key, "classification", *(f.start for f in frames))
+        for annotation in _top(values, reading, at, frames, level):
             yield at, annotation
     for index, raw in enumerate(_list(series, f.INSTANCE_CLASSIFICATIONS, where)):
         at = f"{where}.instanceClassifications[{index}]"
@@ -273,7 +274,7 @@ def series_objects(
             )
         values = parse_attributes(raw.get(f.VALUES), f"{at}.values")
         frames = (FrameRange(file_index, file_index),)
-        for annotation in _top(values, reading, at, frames, derived_uuid(key, "instance", index)):
+        for annotation in _top(values, reading, at, frames, derived_uuid(key, "instance", file_index)):
             yield at, annotation
 
 

@@ -284,6 +284,8 @@ def _classification(
         return
     name = next(iter(values))
     node = next((n for n in nodes if n.name == name), None)
+    if node is None and writing.item.ontology is not None:  # no project ontology: the reader's features say
+        node = next((n for n in writing.item.ontology.classifications if n.name == name), None)
     if node is not None and node.external_ids.redbrick == f.STUDY_LEVEL:
         out.study.update(values)
     else:
