@@ -63,3 +63,23 @@ def test_process_upload_vector(name: str, case: dict[str, Any], validate: bool, 
         for instance, groups in result.instances.items()
     }
     assert got == {k: v["data"] for k, v in expected.items()}
+
+
+@pytest.mark.parametrize(
+    ("given", "recorded", "instances"),
+    [
+        ("float.nii.gz", "upload_float_rounding.nii.gz", {1: None, 3: None}),
+        ("neg.nii.gz", "upload_negative_values.nii.gz", {1: None}),
+        ("empty.nii.gz", "upload_empty.nii.gz", {1: None}),
+    ],
+)
+def test_values_are_read_as_process_upload_reads_them(given: str, recorded: str, instances: dict[int, Any]) -> None:
+    """Fractions rounded, negative values wrapped, an empty file kept: what redbrick-sdk 2.35.4 wrote for these
+    inputs (sdk_outputs/process_upload). labelport's import refuses the first two before merging."""
+    import nibabel as nib
+
+    array = np.asanyarray(nib.load(str(REDBRICK / "nifti" / "inputs" / given)).dataobj)
+    result = merge([ArrayFile(given, array)], instances)
+    expected = np.asanyarray(nib.load(str(REDBRICK / "sdk_outputs" / "process_upload" / recorded)).dataobj)
+    assert result.labels is not None
+    assert np.array_equal(result.labels, expected) and result.labels.dtype == expected.dtype
