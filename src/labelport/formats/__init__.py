@@ -101,9 +101,11 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
+    from labelport.formats import dicom_seg
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
+    volumes = frozenset({MediaType.DICOM})
     return (
         FormatEntry(
             ndjson.NAME,
@@ -134,6 +136,18 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=everything,
             output=Output.FOLDER,
             doc="docs/formats/labelbox-export-v2.md",
+        ),
+        FormatEntry(
+            dicom_seg.NAME,
+            "DICOM SEG (BINARY or LABELMAP segmentation) on the source series, one per data row (highdicom)",
+            dicom_seg,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="seg",
+            write_alias="seg",
+            doc="docs/formats/dicom-seg.md",
         ),
     )
 
