@@ -101,7 +101,7 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
-    from labelport.formats import dicom_seg
+    from labelport.formats import dicom_seg, nifti
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
@@ -136,6 +136,16 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=everything,
             output=Output.FOLDER,
             doc="docs/formats/labelbox-export-v2.md",
+        ),
+        FormatEntry(
+            nifti.NAME,
+            "NIfTI label maps on each data row's grid (RAS affine) with a JSON sidecar naming the labels",
+            nifti,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.DICOM, MediaType.NIFTI}),
+            output=Output.FOLDER,
+            doc="docs/formats/nifti.md",
         ),
         FormatEntry(
             dicom_seg.NAME,

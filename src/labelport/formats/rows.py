@@ -81,6 +81,7 @@ class RowOutput:
         self.folder: Path | None = None
         self.used: set[str] = set()
         self.written = 0
+        self.last: Path | None = None  # the file of the last row opened (None for a stream)
         if isinstance(sink, str | Path):
             path = Path(sink)
             as_file = path.name.lower().endswith(tuple(s.lower() for s in file_suffixes))
@@ -100,11 +101,13 @@ class RowOutput:
                     value=sink_name(self.sink),
                 )
             self.written += 1
+            self.last = Path(self.sink) if isinstance(self.sink, str | Path) else None
             with open_sink(self.sink) as handle:
                 yield handle
             return
         self.written += 1
-        with open_sink(self.path(item, suffix)) as handle:
+        self.last = self.path(item, suffix)
+        with open_sink(self.last) as handle:
             yield handle
 
     def path(self, item: LabeledItem, suffix: str | None = None) -> Path:

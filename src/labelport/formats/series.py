@@ -13,6 +13,7 @@ reference.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -138,6 +139,21 @@ class SourceSeries:
         return str(self.first.get("FrameOfReferenceUID", ""))
 
 
+SeriesLookup = Callable[[DataRowKey, "str | None"], "DataRow | None"]
+
+
+def series_for(options: Mapping[str, Any], key: DataRowKey, series_uid: str | None) -> DataRow | None:
+    """The DICOM data row a reader places an object on: ``options["series"]``, either a ``DataRow`` or a lookup
+    ``(data row key, referenced SeriesInstanceUID) -> DataRow | None`` (a conversion's ``--series`` folder)."""
+    given = options.get("series")
+    if given is None or isinstance(given, DataRow):
+        return given
+    if callable(given):
+        found: DataRow | None = given(key, series_uid)
+        return found
+    raise ValidationError(f"option series must be a DataRow or a lookup function, found {given!r}", field="series")
+
+
 def write_private(ds: Any, payload: dict[str, Any]) -> None:
     """Add labelport's private block (data row key and per-object ids, as JSON) to a dataset."""
     block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
@@ -236,6 +252,7 @@ __all__ = [
     "read_private",
     "referenced_series_uid",
     "row_key_of",
+    "series_for",
     "series_files",
     "stable_uuid",
     "uid_to_uuid",

@@ -21,7 +21,14 @@ import numpy.typing as npt
 from labelport.errors import LabelportError, Location, MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
 from labelport.formats.dicom_support import dicom_inputs
-from labelport.formats.series import read_private, referenced_series_uid, row_key_of, stable_uuid, uid_to_uuid
+from labelport.formats.series import (
+    read_private,
+    referenced_series_uid,
+    row_key_of,
+    series_for,
+    stable_uuid,
+    uid_to_uuid,
+)
 from labelport.imaging.grids import affine_text, grid_from_attributes, volume_grid
 from labelport.imaging.volume import Grid
 from labelport.model.annotation import VolumeMask
@@ -73,7 +80,7 @@ def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:
     """The item a SEG holds: its data row and one ``VolumeMask`` per segment."""
     private = read_private(ds)
     key = row_key_of(ds, private)
-    series: DataRow | None = ctx.options.get("series")
+    series = series_for(ctx.options, key, referenced_series_uid(ds))
     if series is not None:
         _check_series(ds, series, name)
         grid = grid_from_attributes(series.media_attributes)
