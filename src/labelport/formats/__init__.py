@@ -101,7 +101,7 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
-    from labelport.formats import dicom_seg, nifti
+    from labelport.formats import dicom_seg, nifti, rtstruct
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
@@ -158,6 +158,16 @@ def _registry() -> tuple[FormatEntry, ...]:
             read_alias="seg",
             write_alias="seg",
             doc="docs/formats/dicom-seg.md",
+        ),
+        FormatEntry(
+            rtstruct.NAME,
+            "RTSTRUCT: each feature's voxels as closed planar contours in patient coordinates, one per data row",
+            rtstruct,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            doc="docs/formats/rtstruct.md",
         ),
     )
 
