@@ -101,7 +101,7 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
-    from labelport.formats import dicom_seg, nifti, rtstruct
+    from labelport.formats import dicom_seg, dicom_sr, nifti, rtstruct
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
@@ -158,6 +158,18 @@ def _registry() -> tuple[FormatEntry, ...]:
             read_alias="seg",
             write_alias="seg",
             doc="docs/formats/dicom-seg.md",
+        ),
+        FormatEntry(
+            dicom_sr.NAME,
+            "DICOM SR TID 1500: drawings (SCOORD on the acquisition plane, SCOORD3D on others), classifications",
+            dicom_sr,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="sr",
+            write_alias="sr",
+            doc="docs/formats/dicom-sr.md",
         ),
         FormatEntry(
             rtstruct.NAME,
