@@ -101,7 +101,7 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
-    from labelport.formats import dicom_seg, dicom_sr, nifti, rtstruct
+    from labelport.formats import coco, dicom_seg, dicom_sr, nifti, rtstruct
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
@@ -180,6 +180,15 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=volumes,
             output=Output.FOLDER,
             doc="docs/formats/rtstruct.md",
+        ),
+        FormatEntry(
+            coco.NAME,
+            "COCO JSON: boxes, polygons, RLE masks and points on images (volumes as 2-D slices of one plane)",
+            coco,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.IMAGE, MediaType.DICOM, MediaType.NIFTI}),
+            doc="docs/formats/coco.md",
         ),
     )
 

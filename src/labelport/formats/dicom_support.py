@@ -64,26 +64,27 @@ def sop_classes(source: Source) -> list[str] | None:
         return None
     found: list[str] = []
     position = None
+    stream: Any = source
     if hasattr(source, "read") and not isinstance(source, str | Path | bytes):
-        if not source.seekable():  # type: ignore[union-attr]
+        if not stream.seekable():
             return None
-        position = source.tell()  # type: ignore[union-attr]
-        head = source.read(132)  # type: ignore[union-attr]
-        source.seek(position)  # type: ignore[union-attr]
+        position = stream.tell()
+        head = stream.read(132)
+        stream.seek(position)
         if not _is_dicom_head(head):
             return None
     try:
         for _name, readable in dicom_inputs(source):
             try:
                 ds = pydicom.dcmread(readable, stop_before_pixels=True, specific_tags=["SOPClassUID"])
-            except Exception:  # noqa: BLE001 - detection never raises: an unreadable file is not ours
+            except Exception:
                 continue
             uid = ds.get("SOPClassUID")
             if uid:
                 found.append(str(uid))
     finally:
         if position is not None:
-            source.seek(position)  # type: ignore[union-attr]
+            stream.seek(position)
     return found or None
 
 

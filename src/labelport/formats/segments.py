@@ -91,7 +91,8 @@ class _Volumes:
         self.loaded: dict[str, Array] = {}
 
     def of(self, source: VolumeSource) -> Array:
-        key = source.blob or (f"uri:{source.uri}" if source.uri else f"pixels:{source.pixels.key}")  # type: ignore[union-attr]
+        pixels_key = source.pixels.key if source.pixels is not None else ""
+        key = source.blob or (f"uri:{source.uri}" if source.uri else f"pixels:{pixels_key}")
         if key not in self.loaded:
             self.loaded[key] = self._load(source)
         return self.loaded[key]
@@ -149,7 +150,9 @@ def item_segments(
             views[group] = PlaneView.of(grid, group)
         return views[group]
 
-    drawn: dict[str, tuple[Array, AnyAnnotation, PlaneGroup]] = {}  # uuid -> volume of masks drawn on slices
+    drawn: dict[
+        str, tuple[Array, ObjectAnnotation | TrackedObject, PlaneGroup]
+    ] = {}  # uuid -> volume of masks drawn on slices
     for annotation in annotations if annotations is not None else annotations_of(item):
         if isinstance(annotation, VolumeMask):
             result.segments.append(
@@ -189,18 +192,19 @@ def item_segments(
                         annotation,
                     )
                 )
-        elif _slice_masks(annotation):
+        elif isinstance(annotation, ObjectAnnotation | TrackedObject) and _slice_masks(annotation):
             group = annotation.placement.group if isinstance(annotation, ObjectAnnotation) else annotation.group
-            assert group is not None  # _slice_masks checked it
+            if group is None:
+                raise ValidationError("a mask on a DICOM series needs a plane", field="plane")
             plane = view(group)
             target = drawn.get(annotation.uuid)
             array = target[0] if target else np.zeros(grid.shape, dtype=np.uint8)
-            for frame, geometry in _mask_frames(annotation):
+            for index, geometry in _mask_frames(annotation):
                 image = plane_image(pixels, geometry.source)
-                _check_plane(image, plane, frame)
-                current = plane.extract(array, frame).copy()
+                _check_plane(image, plane, index)
+                current = plane.extract(array, index).copy()
                 current[_selected(image, geometry.color)] = 1
-                plane.insert(array, frame, current)
+                plane.insert(array, index, current)
             if target is None:
                 drawn[annotation.uuid] = (array, annotation, group)
                 result.segments.append(

@@ -84,7 +84,7 @@ class SourceSeries:
         for path in series_files(self.row):
             try:
                 ds = pydicom.dcmread(path, stop_before_pixels=True)
-            except Exception:  # noqa: BLE001 - a folder may hold other files; only the series' instances count
+            except Exception:
                 continue
             uid = str(ds.get("SOPInstanceUID", ""))
             if uid in wanted:
@@ -252,8 +252,8 @@ __all__ = [
     "read_private",
     "referenced_series_uid",
     "row_key_of",
-    "series_for",
     "series_files",
+    "series_for",
     "stable_uuid",
     "uid_to_uuid",
     "uuid_to_uid",

@@ -108,9 +108,9 @@ def embed_on_grid(array: npt.NDArray[Any], source: Grid, target: Grid, name: str
             size = moved.shape[t]
             if signed[t, axes[t]] < 0:
                 moved = np.flip(moved, axis=t)
-                starts.append(int(round(offset[t])) - size + 1)
+                starts.append(round(offset[t]) - size + 1)
             else:
-                starts.append(int(round(offset[t])))
+                starts.append(round(offset[t]))
         if all(start >= 0 and start + moved.shape[t] <= target.shape[t] for t, start in enumerate(starts)):
             if tuple(moved.shape) == target.shape:
                 return moved

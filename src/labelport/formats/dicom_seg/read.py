@@ -11,6 +11,7 @@ LABELMAP segmentations are read; overlapping segments keep their overlap (a valu
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for bad files
+        except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
         if str(ds.get("SOPClassUID", "")) not in SEG_CLASSES:
@@ -210,7 +211,7 @@ def _frames(ds: Any, name: str, labelmap: bool) -> list[_Frame]:
 def _pixels(ds: Any, count: int) -> npt.NDArray[Any]:
     try:
         array = np.asarray(ds.pixel_array)
-    except Exception as exc:  # noqa: BLE001 - codecs raise many types
+    except Exception as exc:
         raise MediaError(f"cannot decode the SEG's pixel data ({exc})") from exc
     return array.reshape((count, *array.shape[-2:]))
 
@@ -232,7 +233,7 @@ def _own_grid(ds: Any, name: str) -> Grid:
     measures = _functional(ds, ds.PerFrameFunctionalGroupsSequence[0], "PixelMeasuresSequence")
     step = measures.get("SpacingBetweenSlices") if measures is not None else None
     if not step and len(depths) > 1:
-        step = min(b - a for a, b in zip(depths, depths[1:], strict=False))
+        step = min(b - a for a, b in itertools.pairwise(depths))
     step = float(step or (measures.get("SliceThickness") if measures is not None else None) or 1.0)
     rows, columns = int(ds.Rows), int(ds.Columns)
     row_step, col_step = first.spacing
@@ -240,9 +241,9 @@ def _own_grid(ds: Any, name: str) -> Grid:
     along_y = [float(f.position @ first.col_dir) for f in frames]
     origin = first.row_dir * min(along_x) + first.col_dir * min(along_y) + normal * depths[0]
     shape = (
-        int(round((max(along_x) - min(along_x)) / col_step)) + columns,
-        int(round((max(along_y) - min(along_y)) / row_step)) + rows,
-        int(round((depths[-1] - depths[0]) / step)) + 1,
+        round((max(along_x) - min(along_x)) / col_step) + columns,
+        round((max(along_y) - min(along_y)) / row_step) + rows,
+        round((depths[-1] - depths[0]) / step) + 1,
     )
     affine = np.eye(4)
     affine[:3, 0] = first.row_dir * col_step
@@ -267,7 +268,7 @@ def _place(
     volume = np.zeros(grid.shape, dtype=dtype)
     labels: dict[frozenset[int], int] = {frozenset({n}): n for n in numbers}
     sets: dict[int, frozenset[int]] = {0: frozenset(), **{n: frozenset({n}) for n in numbers}}
-    inverse = np.linalg.inv(grid.affine_lps[:3, :3])
+    inverse = np.asarray(np.linalg.inv(grid.affine_lps[:3, :3]), dtype=np.float64)
     origin = grid.affine_lps[:3, 3]
     for frame in frames:
         block, image_axes = _target(frame, pixels.shape[1:], inverse, origin, grid, name)
@@ -329,8 +330,10 @@ def _target(
             block[fixed] = slice(corner[fixed], corner[fixed] + 1)
             for axis, (size, sign) in extent.items():
                 first, last = corner[axis], corner[axis] + sign * (size - 1)
-                inside = inside and 0 <= min(first, last) and max(first, last) < grid.shape[axis]
-                block[axis] = slice(first, first + size) if sign > 0 else slice(first, None if last == 0 else last - 1, -1)
+                inside = inside and min(first, last) >= 0 and max(first, last) < grid.shape[axis]
+                block[axis] = (
+                    slice(first, first + size) if sign > 0 else slice(first, None if last == 0 else last - 1, -1)
+                )
             if inside:
                 # The image's two axes go to voxel axes ``axes``; the fixed axis is a length-1 block.
                 order = sorted([(axes[0], 0), (axes[1], 1)])

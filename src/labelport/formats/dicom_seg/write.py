@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelport.errors import LabelportError, ValidationError
+from labelport.errors import LabelportError, Location, ValidationError
 from labelport.formats.base import Problem, Sink, WriteContext, WriteReport
 from labelport.formats.dicom_support import highdicom
 from labelport.formats.rows import RowOutput, geometry_problem, merged_rows
@@ -35,7 +35,6 @@ from labelport.formats.series import SourceSeries, uuid_to_uid, write_private
 from labelport.model.annotation import AnyAnnotation, ClassificationAnnotation, VolumeMask
 from labelport.model.item import LabeledItem
 from labelport.model.ontology import Code, Ontology
-from labelport.errors import Location
 
 # SNOMED CT "Tissue": dcmqi's and Slicer's default when a segment names no anatomy.
 DEFAULT_CATEGORY = Code("85756007", "SCT", "Tissue")
@@ -116,7 +115,9 @@ def write(items: Iterable[LabeledItem], sink: Sink, ctx: WriteContext | None = N
     return report
 
 
-def _write_item(item: LabeledItem, output: RowOutput, ctx: WriteContext, options: SegOptions, report: WriteReport) -> None:
+def _write_item(
+    item: LabeledItem, output: RowOutput, ctx: WriteContext, options: SegOptions, report: WriteReport
+) -> None:
     annotations = annotations_of(item)
     if not annotations:
         return
@@ -250,9 +251,7 @@ def _report_others(
             kind = type(getattr(annotation, "geometry", annotation)).__name__
             report.lose(item, kind, "a DICOM SEG holds voxel masks; write DICOM SR or RTSTRUCT for drawings")
     nested = sum(
-        len(getattr(s.annotation, "classifications", ()))
-        for s in segments
-        if isinstance(s.annotation, VolumeMask)
+        len(getattr(s.annotation, "classifications", ())) for s in segments if isinstance(s.annotation, VolumeMask)
     )
     if nested:
         report.lose(item, "classification of a mask", "a DICOM SEG segment holds no classifications", nested)

@@ -21,7 +21,7 @@ from labelport.model.ontology import ToolType
 SCHEME = "99LABELPORT"
 
 
-def PROCEDURE(hd: Any) -> Any:  # noqa: N802 - a constant that needs highdicom, built on demand
+def PROCEDURE(hd: Any) -> Any:
     """The procedure reported: SNOMED CT "Imaging (procedure)"."""
     return hd.sr.CodedConcept(value="363679005", scheme_designator="SCT", meaning="Imaging procedure")
 

@@ -59,7 +59,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for bad files
+        except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
         if str(ds.get("SOPClassUID", "")) not in SR_CLASSES:
@@ -199,7 +199,7 @@ class _Placer:
         view = self.views[self.acquisition]
         voxels = np.column_stack([data - 0.5, np.full(len(data), float(k))])  # SCOORD pixel centres are at +0.5
         plane = view.from_voxel(voxels)
-        return Placement(frame=int(round(float(plane[0, 0]))), group=self.acquisition), _rounded(plane[:, 1:])
+        return Placement(frame=round(float(plane[0, 0])), group=self.acquisition), _rounded(plane[:, 1:])
 
     def _scoord3d(
         self, data: npt.NDArray[np.float64], uuid: str, index: int, frame_of_reference: str

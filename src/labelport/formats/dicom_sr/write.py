@@ -45,7 +45,7 @@ SUFFIX = ".SR.dcm"
 
 def write(items: Iterable[LabeledItem], sink: Sink, ctx: WriteContext | None = None) -> WriteReport:
     """One SR per data row with drawings or classifications: a folder (``<row>.SR.dcm``), or one file or stream."""
-    context = ctx or WriteContext()
+    ctx or WriteContext()
     output = RowOutput(sink, SUFFIX)
     report = WriteReport()
     for item in merged_rows(items):
@@ -104,7 +104,9 @@ class _Writer:
                 )
         else:
             kind = type(annotation).__name__
-            self.report.lose(self.item, kind, "a DICOM SR holds drawings and classifications; write DICOM SEG for masks")
+            self.report.lose(
+                self.item, kind, "a DICOM SR holds drawings and classifications; write DICOM SEG for masks"
+            )
 
     def _object(self, annotation: Any, geometry: Geometry, group: PlaneGroup, frame: int, uuid: str) -> None:
         graphic = codes.graphic_of(geometry)
@@ -142,7 +144,7 @@ class _Writer:
 
     def _scoord(self, view: PlaneView, plane_points: npt.NDArray[np.float64], graphic_type: str) -> Any:
         voxels = view.to_voxel(plane_points)  # continuous (i, j, k), voxel centres at integers
-        k = int(round(float(voxels[0, 2])))
+        k = round(float(voxels[0, 2]))
         sop_uid, frame = self.series.instance_of(k)
         source = next(d for d in self.series.datasets if str(d.SOPInstanceUID) == sop_uid)
         # SCOORD: (column, row) with the top-left corner of the image at (0, 0), so a pixel centre is at +0.5.

@@ -13,8 +13,8 @@ import struct
 from pathlib import Path
 
 from labelport.formats.base import Detection, Source
-from labelport.formats.nifti.read import is_nifti_name, read, sidecar_of
 from labelport.formats.nifti.read import _is_sidecar as is_sidecar
+from labelport.formats.nifti.read import is_nifti_name, read, sidecar_of
 from labelport.formats.nifti.write import parse_options, write
 
 NAME = "nifti"
@@ -56,8 +56,10 @@ def detect(source: Source) -> Detection:
     if not path.is_file():
         return Detection(0.0, f"{path} does not exist")
     if path.suffix == ".json":
-        return Detection(0.95, "a labelport NIfTI label map sidecar") if is_sidecar(path) else Detection(
-            0.0, "a JSON file that is not a NIfTI label map sidecar"
+        return (
+            Detection(0.95, "a labelport NIfTI label map sidecar")
+            if is_sidecar(path)
+            else Detection(0.0, "a JSON file that is not a NIfTI label map sidecar")
         )
     try:
         datatype = _datatype(path)

@@ -56,6 +56,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
         yield Problem(Location(), "NIfTI label maps are read from files (a label map, a sidecar or a folder)")
         return
     path = Path(source)
+    sidecar: Path | None
     if path.is_dir():
         sidecars = sorted(p for p in path.glob("*.json") if _is_sidecar(p))
         claimed: set[Path] = set()
@@ -94,11 +95,14 @@ def _from_sidecar(sidecar: Path, ctx: ReadContext) -> LabeledItem:
     if not isinstance(labels, list):
         raise ValidationError("the sidecar has no labels list", field=f.LABELS)
     binary = document.get(f.LAYOUT) == "binary"
-    label_map = None
+    label_map: Path | None = None
     if not binary:
         label_map = next(
-            (p for p in (sidecar.with_name(f"{sidecar.stem}.nii.gz"), sidecar.with_name(f"{sidecar.stem}.nii"))
-             if p.is_file()),
+            (
+                p
+                for p in (sidecar.with_name(f"{sidecar.stem}.nii.gz"), sidecar.with_name(f"{sidecar.stem}.nii"))
+                if p.is_file()
+            ),
             None,
         )
         if label_map is None:
@@ -107,6 +111,7 @@ def _from_sidecar(sidecar: Path, ctx: ReadContext) -> LabeledItem:
     tools: dict[str, Tool] = {}
     for index, label in enumerate(labels):
         where = f"{f.LABELS}[{index}]"
+        values: tuple[int, ...]
         if binary:
             file = sidecar.with_name(str(label.get(f.FILE)))
             if not file.is_file():

@@ -41,7 +41,7 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for bad files
+        except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
         if str(ds.get("SOPClassUID", "")) != RTSTRUCT_STORAGE:
@@ -72,7 +72,9 @@ def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:
             value=referenced,
         )
     grid = grid_from_attributes(series.media_attributes)
-    names = {int(r.ROINumber): str(r.get("ROIName") or f"ROI {r.ROINumber}") for r in ds.get("StructureSetROISequence", ())}
+    names = {
+        int(r.ROINumber): str(r.get("ROIName") or f"ROI {r.ROINumber}") for r in ds.get("StructureSetROISequence", ())
+    }
     ids: dict[str, Any] = private.get("rois") or {}
     segments: list[Segment] = []
     colors: list[tuple[int, int, int] | None] = []
@@ -89,7 +91,7 @@ def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:
             Segment(len(segments) + 1, uuids[-1], roi_name, mine.get("schema_id"), mask.view(np.uint8), (1,))
         )
         color = roi.get("ROIDisplayColor")
-        colors.append(tuple(int(c) for c in color) if color and len(color) == 3 else None)  # type: ignore[misc]
+        colors.append((int(color[0]), int(color[1]), int(color[2])) if color and len(color) == 3 else None)
     combined = label_map(segments, grid)
     source = VolumeSource(pixels=Pixels.of(combined.array, key=f"rtstruct:{sop}"))
     annotations = tuple(
@@ -148,8 +150,8 @@ def _rasterise(roi: Any, grid: Any, roi_name: str, name: str) -> npt.NDArray[np.
         per_slice[slice_index].append(voxels[:, :2])
     mask = np.zeros(grid.shape, dtype=np.bool_)
     columns, rows = grid.shape[0], grid.shape[1]
-    for k, contours in per_slice.items():
-        mask[:, :, k] = fill(contours, rows, columns).T
+    for index, contours in per_slice.items():
+        mask[:, :, index] = fill(contours, rows, columns).T
     return mask
 
 

@@ -121,13 +121,13 @@ def structure_set(series: SourceSeries, rois: list[_Roi]) -> Any:
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     first = series.first
     now = dt.datetime.now()
     sop_uid = generate_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = RTSTRUCT_STORAGE
+    meta.MediaStorageSOPClassUID = UID(RTSTRUCT_STORAGE)
     meta.MediaStorageSOPInstanceUID = sop_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
@@ -154,10 +154,10 @@ def structure_set(series: SourceSeries, rois: list[_Roi]) -> Any:
     ds.PositionReferenceIndicator = first.get("PositionReferenceIndicator", "")
     instances = [(str(d.SOPClassUID), str(d.SOPInstanceUID)) for d in series.datasets]
 
-    def image_ref(sop_class: str, sop_uid: str, frame: int | None = None) -> Dataset:
+    def image_ref(sop_class: str, instance_uid: str, frame: int | None = None) -> Dataset:
         ref = Dataset()
         ref.ReferencedSOPClassUID = sop_class
-        ref.ReferencedSOPInstanceUID = sop_uid
+        ref.ReferencedSOPInstanceUID = instance_uid
         if frame is not None:
             ref.ReferencedFrameNumber = frame
         return ref
@@ -186,8 +186,8 @@ def structure_set(series: SourceSeries, rois: list[_Roi]) -> Any:
         structure_rois.append(item)
         contours = []
         stack = np.ascontiguousarray(_mask(roi).transpose(2, 1, 0))  # [slice, row, column]
-        for k in np.flatnonzero(stack.reshape(stack.shape[0], -1).any(axis=1)):
-            sop_uid_k, frame = series.instance_of(int(k))
+        for k in (int(v) for v in np.flatnonzero(stack.reshape(stack.shape[0], -1).any(axis=1))):
+            sop_uid_k, frame = series.instance_of(k)
             for points in trace(stack[k]):
                 voxels = np.column_stack([points, np.full(len(points), float(k))])
                 lps = voxels @ affine[:3, :3].T + affine[:3, 3]
