@@ -25,6 +25,19 @@ from labelport.imaging.volume import Grid
 from labelport.model.item import DataRowKey
 from labelport.model.media import DataRow, MediaType
 
+# Patient and study attributes a derived object copies from its source (Type 2: present, may be empty). Some
+# series lack them; the copies in memory get them empty, so the derived object is still valid.
+_TYPE_2_COPIED = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
 PRIVATE_GROUP = 0x0071
 PRIVATE_CREATOR = "LABELPORT 1"
 _PRIVATE_ELEMENT = 0x01  # (0071,xx01) UT: JSON of the data row key and per-object ids
@@ -88,6 +101,9 @@ class SourceSeries:
                 continue
             uid = str(ds.get("SOPInstanceUID", ""))
             if uid in wanted:
+                for keyword in _TYPE_2_COPIED:
+                    if keyword not in ds:
+                        setattr(ds, keyword, "")
                 found[uid] = ds
         missing = [u for u in dict.fromkeys(uid.split("#")[0] for uid in self.uids) if u not in found]
         if missing:
