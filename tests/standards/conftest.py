@@ -54,7 +54,9 @@ def volume_item(
         for index, (name, values) in enumerate(objects)
     ]
     annotations.extend(extra)
-    return LabeledItem(DataRowKey(global_key=row.global_key), (Label(LabelKind.GROUND_TRUTH, tuple(annotations)),), media=row)
+    return LabeledItem(
+        DataRowKey(global_key=row.global_key), (Label(LabelKind.GROUND_TRUTH, tuple(annotations)),), media=row
+    )
 
 
 def blobs(shape: tuple[int, int, int], seed: int, count: int = 3) -> npt.NDArray[np.uint8]:
@@ -65,7 +67,9 @@ def blobs(shape: tuple[int, int, int], seed: int, count: int = 3) -> npt.NDArray
     for value in range(1, count + 1):
         centre = rng.uniform(0, 1, 3) * np.asarray(shape)
         radii = rng.uniform(0.2, 0.45, 3) * np.asarray(shape) + 0.8
-        inside = ((i - centre[0]) / radii[0]) ** 2 + ((j - centre[1]) / radii[1]) ** 2 + ((k - centre[2]) / radii[2]) ** 2
+        inside = (
+            ((i - centre[0]) / radii[0]) ** 2 + ((j - centre[1]) / radii[1]) ** 2 + ((k - centre[2]) / radii[2]) ** 2
+        )
         volume[inside < 1] = value
         if value == 1:
             volume[(inside < 0.15) & (volume == 1)] = 0

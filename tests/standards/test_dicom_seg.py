@@ -220,7 +220,9 @@ def test_round_trip_keeps_uuids_names_and_the_data_row(tmp_path: Path) -> None:
 def test_what_seg_cannot_hold_is_reported(tmp_path: Path) -> None:
     row = dicom_row(AXIAL)
     volume = blobs(grid_from_attributes(row.media_attributes).shape, seed=5, count=1)
-    point = ObjectAnnotation("00000000-0000-4000-8000-00000000aaaa", Point(1, 1), name="p", placement=Placement(0, "axial"))
+    point = ObjectAnnotation(
+        "00000000-0000-4000-8000-00000000aaaa", Point(1, 1), name="p", placement=Placement(0, "axial")
+    )
     item = volume_item(row, volume, [("a", (1,))], extra=[point])
     report = SEG.write([item], tmp_path / "seg.dcm")
     assert [str(loss) for loss in report.losses] == [
@@ -240,8 +242,15 @@ def test_dcmqi_reads_our_seg_to_the_same_voxels(tmp_path: Path, dcmqi: Path) -> 
     target = tmp_path / "dcmqi"
     target.mkdir()
     done = subprocess.run(
-        [str(dcmqi / "segimage2itkimage"), "--inputDICOM", str(out), "--outputDirectory", str(target),
-         "--outputType", "nifti"],
+        [
+            str(dcmqi / "segimage2itkimage"),
+            "--inputDICOM",
+            str(out),
+            "--outputDirectory",
+            str(target),
+            "--outputType",
+            "nifti",
+        ],
         capture_output=True,
         text=True,
         check=False,
