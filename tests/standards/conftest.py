@@ -22,6 +22,7 @@ from labelport.model.pixels import Pixels
 from labelport.service.media import describe
 from tests.conftest import REPO
 from tests.fixtures import REDBRICK
+from tests.imaging.conftest import dcm2niix  # noqa: F401 - the dcm2niix referee fixture, shared
 
 AXIAL = REDBRICK / "dicom" / "axial"
 SAGITTAL = REDBRICK / "dicom" / "sagittal"

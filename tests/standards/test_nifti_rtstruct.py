@@ -22,7 +22,7 @@ from labelport.service.convert import FilePixels
 from labelport.service.hub import Settings
 from labelport.service.masks import FileResolver
 from tests.fixtures import HFS_SERIES, REDBRICK
-from tests.imaging.conftest import GEOMETRIES, dcm2niix  # noqa: F401 - the dcm2niix fixture
+from tests.imaging.conftest import GEOMETRIES
 
 from .conftest import AXIAL, blobs, dicom_row, volume_item
 
@@ -180,7 +180,7 @@ def test_rtstruct_of_rt_utils_reads_where_its_contours_are(tmp_path: Path) -> No
         mask = masks[name]
         for contour in roi.ContourSequence:
             lps = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
-            k = int(round((lps[0, 2] - origin[2]) / 2.5))
+            k = round((lps[0, 2] - origin[2]) / 2.5)
             columns = np.round((lps[:, 0] - origin[0]) / column_spacing).astype(int)
             rows = np.round((lps[:, 1] - origin[1]) / row_spacing).astype(int)
             # rt-utils' contours pass through pixel centres: those pixels are inside the ROI.
