@@ -7,9 +7,10 @@ REFEREE_VENV := .venv-referee
 BENCH_STAMP := $(VENV)/.installed-bench
 
 REFEREE_STAMP := $(REFEREE_VENV)/.installed
-# The vendors' own SDKs and dcmqi (SEG and SR readers) referee our formats from a venv of their own (their pins
+# The vendors' own SDKs, dcmqi (SEG and SR readers) and rt-utils (the RTSTRUCT bench; it pulls opencv-python,
+# which clashes with our opencv-python-headless) referee our formats from a venv of their own (their pins
 # clash with ours).
-REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7"
+REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7" "rt-utils==1.2.7"
 
 .PHONY: run demo test lint typecheck pytest bench referee-venv clean
 

@@ -195,7 +195,9 @@ def structure_set(series: SourceSeries, rois: list[_Roi]) -> Any:
                 contour.ContourImageSequence = Sequence([image_ref(classes[sop_uid_k], sop_uid_k, frame)])
                 contour.ContourGeometricType = "CLOSED_PLANAR"
                 contour.NumberOfContourPoints = len(lps)
-                contour.ContourData = _decimal_strings(lps)
+                contour[_CONTOUR_DATA] = _contour_data(lps)
+                # Written as it is encoded (explicit VR little endian): pydicom then writes the raw values.
+                contour.set_original_encoding(False, True, contour._character_set)
                 contours.append(contour)
         roi_contour = Dataset()
         roi_contour.ROIDisplayColor = list(roi.color)
@@ -215,9 +217,23 @@ def structure_set(series: SourceSeries, rois: list[_Roi]) -> Any:
     return ds
 
 
-def _decimal_strings(points: npt.NDArray[np.float64]) -> list[str]:
-    """Coordinates as DICOM decimal strings (at most 16 characters): micrometre precision."""
-    return [f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in points.ravel()]
+_CONTOUR_DATA = 0x30060050
+
+
+def _contour_data(points: npt.NDArray[np.float64]) -> Any:
+    """ContourData as a raw element of decimal strings (micrometre precision, at most 16 characters each).
+
+    Built as bytes: pydicom would check each of the hundreds of thousands of values of a large structure set one
+    by one, which costs more than everything else the writer does.
+    """
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    text = "\\".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in points.ravel())
+    raw = text.encode("ascii")
+    if len(raw) % 2:
+        raw += b" "
+    return RawDataElement(Tag(_CONTOUR_DATA), "DS", len(raw), raw, 0, False, True)
 
 
 def _series_number(first: Any) -> int:
