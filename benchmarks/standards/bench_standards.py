@@ -148,7 +148,8 @@ print(time.perf_counter() - start, report.items)
     + r"""
 import nibabel as nib
 volume = np.load(work / "labels.npy")
-affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ np.asarray(json.loads((work / "attributes.json").read_text())["affine"]).reshape(4, 4)
+lps = np.asarray(json.loads((work / "attributes.json").read_text())["affine"]).reshape(4, 4)
+affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 start = time.perf_counter()
 nib.save(nib.Nifti1Image(volume, affine), out / "labels.nii.gz")
 print(time.perf_counter() - start, 1)
