@@ -130,9 +130,13 @@ def _sidecar_path(nifti: Path | None) -> Path | None:
 
 
 def _save(array: np.ndarray[Any, Any], grid: Grid, handle: IO[bytes], *, plain: bool = False) -> None:
-    """The label map as NIfTI-1 bytes, gzipped unless ``plain`` (a ``.nii`` file)."""
-    raw = label_image(array, grid).to_bytes()
-    handle.write(raw if plain else gzip.compress(raw, compresslevel=GZIP_LEVEL))
+    """The label map as NIfTI-1, gzipped unless ``plain`` (a ``.nii`` file), streamed as nibabel saves it."""
+    image: Any = label_image(array, grid)
+    if plain:
+        image.to_file_map(image.make_file_map({"image": handle}))
+        return
+    with gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as stream:
+        image.to_file_map(image.make_file_map({"image": stream}))
 
 
 def _label(segment: Segment, values: tuple[int, ...], *ontologies: Ontology | None) -> dict[str, Any]:
