@@ -17,7 +17,7 @@ REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dicom]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom]'
 	touch $@
 
 run: $(STAMP)
@@ -44,7 +44,7 @@ pytest: $(STAMP) $(REFEREE_STAMP)
 test: lint typecheck pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,dicom,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP) $(REFEREE_STAMP)
