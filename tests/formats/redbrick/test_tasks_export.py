@@ -111,8 +111,7 @@ def test_the_three_modes_write_what_redbrick_sdk_writes(client: Client, tmp_path
             for name, path in files.items():
                 assert np.array_equal(_array(out / path), _array(DOWNLOADS / sdk_folder / "SeriesA" / f"{name}.nii.gz"))
         assert (series["binaryMask"], series["semanticMask"], series["pngMask"]) == (
-            (options.get("binary", not options.get("semantic")) is not False
-            and "instance-1" in files)
+            (options.get("binary", not options.get("semantic")) is not False and "instance-1" in files)
             or "category-1" in files,
             bool(options.get("semantic")),
             False,
