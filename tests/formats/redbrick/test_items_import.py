@@ -167,3 +167,16 @@ def test_export_then_reimport_is_voxel_identical(client: Client, tmp_path: Path)
     first = json.loads((out / "tasks.json").read_text())[0]["series"][0]
     written = np.asarray(nib.load(str(out / first["segmentations"])).dataobj)
     assert np.array_equal(written, _sdk("upload_single_file.nii.gz"))
+
+
+def test_the_annotation_only_import_path_refuses_an_items_list(client: Client) -> None:
+    from labelport.errors import ValidationError
+    from labelport.service.imports import import_source
+
+    project = _project(client)
+    with pytest.raises(ValidationError) as raised:
+        import_source(client.hub, project, "x", ITEMS_FIXTURE, "ground_truth", fmt="redbrick")
+    assert str(raised.value) == (
+        "format 'redbrick_tasks' brings its media (data rows to create); import it with service.items.import_items "
+        "(`labelport import`)"
+    )
