@@ -397,13 +397,4 @@ def _code16(base: Array, data: Array, binary: bool) -> Array:
     return code
 
 
-def groups_of(instances: Mapping[int, tuple[int, ...]]) -> dict[int, frozenset[int]]:
-    """Each overlap group value and the instances that own it."""
-    owners: dict[int, set[int]] = {}
-    for instance, groups in instances.items():
-        for group in groups:
-            owners.setdefault(group, set()).add(instance)
-    return {g: frozenset(o) for g, o in owners.items()}
-
-
-__all__ = ["ArrayFile", "LabelFile", "MergeError", "Merged", "groups_of", "merge", "nonzero_values", "sdk_labels"]
+__all__ = ["ArrayFile", "LabelFile", "MergeError", "Merged", "merge", "nonzero_values", "sdk_labels"]

@@ -175,9 +175,11 @@ def _in_memory(image: Any, path: Path) -> Any:
             if not read:
                 raise RecordError(f"segmentation {path.name!r} ends before its data does ({position} bytes read)")
             position += read
-    return _nib().Nifti1Image(data, image.affine, header) if isinstance(
-        image, _nib().Nifti1Image
-    ) else _nib().Nifti2Image(data, image.affine, header)
+    return (
+        _nib().Nifti1Image(data, image.affine, header)
+        if isinstance(image, _nib().Nifti1Image)
+        else _nib().Nifti2Image(data, image.affine, header)
+    )
 
 
 def check_values(array: Array, name: str, what: str) -> None:
