@@ -381,3 +381,27 @@ def test_a_bad_series_fails_its_whole_task(tmp_path: Path) -> None:
     )
     assert [type(f).__name__ for f in found] == ["Problem", "LabeledItem"]
     assert "task 't', series 'B': segmentation" in str(found[0])
+
+
+def test_png_masks_read_as_redbricks_conversion_reads_them(tmp_path: Path) -> None:
+    """A PNG mask (``pngMask`` with ``binaryMask``) on a 7 x 5 single-slice volume: the voxels RedBrick's
+    ``convert_png_to_nii`` wrote for the same PNG (its top-right pixel at ijk (6, 0, 0))."""
+    png = REDBRICK / "sdk_outputs" / "png" / "mask.png"
+    converted = nib.load(str(REDBRICK / "sdk_outputs" / "png" / "mask.png.nii.gz"))
+    nib.save(nib.Nifti1Image(np.zeros((7, 5, 1), dtype=np.int16), converted.affine), str(tmp_path / "image.nii.gz"))
+    shutil.copy(png, tmp_path / "mask.png")
+    task = {
+        "name": "png",
+        "series": [
+            {
+                "items": "image.nii.gz",
+                "segmentations": ["mask.png"],
+                "binaryMask": True,
+                "pngMask": True,
+                "segmentMap": {"1": {"category": "m", "mask": "mask.png"}},
+            }
+        ],
+    }
+    [item] = items_only(read(write_items(tmp_path, [task]), tmp_path))
+    assert item.media is not None and item.media.media_type is MediaType.NIFTI
+    assert np.array_equal(_volume(item), np.asarray(converted.dataobj))
