@@ -221,7 +221,7 @@ def merge(
             return known[index]
         return nonzero_values(sdk_labels(files[index].load()))
 
-    base = sdk_labels(files[0].load())
+    base = sdk_labels(np.asarray(files[0].load()))
     if base.ndim != 3:
         raise MergeError("Invalid base mask shape")
     # The result is built in the base array itself (``load`` gives a fresh array), uint8 where it fits.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -131,8 +131,35 @@ class SegmentationFile:
         # RedBrick's convert_png_to_nii: x (column) first, y (row) second, one slice.
         return np.ascontiguousarray(on.T, dtype=np.uint8)[:, :, np.newaxis]
 
+    def _streamed(self) -> StreamedLabels | None:
+        """The file read slab by slab when it needs no work on the way: uint8 or uint16 labels exactly on the
+        grid (shape and affine), unscaled. Anything else (reorientation, other types) is read whole."""
+        if self.png or self.keep or self.header_shape() != self.grid.shape:
+            return None
+        image = self._image()
+        header = image.header
+        dtype = header.get_data_dtype()
+        slope, inter = header.get_slope_inter()
+        if (
+            dtype not in (np.dtype(np.uint8), np.dtype(np.uint16))
+            or slope not in (None, 1.0)
+            or inter
+            not in (
+                None,
+                0.0,
+            )
+        ):
+            return None
+        if not np.allclose(image.affine, LPS_TO_RAS @ self.grid.affine_lps, atol=self.tolerance, rtol=0):
+            return None
+        offset = int(getattr(image.dataobj, "offset", 0) or header["vox_offset"])
+        return StreamedLabels(self.path, self.grid.shape, dtype, offset, self.name)
+
     def inspect(self) -> frozenset[int]:
         """Check the file (shape, grid, values) and return its non-zero values; raises RecordError."""
+        streamed = self._streamed()
+        if streamed is not None:  # uint8/uint16: nothing to check but the grid, done from the header
+            return nonzero_values(cast(Array, streamed))  # it slices as an array does
         array = self._placed()
         check_values(array, self.name, self.what)
         labels = as_labels(array)
@@ -142,9 +169,73 @@ class SegmentationFile:
         return values
 
     def load(self) -> Array:
+        """The voxels on the grid: a fresh array, or (a file needing no work) its slabs read as they are asked
+        for, so the merge never holds a later file whole."""
         if self._kept:
             return self._kept.pop()
+        streamed = self._streamed()
+        if streamed is not None:
+            return cast(Array, streamed)  # the merge slices it as an array
         return as_labels(self._placed())
+
+
+class StreamedLabels:
+    """A label file's voxels [column, row, slice] read in slabs of slices, in order, from the file (gzip
+    decompressed as it goes, restarted when an earlier slab is asked for): ``labels[..., k0:k1]`` gives an
+    array. ``np.asarray`` reads it whole."""
+
+    ndim = 3
+
+    def __init__(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype[Any], offset: int, name: str):
+        self.path = path
+        self.shape = shape
+        self.dtype = dtype
+        self.offset = offset
+        self.name = name
+        self._stream: Any = None
+        self._next = 0
+
+    def _open(self) -> None:
+        import gzip
+
+        self.close()
+        with self.path.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        # closed when the last slab is read, or by close(): the stream lives across __getitem__ calls
+        self._stream = gzip.open(self.path, "rb") if gzipped else self.path.open("rb")  # noqa: SIM115
+        self._stream.seek(self.offset)
+        self._next = 0
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def __getitem__(self, key: Any) -> Array:
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] is Ellipsis and isinstance(key[1], slice)):
+            raise TypeError(f"streamed labels are read as labels[..., start:stop], not {key!r}")
+        start, stop, _ = key[1].indices(self.shape[2])
+        if self._stream is None or start < self._next:
+            self._open()
+        plane = self.shape[0] * self.shape[1] * self.dtype.itemsize
+        if start > self._next:
+            self._stream.seek(self.offset + start * plane)  # gzip seeks forward by reading
+        data = np.empty((self.shape[0], self.shape[1], max(stop - start, 0)), dtype=self.dtype, order="F")
+        view = memoryview(data.T.data).cast("B")
+        position = 0
+        while position < len(view):
+            read = self._stream.readinto(view[position : position + READ_CHUNK])
+            if not read:
+                raise RecordError(f"segmentation {self.name!r} ends before its data does")
+            position += read
+        self._next = stop
+        if stop >= self.shape[2]:
+            self.close()
+        return data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
+        whole = self[..., 0 : self.shape[2]]
+        return whole if dtype is None else whole.astype(dtype)
 
 
 def _in_memory(image: Any, path: Path) -> Any:
