@@ -405,3 +405,27 @@ def test_png_masks_read_as_redbricks_conversion_reads_them(tmp_path: Path) -> No
     [item] = items_only(read(write_items(tmp_path, [task]), tmp_path))
     assert item.media is not None and item.media.media_type is MediaType.NIFTI
     assert np.array_equal(_volume(item), np.asarray(converted.dataobj))
+
+
+def test_uncompressed_and_gzipped_files_merge_alike(tmp_path: Path) -> None:
+    names = ["axial_seg_labelmap", "axial_seg_partB"]
+    for name in names:
+        image = nib.load(str(INPUTS / f"{name}.nii.gz"))
+        nib.save(image, str(tmp_path / f"{name}.nii"))
+    segment_map = {"1": "a", "2": "b", "3": "c", "4": "d"}
+    tasks = [
+        {
+            "name": ext,
+            "series": [
+                {
+                    "items": AXIAL_FILES,
+                    "segmentMap": segment_map,
+                    "segmentations": [str(d / f"{n}{ext}") for n in names],
+                }
+            ],
+        }
+        for ext, d in ((".nii", tmp_path), (".nii.gz", INPUTS))
+    ]
+    plain, gzipped = items_only(read(write_items(tmp_path, tasks), tmp_path))
+    assert np.array_equal(_volume(plain), _volume(gzipped))
+    assert np.array_equal(_volume(plain), _sdk_output("upload_multiple_files_overlap.nii.gz"))
