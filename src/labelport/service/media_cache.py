@@ -41,6 +41,11 @@ class ByteLRU(Generic[V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def held_keys(self) -> list[Hashable]:
+        """The keys held now, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
     def get(self, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key)

@@ -87,7 +87,7 @@ def _status_counts(conn: sa.Connection, project_ids: list[str]) -> dict[str, dic
     if not project_ids:
         return counts
     query = (
-        sa.select(batch_data_rows.c.project_id, _status().label("status"), sa.func.count().label("n"))
+        sa.select(batch_data_rows.c.project_id, workflow_tasks.c.status, sa.func.count().label("n"))
         .select_from(batch_data_rows)
         .outerjoin(
             workflow_tasks,
@@ -97,10 +97,11 @@ def _status_counts(conn: sa.Connection, project_ids: list[str]) -> dict[str, dic
             ),
         )
         .where(batch_data_rows.c.project_id.in_(project_ids))
-        .group_by(batch_data_rows.c.project_id, _status())
+        .group_by(batch_data_rows.c.project_id, workflow_tasks.c.status)
     )
     for project_id, status, n in conn.execute(query):
-        counts[project_id][WorkflowStatus(status)] = int(n)
+        key = WorkflowStatus(status) if status is not None else WorkflowStatus.TO_LABEL  # no task yet: To label
+        counts[project_id][key] += int(n)
     return counts
 
 

@@ -287,9 +287,11 @@ class Palette:
 
     def __init__(self, ontology: Ontology | None) -> None:
         self.colors: dict[str, str] = {}
+        self.tools: dict[str, str] = {}  # schema id -> tool type (``line``, ``raster-segmentation``...)
         if ontology is not None:
             for index, tool in enumerate(ontology.tools):
                 self.colors[tool.schema_id] = _hex(tool.color) or PALETTE[index % len(PALETTE)]
+                self.tools[tool.schema_id] = tool.type.value
 
     def color(self, schema_id: str, fallback: tuple[int, int, int] | None = None) -> str:
         if schema_id in self.colors:
@@ -339,7 +341,7 @@ def _describe(
         kind=kind,
         feature=str(columns["feature_name"]),
         schema_id=schema_id,
-        tool=str(columns["annotation_type"]),
+        tool=palette.tools.get(schema_id, str(columns["annotation_type"])),
         color=palette.color(schema_id, fallback if isinstance(fallback, tuple) else None),
         confidence=columns.get("confidence"),
         answers=answers_of(tuple(getattr(annotation, "classifications", ())), names),

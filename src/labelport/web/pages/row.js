@@ -81,12 +81,14 @@ export async function showRow(app, projectId, rowId) {
   const legend = legendOf(viewer, annotations.items, view.features);
   const history = h("section", { class: "history", id: "history" });
   side.append(
-    h("h1", { class: "row-title" }, row.global_key || row.id),
-    h("p", { class: "muted" }, describeRow(row)),
-    review,
-    legend,
-    classificationsOf(annotations.items),
-    history,
+    ...[
+      h("h1", { class: "row-title" }, row.global_key || row.id),
+      h("p", { class: "muted" }, describeRow(row)),
+      review,
+      legend,
+      classificationsOf(annotations.items),
+      history,
+    ].filter(Boolean),
   );
 
   let state = row;

@@ -40,8 +40,10 @@ export class Viewer {
     window.addEventListener("resize", this.resize);
     this.resize();
     if (this.row.planes.length) {
+      // The centre voxel of the volume (a voxel centre, so every plane's frame through it is exact).
       const axial = this.panes[0];
-      this.point = axial.pointAt(axial.width / 2, axial.height / 2, (axial.frames - 1) / 2);
+      const middle = (n) => Math.floor(n / 2) + 0.5;
+      this.point = axial.pointAt(middle(axial.width), middle(axial.height), Math.floor(axial.frames / 2));
       this.panes.forEach((p) => p.showPoint(this.point));
     } else {
       this.panes.forEach((p) => p.setFrame(0));
