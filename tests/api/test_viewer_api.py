@@ -415,7 +415,9 @@ def test_the_first_look_at_a_series_reads_one_file_and_shows_what_the_volume_sho
     base = f"/projects/{world.project_id}/viewer/rows/{world.series_id}"
 
     def volumes() -> list[object]:
-        return [k for k in MEDIA_CACHE.arrays.held_keys() if isinstance(k, tuple) and k[:2] == ("volume", world.series_id)]
+        return [
+            k for k in MEDIA_CACHE.arrays.held_keys() if isinstance(k, tuple) and k[:2] == ("volume", world.series_id)
+        ]
 
     with client(live_server) as c:
         first = c.get(f"{base}/slices/axial/3", params={"window": "ct-bone"})
