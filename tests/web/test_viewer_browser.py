@@ -16,6 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from labelport.service import auth
+from labelport.service import jobs as service_jobs
+from labelport.service.hub import Hub, now
+from labelport.store import jobs as job_store
 from tests.web.conftest import ARTIFACTS
 from tests.web.world import (
     BAD_FRAME_UUID,
@@ -224,6 +228,33 @@ def test_jobs_page_shows_each_failed_annotation_with_where_it_was(page: Any, wor
     assert "must be an integer frame number" in message
     assert where == ["readme.ndjson", "5", "segments[0].keyframes[0].frame", '"eight"']
     save(page, f"jobs-{world_backend(world)}.png")
+
+
+def test_a_running_job_shows_its_progress_live(page: Any, world: World) -> None:
+    hub = Hub.open(home=world.server.home, database_url=world.server.database_url, actor=auth.DEFAULT_ADMIN)
+    try:
+        job = service_jobs.create(
+            hub,
+            "import",
+            "labelbox_ndjson",
+            name="live",
+            project_id=world.project_id,
+            options={"label_kind": "prediction", "input_name": "big.ndjson"},
+        )
+        with hub.transaction() as conn:
+            job_store.claim(conn, job, now())
+        service_jobs.progress(hub, job, 3, 10)
+        sign_in(page, world)
+        page.goto(f"{world.server.url}/#/projects/{world.project_id}/jobs")
+        row = page.locator(f'#jobs tr[data-job="{job}"]')
+        page.wait_for_selector(f'#jobs tr[data-job="{job}"][data-state="RUNNING"] progress[value="3"][max="10"]')
+        service_jobs.progress(hub, job, 7, 10)
+        page.wait_for_selector(f'#jobs tr[data-job="{job}"] progress[value="7"]')
+        service_jobs.finish(hub, job, total=10, succeeded=10, failed=0)
+        page.wait_for_selector(f'#jobs tr[data-job="{job}"][data-state="FINISHED"]')
+        assert "10 imported, 0 failed" in row.inner_text()
+    finally:
+        hub.db.dispose()
 
 
 def test_a_labeler_gets_no_approve_button_and_a_403_from_the_route(page: Any, world: World) -> None:
