@@ -28,6 +28,7 @@ from tests.web.world import (
     POLYLINE_UUID,
     PRELABEL_UUID,
     SAGITTAL_MASK,
+    VIDEO_LINE_UUID,
     World,
 )
 
@@ -210,6 +211,26 @@ def test_window_presets_and_the_three_plane_screenshot(page: Any, world: World) 
     page.mouse.move(*screen(page, "axial", 30, 35))
     page.locator(".tooltip").wait_for(state="visible")
     save(page, f"three-planes-{world_backend(world)}.png")
+
+
+def test_a_video_row_shows_its_frames_with_a_slider_and_its_track_on_keyframes(page: Any, world: World) -> None:
+    sign_in(page, world)
+    page.goto(f"{world.server.url}/#/projects/{world.video_project_id}/rows/{world.video_id}")
+    page.wait_for_selector('.pane[data-plane="image"][data-slice-frame="0"]')
+    line = page.locator(f'.pane[data-plane="image"] polyline[data-uuid="{VIDEO_LINE_UUID}"]')
+    assert line.count() == 0
+    page.locator("#frame-slider").fill("3")  # Labelbox frame 4
+    page.wait_for_selector('.pane[data-plane="image"][data-slice-frame="3"]')
+    assert line.count() == 1 and line.get_attribute("points") == "5,5 40,30"
+    box = page.locator('.pane[data-plane="image"] .stage').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 100)
+    page.wait_for_selector('.pane[data-plane="image"][data-slice-frame="4"]')
+    assert page.locator("#frame-slider").input_value() == "4" and line.count() == 0
+    # The frame's pixels: flat grey 20 * 4 (mp4v is lossy, so close rather than equal).
+    image = shot(page)
+    r, g, b = color_at(image, (box["x"] + 5, box["y"] + box["height"] - 5))
+    assert abs(r - 80) < 12 and abs(g - 80) < 12 and abs(b - 80) < 12, (r, g, b)
 
 
 def test_jobs_page_shows_each_failed_annotation_with_where_it_was(page: Any, world: World) -> None:

@@ -66,6 +66,23 @@ class World:
     second_id: str
     import_job: str
     keys: dict[str, str]
+    video_project_id: str = ""
+    video_id: str = ""
+
+
+VIDEO_KEY = "demo/clip.mp4"
+VIDEO_LINE_UUID = "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a"
+
+
+def write_video(path: Path, frames: int = 12) -> Path:
+    """A 64 x 48 mp4 whose frame i is a flat grey of 20 * i."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), 20 * i, dtype=np.uint8))
+    writer.release()
+    return path
 
 
 def build(server: LiveServer, media: Path) -> World:
@@ -110,12 +127,46 @@ def build(server: LiveServer, media: Path) -> World:
         truth = b"\n".join(orjson.dumps(a) for a in (README_POLYLINE, mask, out_of_range, second_line, not_a_frame))
         import_job = _import(admin, project_id, "readme-example", "ground_truth", truth, "readme.ndjson")
         _import(admin, project_id, "model-v1", "prediction", orjson.dumps(prelabel), "predictions.ndjson")
+    video_project, video_id = _video(server, media)
     keys = {
         "admin": server.admin_key,
         "reviewer": server.key("reviewer@example.org", project=project_id, role="reviewer"),
         "labeler": server.key("labeler@example.org", project=project_id, role="labeler"),
     }
-    return World(server, project_id, series_id, second_id, import_job, keys)
+    return World(server, project_id, series_id, second_id, import_job, keys, video_project, video_id)
+
+
+def _video(server: LiveServer, media: Path) -> tuple[str, str]:
+    """A video project whose clip has a line tracked on frames 4 and 7 (Labelbox counts from 1)."""
+    clip = write_video(media / "clip.mp4")
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    with httpx.Client(base_url=server.url + "/api/v1", headers=headers) as admin:
+        tools = {"tools": [{"tool": "line", "name": "track", "color": "#ffa500"}]}
+        ontology = admin.post("/ontologies", json={"name": "video", "normalized": tools, "media_type": "video"}).json()
+        project = admin.post("/projects", json={"name": "demo: video", "media_type": "video"}).json()["id"]
+        admin.put(f"/projects/{project}/ontology", json={"ontology_id": ontology["id"]}).raise_for_status()
+        dataset = admin.post("/datasets", json={"name": "videos"}).json()["id"]
+        row = admin.post(
+            f"/datasets/{dataset}/data-rows", json={"data_rows": [{"row_data": str(clip), "global_key": VIDEO_KEY}]}
+        ).json()["created"][0]["id"]
+        admin.post(
+            f"/projects/{project}/batches", json={"name": "clips", "global_keys": [VIDEO_KEY]}
+        ).raise_for_status()
+        line = {
+            "uuid": VIDEO_LINE_UUID,
+            "name": "track",
+            "dataRow": {"globalKey": VIDEO_KEY},
+            "segments": [
+                {
+                    "keyframes": [
+                        {"frame": 4, "line": [{"x": 5, "y": 5}, {"x": 40, "y": 30}]},
+                        {"frame": 7, "line": [{"x": 10, "y": 10}, {"x": 50, "y": 40}]},
+                    ]
+                }
+            ],
+        }
+        _import(admin, project, "tracks", "ground_truth", orjson.dumps(line), "tracks.ndjson")
+    return project, str(row)
 
 
 def _import(client: httpx.Client, project_id: str, name: str, kind: str, body: bytes, file_name: str) -> str:

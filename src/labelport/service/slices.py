@@ -11,16 +11,16 @@ within ``LABELPORT_FILE_ROOTS`` when that is set. Remote media (URLs) are not fe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from labelport.errors import MediaError, NotFoundError, ValidationError
+from labelport.errors import LabelportError, MediaError, NotFoundError, ValidationError
 from labelport.imaging.attributes import grid_from_attributes
 from labelport.imaging.codecs import decode_png_composite
 from labelport.imaging.display import (
@@ -44,6 +44,17 @@ from labelport.service.media_cache import MEDIA_CACHE, MediaCache
 
 # The affine a series has on disk must be the one stored with its row, within DICOM's decimal rounding.
 AFFINE_TOLERANCE_MM = 1e-3
+
+T = TypeVar("T")
+
+
+def _cached(cache: MediaCache, key: tuple[Hashable, ...], load: Callable[[], tuple[object, int]], kind: type[T]) -> T:
+    """``cache.arrays``' value for ``key`` (loaded once), which is a ``kind``: keys are namespaced by their first
+    item, so anything else is a bug here, not bad input."""
+    found = cache.arrays.get_or_load(key, load)
+    if not isinstance(found, kind):
+        raise TypeError(f"cache entry {key[0]!r} holds a {type(found).__name__}, not a {kind.__name__}")
+    return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,9 +162,7 @@ def volume(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_CACHE
         loaded = _load_volume(row, hub.settings.file_roots)
         return loaded, int(loaded.array.nbytes)
 
-    found = cache.arrays.get_or_load(("volume", row.id, version), load)
-    assert isinstance(found, LoadedVolume)  # the key holds nothing else
-    return found
+    return _cached(cache, ("volume", row.id, version), load, LoadedVolume)
 
 
 def _header(hub: Hub, row: DataRow, version: str, cache: MediaCache) -> SeriesHeader:
@@ -161,9 +170,7 @@ def _header(hub: Hub, row: DataRow, version: str, cache: MediaCache) -> SeriesHe
         header = read_series_header(_series_files(row, hub.settings.file_roots))
         return header, 1024 * (len(header.slice_sources) + 1)
 
-    found = cache.arrays.get_or_load(("header", row.id, version), load)
-    assert isinstance(found, SeriesHeader)
-    return found
+    return _cached(cache, ("header", row.id, version), load, SeriesHeader)
 
 
 def _resolve_window(hub: Hub, row: DataRow, version: str, choice: WindowChoice, cache: MediaCache) -> Window:
@@ -176,9 +183,7 @@ def _resolve_window(hub: Hub, row: DataRow, version: str, choice: WindowChoice, 
         loaded = volume(hub, row, version, cache)
         return auto_window(loaded.array, loaded.rescale_slope, loaded.rescale_intercept), 64
 
-    found = cache.arrays.get_or_load(("auto-window", row.id, version), load)
-    assert isinstance(found, Window)
-    return found
+    return _cached(cache, ("auto-window", row.id, version), load, Window)
 
 
 def _cached_png(cache: MediaCache, key: tuple[Any, ...], render: Callable[[], bytes]) -> bytes:
@@ -191,8 +196,6 @@ def _cached_png(cache: MediaCache, key: tuple[Any, ...], render: Callable[[], by
 
 def media_problem(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_CACHE) -> str | None:
     """Why the row's media cannot be shown (remote, missing, outside the permitted folders), or None."""
-    from labelport.errors import LabelportError
-
     try:
         if row.media_type in (MediaType.DICOM, MediaType.NIFTI):
             if row.media_type is MediaType.DICOM:
@@ -297,9 +300,7 @@ def frame_size(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_C
             capture.release()
         return size, 64
 
-    found = cache.arrays.get_or_load(("frame-size", row.id, version), load)
-    assert isinstance(found, FrameSize)
-    return found
+    return _cached(cache, ("frame-size", row.id, version), load, FrameSize)
 
 
 def _read_frame(row: DataRow, frame: int, roots: tuple[Path, ...]) -> npt.NDArray[np.uint8]:
@@ -346,8 +347,7 @@ def label_volume(hub: Hub, digest: str, cache: MediaCache = MEDIA_CACHE) -> npt.
         labels = decode_label_volume(hub.blobs.get(digest))
         return labels, int(labels.nbytes)
 
-    found = cache.arrays.get_or_load(("labels", digest), load)
-    assert isinstance(found, np.ndarray)
+    found: npt.NDArray[Any] = _cached(cache, ("labels", digest), load, np.ndarray)
     return found
 
 
@@ -356,8 +356,7 @@ def _composite(hub: Hub, digest: str, cache: MediaCache) -> npt.NDArray[np.uint8
         rgb = decode_png_composite(hub.blobs.get(digest))
         return rgb, int(rgb.nbytes)
 
-    found = cache.arrays.get_or_load(("composite", digest), load)
-    assert isinstance(found, np.ndarray)
+    found: npt.NDArray[np.uint8] = _cached(cache, ("composite", digest), load, np.ndarray)
     return found
 
 
@@ -381,8 +380,7 @@ def mask_frames(
             out[group] = frames
         return out, 64 + 8 * sum(len(v) for v in out.values())
 
-    found = cache.arrays.get_or_load(("mask-frames", digest, mask.values, row.id), load)
-    assert isinstance(found, dict)
+    found: dict[PlaneGroup, list[int]] = _cached(cache, ("mask-frames", digest, mask.values, row.id), load, dict)
     return found
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -217,6 +217,9 @@ def _sources(
     hub: Hub, project_id: str, stored: list[tuple[dict[str, Any], AnyAnnotation, LabelKind]]
 ) -> dict[str, Source]:
     """The import job of each stored annotation (by uuid), found by when it was stored (module docstring)."""
+    if not stored:
+        return {}
+    stamps = [columns["created_at"] for columns, _annotation, _kind in stored]
     with hub.read() as conn:
         found = [
             job_store.info(r)
@@ -226,6 +229,8 @@ def _sources(
                     jobs.c.kind == JobKind.IMPORT.value,
                     jobs.c.state == JobState.FINISHED.value,
                     jobs.c.organization_id == hub.organization_id,
+                    jobs.c.started_at <= max(stamps),
+                    jobs.c.finished_at >= min(stamps),
                 )
             )
         ]
@@ -376,8 +381,6 @@ def _describe(
 
 
 def _with(base: ViewerAnnotation, **changes: Any) -> ViewerAnnotation:
-    from dataclasses import replace
-
     return replace(base, **changes)
 
 

@@ -35,12 +35,16 @@ export async function showRow(app, projectId, rowId) {
   setCrumbs(["Projects", "#/projects"], [view.project.name, listHref], [row.global_key || row.id, null]);
 
   const readout = h("span", { id: "window-readout", class: "mono" });
+  let frameSlider = null;
   const viewer = new Viewer({
     projectId,
     row,
     annotations: annotations.items,
     onWindow: (w) => {
       readout.textContent = w.center === null ? PRESET_NAMES[w.preset] || "" : `W ${fmt(w.width)} L ${fmt(w.center)}`;
+    },
+    onFrame: (pane) => {
+      if (frameSlider && pane.spec.mode === "frames") frameSlider.value = String(pane.frame);
     },
   });
 
@@ -63,7 +67,7 @@ export async function showRow(app, projectId, rowId) {
     h("button", { type: "button", title: "Reset zoom and pan (r)", onclick: () => viewer.panes.forEach((p) => p.resetView()) }, "Reset view"),
   );
 
-  const frameSlider = !volume && row.frames && row.frames.frames > 1
+  frameSlider = !volume && row.frames && row.frames.frames > 1
     ? h("input", { type: "range", id: "frame-slider", min: 0, max: row.frames.frames - 1, value: 0,
         "aria-label": "Frame", oninput: (e) => viewer.goToFrame(viewer.panes[0], Number(e.target.value)) })
     : null;

@@ -150,6 +150,7 @@ export class Pane {
         ? `frame ${f + 1} / ${total} · Labelbox ${f + 1} · Encord ${f}`
         : `frame ${f + 1} / ${total}`;
     if (changed) {
+      this.viewer.onFrame(this);
       this.element.dataset.requested = "1";
       this.loadSlice();
       this.refreshOverlays();

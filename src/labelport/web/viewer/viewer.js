@@ -13,7 +13,7 @@ import { Pane } from "./pane.js";
 const KIND_NAMES = { ground_truth: "ground truth", prediction: "pre-label" };
 
 export class Viewer {
-  constructor({ projectId, row, annotations, onWindow }) {
+  constructor({ projectId, row, annotations, onWindow, onFrame }) {
     this.projectId = projectId;
     this.row = row;
     this.rowPath = `/projects/${encodeURIComponent(projectId)}/viewer/rows/${encodeURIComponent(row.id)}`;
@@ -23,6 +23,7 @@ export class Viewer {
     this.tool = "crosshair";
     this.window = { preset: row.default_window, center: null, width: null };
     this.onWindow = onWindow || (() => {});
+    this.onFrame = onFrame || (() => {});
     this.tooltip = h("div", { class: "tooltip", role: "tooltip", hidden: true });
     const specs = row.planes.length
       ? row.planes.map((p) => ({ mode: "plane", ...p }))
