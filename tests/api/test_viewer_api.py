@@ -427,3 +427,28 @@ def test_the_first_look_at_a_series_reads_one_file_and_shows_what_the_volume_sho
         MEDIA_CACHE.pngs.clear()
         again = c.get(f"{base}/slices/axial/3", params={"window": "ct-bone"})
         assert again.content == first.content  # rendered from the volume this time
+
+
+def test_a_key_of_another_project_sees_nothing_of_the_viewer_s_project(live_server: LiveServer, tmp_path: Path) -> None:
+    world = build(live_server, tmp_path / "media")
+    with client(live_server) as admin:
+        other = admin.post("/projects", json={"name": "B", "media_type": "dicom"}).json()["id"]
+    key = live_server.key("b@example.org", project=other, role="admin")
+    base = f"/projects/{world.project_id}/viewer"
+    with client(live_server, key) as b:
+        assert [p["name"] for p in b.get("/viewer/projects").json()["items"]] == ["B"]
+        for path in (
+            base,
+            f"{base}/rows",
+            f"{base}/rows/{world.series_id}",
+            f"{base}/rows/{world.series_id}/annotations",
+            f"{base}/rows/{world.series_id}/slices/axial/0",
+            f"{base}/rows/{world.series_id}/masks/ground_truth/{MASK_UUID}/slices/axial/10",
+            f"{base}/queue/next",
+            f"{base}/jobs",
+        ):
+            response = b.get(path)
+            assert response.status_code == 403, path
+            assert response.json()["error"]["type"] == "PermissionDeniedError"
+        # B's own project: its row list is empty, not A's.
+        assert b.get(f"/projects/{other}/viewer/rows").json() == {"items": [], "next_cursor": None, "total": 0}
