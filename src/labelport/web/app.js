@@ -21,7 +21,7 @@ async function route() {
     leave = null;
   }
   clear(app);
-  const path = location.hash.replace(/^#/, "") || "/projects";
+  const path = (location.hash.replace(/^#/, "") || "/projects").split("?")[0];
   if (!apiKey()) {
     signOutButton.hidden = true;
     who.textContent = "";

@@ -40,8 +40,10 @@ router = APIRouter(prefix="/api/v1", responses=RESPONSES, tags=["viewer"])
 
 Frame = Annotated[int, Path(ge=0, le=1_000_000, description="Frame index, from 0")]
 PNG_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "A PNG image"}}
-# Pixels of a row change only when the row does; a short private cache spares a reviewer's scrolling.
+# Pixels of a row change only when the row does; a short private cache spares a reviewer's scrolling. Masks
+# change when an import replaces an annotation (same uuid), so browsers ask again each time.
 PNG_HEADERS = {"Cache-Control": "private, max-age=300"}
+MASK_HEADERS = {"Cache-Control": "private, no-cache"}
 DOWNLOAD_TTL = 3600
 
 
@@ -182,7 +184,7 @@ def viewer_volume_mask(
     caller.require(project_id, Action.READ)
     row = viewer.project_row(caller.hub, project_id, data_row_id)
     annotation, color = viewer_annotations.find_annotation(caller.hub, project_id, row.data_row, annotation_uuid, kind)
-    return _png(slices.mask_png(caller.hub, row.data_row, row.version, annotation, plane, frame, color))
+    return _png(slices.mask_png(caller.hub, row.data_row, row.version, annotation, plane, frame, color), MASK_HEADERS)
 
 
 @router.get(
@@ -202,7 +204,7 @@ def viewer_frame_mask(
     caller.require(project_id, Action.READ)
     row = viewer.project_row(caller.hub, project_id, data_row_id)
     annotation, color = viewer_annotations.find_annotation(caller.hub, project_id, row.data_row, annotation_uuid, kind)
-    return _png(slices.mask_png(caller.hub, row.data_row, row.version, annotation, None, frame, color))
+    return _png(slices.mask_png(caller.hub, row.data_row, row.version, annotation, None, frame, color), MASK_HEADERS)
 
 
 @router.get("/projects/{project_id}/viewer/queue/next")
