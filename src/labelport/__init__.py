@@ -30,6 +30,7 @@ __all__ = [
     "StreamType",
     "Tool",
     "__version__",
+    "convert",
 ]
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     )
     from labelport.sdk.imports import LabelImport, MALPredictionImport
     from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
+    from labelport.service.convert import convert
 
 
 _EXPORTS = {"BufferedJsonConverterOutput", "ExportTask", "JsonConverter", "JsonConverterOutput", "StreamType"}
@@ -63,6 +65,10 @@ def __getattr__(name: str) -> Any:
         from labelport.sdk import exports
 
         return getattr(exports, name)
+    if name == "convert":
+        from labelport.service.convert import convert
+
+        return convert
     if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
         from labelport.sdk import ontology_builder
 

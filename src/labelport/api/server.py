@@ -76,7 +76,7 @@ def serve(
 
 def start_lines(started: Bootstrap, url: str) -> list[str]:
     """What a start prints: the URL, the demo project, and the new admin key (or that keys exist)."""
-    lines = [f"labelport server: {url}  (OpenAPI: {url}/openapi.json, docs: {url}/docs)"]
+    lines = [f"labelport server: {url}  (viewer: {url}/, OpenAPI: {url}/openapi.json, docs: {url}/docs)"]
     if started.demo_project:
         lines.append(f"demo project: {started.demo_project}")
     if started.key is None:
