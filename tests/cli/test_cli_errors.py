@@ -106,9 +106,10 @@ def cases(ids: dict[str, str]) -> dict[str, list[Case]]:
         "keys list": [("keys", "list", "--format", "xml")],
         "keys revoke": [("keys", "revoke", "lp_nothing")],
         "convert": [
-            ("convert", ids["missing"], "-o", "x.nii.gz"),
-            ("convert", ids["not_dicom"], "-o", "x.nii.gz"),
-            ("convert", ids["series"], "-o", "/nonexistent-dir/x.nii.gz"),
+            ("convert", ids["missing"], "--to", "nifti", "-o", "x.nii.gz"),
+            ("convert", ids["not_dicom"], "--to", "nifti", "-o", "x.nii.gz"),
+            ("convert", ids["series"], "--to", "nifti", "-o", "/nonexistent-dir/x.nii.gz"),
+            ("convert", ids["malformed"], "--to", "dicom_seg", "-o", "out"),
         ],
         "inspect": [("inspect", ids["missing"]), ("inspect", ids["not_dicom"])],
     }
@@ -141,7 +142,7 @@ def test_known_error_texts(home: dict[str, str], tmp_path: Path) -> None:
         return str(result.stderr.strip().splitlines()[-1])
 
     p = home["project"]
-    assert error("convert", home["series"], "-o", "/nonexistent-dir/x.nii.gz") == (
+    assert error("convert", home["series"], "--to", "nifti", "-o", "/nonexistent-dir/x.nii.gz") == (
         "error: output folder '/nonexistent-dir' does not exist; create it first"
     )
     assert error("export", "labelbox", "--project", p, "-o", "sub/dir/x.ndjson") == (
@@ -155,6 +156,9 @@ def test_known_error_texts(home: dict[str, str], tmp_path: Path) -> None:
         "error: --role labeler is a role in a project; name the project with --project PROJECT_ID"
     )
     assert error("nosuch") == "error: No such command 'nosuch'. (see `labelport --help`)"
+    assert error("convert", home["missing"], "--to", "nifti", "-o", "x.nii.gz") == (
+        f"error: input {home['missing']!r} does not exist"
+    )
     assert error("import", "labelbox", home["missing"], "--project", p) == (
         f"error: import file {home['missing']!r} does not exist"
     )
