@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from labelport.store import BlobStore, Database
+from labelport.store import Database, LocalBlobStore
 from labelport.store.schema import batches, blobs, metadata, organizations, projects
 
 
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0005"
+        assert db.current_revision() == db.head_revision() == "0006"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -78,7 +78,7 @@ def test_database_rejects_foreign_keys_to_nothing(database_url: str) -> None:
 
 def test_blob_store_keeps_identical_content_once(database_url: str, tmp_path: Path) -> None:
     db = Database(database_url)
-    store = BlobStore(tmp_path / "blobs")
+    store = LocalBlobStore(tmp_path / "blobs")
     try:
         with db.write() as conn:
             first = store.put(conn, b"same mask", "image/png")
@@ -246,8 +246,8 @@ def test_migration_0005_keeps_no_platform_shape_and_goes_back(database_url: str,
                 ).bindparams(sa.bindparam("p", type_=sa.JSON)),
                 {"u": frame_masks["uuid"], "p": mask_payload, "b": "b" * 64, "now": now},
             )
-        command.upgrade(config, "0005")
-        hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
+        command.upgrade(config, "head")  # through 0005; the service reads the newest schema
+        hub = Hub(db=db, blobs=LocalBlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
         ontology = get_ontology(hub, "o1").ontology
         assert ontology.tools[0].external_ids.labelbox == "cklbseg" and ontology.classifications[0].name == "q"
         assert [(s["uuid"], s["data_row"], s["errors"]) for s in import_statuses_of(hub, "j1")] == [

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from labelport._optional import require
 from labelport.errors import LabelportError
-from labelport.store import BlobStore, Database, default_home
+from labelport.store import Database, default_home, open_blob_store
 
 # What only the server needs (the ``server`` extra); API keys are made without it.
 SERVER_PACKAGES = ("fastapi", "uvicorn")
@@ -73,7 +73,7 @@ def keys_create(
     try:
         if project is not None:
             org_id, _ = auth.ensure_user(db, organization, email)
-            hub = Hub(db=db, blobs=BlobStore(default_home() / "blobs"), organization_id=org_id, actor="labelport keys")
+            hub = Hub(db=db, blobs=open_blob_store(default_home()), organization_id=org_id, actor="labelport keys")
             auth.set_member(hub, project, email, role)
         is_admin = admin or email == auth.DEFAULT_ADMIN
         key = auth.create_api_key(db, organization=organization, email=email, name=name, is_admin=is_admin)

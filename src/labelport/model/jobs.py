@@ -50,7 +50,9 @@ class JobInfo:
     ``options`` holds what the job needs beyond its input: the label kind of an import, the uploader's file
     name, an export's params and filters. ``output`` is where the result is, relative to the exports folder.
     ``errors`` lists what an export could not write (import problems are per-annotation statuses instead);
-    ``error`` is the reason a FAILED job gives its user.
+    ``error`` is the reason a FAILED job gives its user. ``claimed_by`` names the runner that last claimed
+    the job and ``lease_expires_at`` until when it holds it (it renews the lease while it works); ``attempts``
+    counts the claims (1 for a job that ran once).
     """
 
     id: str
@@ -74,6 +76,9 @@ class JobInfo:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     created_by: str | None = None
+    claimed_by: str | None = None
+    lease_expires_at: datetime | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -678,11 +678,13 @@ def run_import(
     *,
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
+    owner: str | None = None,
 ) -> ImportJobInfo:
     """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
     finished job. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
     with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
-    the import is then written.
+    the import is then written. ``owner`` is the run's claim (``JobInfo.claimed_by``): when another runner
+    has taken the job over, the transaction rolls back (``jobs.LeaseLostError``), so it is imported once.
     """
     job = jobs.get(hub, job_id, JobKind.IMPORT)
     if job.project_id is None:
@@ -713,10 +715,13 @@ def run_import(
             _process_chunk(run, conn, chunk)
             if progress:
                 progress(len(chunk))
+        total = len(run.statuses)
+        # The claim is checked first: a run that lost its job writes nothing more and rolls back.
+        jobs.finish(
+            hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, owner=owner, conn=conn
+        )
         workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
         _insert_status_pages(conn, job_id, run)
-        total = len(run.statuses)
-        jobs.finish(hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, conn=conn)
     return get_import_job(hub, job_id)
 
 
@@ -735,7 +740,9 @@ def import_annotations(
     returns it FINISHED or FAILED with the reason (statuses via ``import_statuses_of``). Inputs that are
     files or bytes go through ``start_import(source=...)`` and ``jobs.run`` instead."""
     job_id = start_import(hub, project_id, name, kind, fmt=fmt)
-    jobs.attempt(hub, job_id, lambda _job: run_import(hub, job_id, items, roots=roots, progress=progress))
+    jobs.attempt(
+        hub, job_id, lambda job: run_import(hub, job_id, items, roots=roots, progress=progress, owner=job.claimed_by)
+    )
     return get_import_job(hub, job_id)
 
 
