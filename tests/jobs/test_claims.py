@@ -24,7 +24,7 @@ from labelport.store import Database
 from labelport.store.schema import annotation_rows, import_status_pages
 from labelport.store.schema import jobs as jobs_table
 from tests.jobs.test_jobs import Workspace, ndjson
-from tests.jobs.test_jobs import ws as ws  # noqa: F401  (the fixture)
+from tests.jobs.test_jobs import ws as ws
 
 
 def _lapse(ws: Workspace, job_id: str) -> None:
@@ -156,7 +156,7 @@ def test_the_lease_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="LABELPORT_JOB_LEASE_SECONDS must be a number of seconds, found 'soon'"):
         Settings.from_env()
     monkeypatch.setenv("LABELPORT_JOB_LEASE_SECONDS", "0")
-    with pytest.raises(ValidationError, match="the job lease is 1 to 86400 seconds, found 0.0"):
+    with pytest.raises(ValidationError, match=r"the job lease is 1 to 86400 seconds, found 0\.0"):
         Settings.from_env()
     monkeypatch.setenv("LABELPORT_JOB_LEASE_SECONDS", "7.5")
     assert Settings.from_env().job_lease_seconds == 7.5
@@ -208,3 +208,28 @@ def _lines(items: list[dict[str, object]]) -> bytes:
     import orjson
 
     return b"\n".join(orjson.dumps(i) for i in items)
+
+
+def test_a_claim_of_a_dead_process_of_this_host_is_taken_over_at_once(ws: Workspace) -> None:
+    import socket
+
+    job_id = imports.start_import(ws.hub, ws.project_id, "orphan", "prediction", source=ndjson(2))
+    dead = f"{socket.gethostname()}:{_dead_pid()}:abc"
+    alive = f"{socket.gethostname()}:1:abc"  # pid 1 always runs
+    far = datetime.now(UTC) + timedelta(hours=1)
+    for owner, expected in ((alive, []), (dead, [job_id])):
+        ws.execute(
+            jobs_table.update()
+            .where(jobs_table.c.id == job_id)
+            .values(state="RUNNING", claimed_by=owner, lease_expires_at=far)
+        )
+        assert jobs.recover(ws.hub) == (expected, [])
+    assert jobs.run(ws.hub, job_id).state is JobState.FINISHED  # type: ignore[union-attr]
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

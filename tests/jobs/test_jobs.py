@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -640,12 +640,13 @@ def start_import(
     kind: LabelKind | str,
     *,
     fmt: str = "labelbox_ndjson",
-    source: bytes | Path | None = None,
+    source: bytes | Path | BinaryIO | None = None,
     input_name: str | None = None,
     file_roots: Iterable[Path] = (),
     reader_options: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a QUEUED import job; ``source`` (the file or its bytes) is kept in the blob store as its input,
+    """Record a QUEUED import job; ``source`` (a file, its bytes or an open stream, such as an upload spooled
+    to a scratch file) is kept in the blob store as its input,
     so ``jobs.run`` runs it anywhere, again after a crash. ``fmt`` is a registered format that reads (a name
     or a vendor alias); ``input_name`` names the file in problem locations; ``file_roots`` are extra folders
     the files it names may be read from (the folder of a local file); ``reader_options`` go to the reader."""
@@ -805,28 +806,46 @@ def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
     return ImportJobInfo.of(jobs.get(hub, job_id, JobKind.IMPORT))
 
 
-def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
-    return [ImportJobInfo.of(j) for j in jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT)]
+def list_import_jobs(hub: Hub, project_id: str, *, offset: int = 0, limit: int | None = None) -> list[ImportJobInfo]:
+    """A project's imports, oldest first (a page with ``offset`` and ``limit``)."""
+    found = jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT, offset=offset, limit=limit)
+    return [ImportJobInfo.of(j) for j in found]
 
 
-def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
+def import_statuses_of(
+    hub: Hub, job_id: str, *, failures_only: bool = False, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
     """One status per annotation, in input order: ``{uuid, data_row, errors}`` (no errors: it was imported).
 
     ``data_row`` holds the identifiers the input gave; each error its ``type``, ``message`` and where it was
-    found (``file``, ``line``, ``path``) with the offending ``value``.
+    found (``file``, ``line``, ``path``) with the offending ``value``. ``offset`` and ``limit`` cut a page:
+    only the stored pages of statuses that hold it are read (with ``failures_only``, found by a running sum
+    of each page's failures).
     """
     get_import_job(hub, job_id)  # in the caller's organisation, or NotFoundError
     pages = import_status_pages
-    query = sa.select(pages.c.statuses).where(pages.c.job_id == job_id).order_by(pages.c.page)
+    # How many statuses each stored page adds, and a running sum: only the pages holding the window are read.
+    size = pages.c.failures if failures_only else sa.literal(STATUS_PAGE, sa.Integer)
+    through = sa.func.sum(size).over(order_by=pages.c.page)
+    inner = sa.select(pages.c.page, pages.c.statuses, (through - size).label("before"), through.label("through"))
+    inner = inner.where(pages.c.job_id == job_id)
     if failures_only:
-        query = query.where(pages.c.failures > 0)
+        inner = inner.where(pages.c.failures > 0)
+    held = inner.subquery()
+    query = sa.select(held.c.statuses, held.c.before).where(held.c.through > offset).order_by(held.c.page)
+    if limit is not None:
+        query = query.where(held.c.before < offset + limit)
+    out: list[dict[str, Any]] = []
     with hub.read() as conn:
-        return [
-            {"uuid": uuid, "data_row": key, "errors": errors or []}
-            for page in conn.execute(query).scalars()
-            for uuid, key, errors in page
-            if errors or not failures_only
-        ]
+        for page, before in conn.execute(query):
+            statuses = [
+                {"uuid": uuid, "data_row": key, "errors": errors or []}
+                for uuid, key, errors in page
+                if errors or not failures_only
+            ]
+            out.extend(statuses[max(0, offset - int(before)) :])
+    return out if limit is None else out[:limit][:limit]
+    return out
 
 
 def stored_annotations(

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -166,12 +166,20 @@ def get(hub: Hub, job_id: str, kind: JobKind | None = None) -> JobInfo:
     return job
 
 
-def list_jobs(hub: Hub, *, project_id: str | None = None, kind: JobKind | None = None) -> list[JobInfo]:
-    """The organisation's jobs, oldest first: only a project's (which must be the organisation's) when given."""
+def list_jobs(
+    hub: Hub,
+    *,
+    project_id: str | None = None,
+    kind: JobKind | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[JobInfo]:
+    """The organisation's jobs, oldest first: only a project's (which must be the organisation's) when given;
+    a page with ``offset`` and ``limit``."""
     if project_id is not None:
         get_project(hub, project_id)
     with hub.read() as conn:
-        return store.find_all(conn, hub.organization_id, project_id=project_id, kind=kind)
+        return store.find_all(conn, hub.organization_id, project_id=project_id, kind=kind, offset=offset, limit=limit)
 
 
 def progress(hub: Hub, job_id: str, done: int, total: int | None = None, *, owner: str | None = None) -> None:
@@ -405,18 +413,56 @@ def _can_run_again(stores: Stores, job: JobInfo) -> bool:
     return job.input_blob is not None and stores.blobs.has(job.input_blob)
 
 
+def _utc(value: datetime) -> datetime:
+    """A stored time as UTC (SQLite hands them back naive)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _dead_here(owner: str | None) -> bool:
+    """Whether a claim was made by a process of this host that is gone (a restart on one machine need not
+    wait for its lease to lapse). A wrong guess costs only work: the claim still lets one run finish."""
+    if not owner:
+        return False
+    host, _, rest = owner.rpartition(":")[0].rpartition(":")
+    pid = rest
+    if host != socket.gethostname()[:120] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def recover(stores: Stores, *, queued_for: float = 0.0) -> tuple[list[str], list[str]]:
     """The jobs nobody is running that can run (again), to be submitted, and the ones that cannot, now
     FAILED with ``RESTART_REASON``. Returns (to run, failed), oldest first.
 
     Jobs to run are QUEUED ones waiting for more than ``queued_for`` seconds (a sweep leaves fresh ones to the
-    runner they were submitted to) and RUNNING ones whose lease lapsed (their runner died). A job without a
-    kept input is failed only once nobody can be about to run it: QUEUED for longer than a lease, or lapsed.
-    Safe to call from every replica and worker at once: submitting a job twice runs it once (``attempt``).
+    runner they were submitted to) and RUNNING ones whose lease lapsed, or whose runner was a process of this
+    host that is gone. A job without a kept input is failed only once nobody can be about to run it: QUEUED
+    for longer than a lease, or lapsed. Safe to call from every replica and worker at once: submitting a job
+    twice runs it once (``attempt``).
     """
     at = now()
     with stores.db.read() as conn:
-        pending = store.claimable(conn, at, queued_before=at - timedelta(seconds=queued_for))
+        unfinished = store.unfinished(conn)
+    pending: list[JobInfo] = []
+    for job in unfinished:
+        if job.state is JobState.QUEUED:
+            if _utc(job.created_at) <= at - timedelta(seconds=queued_for):
+                pending.append(job)
+            continue
+        if job.lease_expires_at is not None and _utc(job.lease_expires_at) >= at:
+            if not _dead_here(job.claimed_by):
+                continue
+            with stores.db.write() as conn:
+                if not store.release(conn, job.id, owner=str(job.claimed_by)):
+                    continue
+            log.warning("job %s was claimed by %s, a process of this host that is gone", job.id, job.claimed_by)
+        pending.append(job)
     again: list[str] = []
     failed: list[str] = []
     abandoned_before = at - timedelta(seconds=stores.settings.job_lease_seconds)

@@ -96,12 +96,15 @@ def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:
     return OntologyInfo(id=row.id, name=row.name, media_type=media_type, ontology=ontology, created_at=row.created_at)
 
 
-def list_ontologies(hub: Hub) -> list[OntologyInfo]:
+def list_ontologies(hub: Hub, *, offset: int = 0, limit: int | None = None) -> list[OntologyInfo]:
+    """The organisation's ontologies, oldest first (a page with ``offset`` and ``limit``)."""
     with hub.read() as conn:
         ids = conn.execute(
             sa.select(ontologies.c.id)
             .where(ontologies.c.organization_id == hub.organization_id)
-            .order_by(ontologies.c.created_at)
+            .order_by(ontologies.c.created_at, ontologies.c.id)
+            .offset(offset)
+            .limit(limit)
         ).scalars()
         wanted = list(ids)
     return [get_ontology(hub, i) for i in wanted]

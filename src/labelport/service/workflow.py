@@ -349,9 +349,19 @@ def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str])
     return out
 
 
-def history(hub: Hub, project_id: str, data_row_id: str) -> list[HistoryEntry]:
+def history(
+    hub: Hub, project_id: str, data_row_id: str, *, offset: int = 0, limit: int | None = None
+) -> list[HistoryEntry]:
+    """A row's workflow changes, newest first (a page with ``offset`` and ``limit``)."""
     with hub.read() as conn:
-        return histories(conn, project_id, [data_row_id])[data_row_id]
+        rows = conn.execute(
+            sa.select(workflow_history)
+            .where(workflow_history.c.project_id == project_id, workflow_history.c.data_row_id == data_row_id)
+            .order_by(workflow_history.c.at.desc(), workflow_history.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_entry(r) for r in rows]
 
 
 def set_performance(

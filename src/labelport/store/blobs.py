@@ -65,8 +65,9 @@ class BlobStore(ABC):
     # ------------------------------------------------------------ storing blobs
 
     @abstractmethod
-    def _store_file(self, source: Path, digest: str, size: int) -> None:
-        """Put the file at ``source``, whose digest is known, under ``digest`` (streamed, never whole)."""
+    def _store_fileobj(self, handle: BinaryIO, digest: str, size: int) -> None:
+        """Put what ``handle`` holds from its position on, whose digest is known, under ``digest`` (streamed,
+        never whole in memory)."""
 
     @abstractmethod
     def store_bytes(self, data: bytes) -> StoredBlob:
@@ -74,18 +75,23 @@ class BlobStore(ABC):
 
     def store_file(self, source: Path) -> StoredBlob:
         """Store the file at ``source`` (once, streamed: never whole in memory)."""
-        sha = hashlib.sha256()
-        size = 0
         with source.open("rb") as handle:
-            for block in iter(lambda: handle.read(BLOCK), b""):
-                sha.update(block)
-                size += len(block)
-        digest = sha.hexdigest()
-        self._store_file(source, digest, size)
-        return StoredBlob(digest, size)
+            return self.store_stream(handle)
 
     def store_stream(self, stream: BinaryIO) -> StoredBlob:
-        """Store what ``stream`` yields until its end: copied to a scratch file while hashed, then stored."""
+        """Store what ``stream`` yields until its end. A seekable stream (a file) is hashed, rewound and
+        stored; any other is copied to a scratch file while hashed, then stored."""
+        if stream.seekable():
+            start = stream.tell()
+            sha = hashlib.sha256()
+            size = 0
+            for block in iter(lambda: stream.read(BLOCK), b""):
+                sha.update(block)
+                size += len(block)
+            stream.seek(start)
+            digest = sha.hexdigest()
+            self._store_fileobj(stream, digest, size)
+            return StoredBlob(digest, size)
         scratch = self.scratch()
         fd, name = tempfile.mkstemp(dir=scratch, prefix=".upload-")
         path = Path(name)
@@ -97,9 +103,9 @@ class BlobStore(ABC):
                     sha.update(block)
                     size += len(block)
                     out.write(block)
-            digest = sha.hexdigest()
-            self._store_file(path, digest, size)
-            return StoredBlob(digest, size)
+            with path.open("rb") as spooled:
+                self._store_fileobj(spooled, sha.hexdigest(), size)
+            return StoredBlob(sha.hexdigest(), size)
         finally:
             path.unlink(missing_ok=True)
 
@@ -210,14 +216,14 @@ class LocalBlobStore(BlobStore):
             os.replace(tmp, target)
         return StoredBlob(digest, len(data))
 
-    def _store_file(self, source: Path, digest: str, size: int) -> None:
+    def _store_fileobj(self, handle: BinaryIO, digest: str, size: int) -> None:
         target = self.path(digest)
         if target.exists():
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        os.close(fd)
-        shutil.copyfile(source, tmp)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(handle, out, BLOCK)
         os.replace(tmp, target)
 
     def has(self, digest: str) -> bool:

@@ -101,15 +101,23 @@ def find(
 
 
 def find_all(
-    conn: sa.Connection, organization_id: str, *, project_id: str | None = None, kind: JobKind | None = None
+    conn: sa.Connection,
+    organization_id: str,
+    *,
+    project_id: str | None = None,
+    kind: JobKind | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[JobInfo]:
-    """An organisation's jobs, oldest first; only a project's, or one kind's, when given."""
+    """An organisation's jobs, oldest first; only a project's, or one kind's, when given; ``limit`` of them
+    from ``offset``."""
     query = sa.select(jobs).where(jobs.c.organization_id == organization_id)
     if project_id is not None:
         query = query.where(jobs.c.project_id == project_id)
     if kind is not None:
         query = query.where(jobs.c.kind == kind.value)
-    return [info(r) for r in conn.execute(query.order_by(jobs.c.created_at, jobs.c.id))]
+    query = query.order_by(jobs.c.created_at, jobs.c.id).offset(offset).limit(limit)
+    return [info(r) for r in conn.execute(query)]
 
 
 def unfinished(conn: sa.Connection) -> list[JobInfo]:
@@ -126,14 +134,14 @@ def _lease_lapsed(at: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def claimable(conn: sa.Connection, at: datetime, *, queued_before: datetime | None = None) -> list[JobInfo]:
-    """Jobs a runner may claim now, oldest first: QUEUED ones (created before ``queued_before`` when given) and
-    RUNNING ones whose lease has lapsed."""
-    queued = jobs.c.state == JobState.QUEUED.value
-    if queued_before is not None:
-        queued = sa.and_(queued, jobs.c.created_at < queued_before)
-    query = sa.select(jobs).where(sa.or_(queued, _lease_lapsed(at))).order_by(jobs.c.created_at, jobs.c.id)
-    return [info(r) for r in conn.execute(query)]
+def release(conn: sa.Connection, job_id: str, *, owner: str) -> bool:
+    """Let the lease of ``owner`` lapse now (its runner is known to be dead), so another runner may claim."""
+    result = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value, jobs.c.claimed_by == owner)
+        .values(lease_expires_at=None)
+    )
+    return result.rowcount == 1
 
 
 def claim(conn: sa.Connection, job_id: str, at: datetime, *, owner: str, lease_until: datetime) -> bool:
@@ -235,7 +243,6 @@ def fail_abandoned(conn: sa.Connection, job_id: str, at: datetime, reason: str, 
 
 __all__ = [
     "claim",
-    "claimable",
     "fail",
     "fail_abandoned",
     "find",
@@ -243,6 +250,7 @@ __all__ = [
     "finish",
     "info",
     "insert",
+    "release",
     "renew",
     "set_progress",
     "unfinished",

@@ -117,12 +117,12 @@ class S3BlobStore(BlobStore):
             self._remember(digest)
         return StoredBlob(digest, len(data))
 
-    def _store_file(self, source: Path, digest: str, size: int) -> None:
+    def _store_fileobj(self, handle: BinaryIO, digest: str, size: int) -> None:
         if digest in self._known:
             return
         key = self.key(digest)
         with self._errors(key):
-            self.client.upload_file(str(source), self.bucket, key)  # multipart above 8 MiB
+            self.client.upload_fileobj(handle, self.bucket, key)  # multipart above 8 MiB
         self._remember(digest)
 
     def has(self, digest: str) -> bool:
@@ -182,8 +182,11 @@ class S3BlobStore(BlobStore):
     def open_output(self, job_id: str, relative: str) -> Iterator[BinaryIO]:
         """The output file streamed from the store as it is read."""
         key = self.output_key(job_id, relative)
-        with self._errors(key):
-            body: Any = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        try:
+            with self._errors(key):
+                body: Any = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except NotFoundError:
+            raise NotFoundError(f"export {job_id} has no file {relative!r}") from None
         try:
             yield cast(BinaryIO, _Body(body, self, key))
         finally:
