@@ -15,7 +15,7 @@ REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev]'
 	touch $@
 
 run: $(STAMP)
@@ -42,7 +42,7 @@ pytest: $(STAMP) $(REFEREE_STAMP)
 test: lint typecheck pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[server,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP) $(REFEREE_STAMP)

@@ -97,6 +97,11 @@ class Service:
             raise ClusterError(f"{self.name} is not started")
         return self.process.pid
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting (``stop`` waits)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM, then SIGKILL if it has not exited after ``timeout`` seconds."""
         if self.process is not None and self.process.poll() is None:
@@ -282,9 +287,13 @@ class LocalCluster:
             self.s3 = seaweedfs(self.folder, self.s3_ports, self.env)
         start_seaweedfs(self.s3, self.s3_endpoint, self.bucket, self.folder)
 
-    def stop_s3(self) -> None:
-        """SIGTERM and wait (SeaweedFS shuts down slowly; its ports are free only once it exited)."""
-        self.s3.stop(timeout=20)
+    def stop_s3(self, *, kill: bool = False) -> None:
+        """SIGTERM and wait (SeaweedFS shuts down slowly, serving meanwhile; its ports are free only once it
+        exited); with ``kill``, SIGKILL: the store is gone at once, as in a crash."""
+        if kill:
+            self.s3.kill()
+        else:
+            self.s3.stop(timeout=20)
 
     def start_redis(self) -> None:
         if self.redis is None:
@@ -350,10 +359,13 @@ class LocalCluster:
         return self
 
     def stop(self) -> None:
-        for service in [*self.replicas, *self.workers]:
-            service.stop()
-        self.stop_s3()
-        self.stop_redis()
+        """SIGTERM to every process (workers finish their job), then wait for each; the stores after them."""
+        # The stores last, so the processes that use them shut down cleanly.
+        for group in ([*self.replicas, *self.workers], [self.s3, *([self.redis] if self.redis else [])]):
+            for service in group:
+                service.terminate()
+            for service in group:
+                service.stop(timeout=5)
 
     def __enter__(self) -> LocalCluster:
         return self.start()

@@ -143,7 +143,8 @@ def run_worker(
                 worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
             except redis_module.exceptions.ConnectionError as exc:
                 log.warning("lost Redis (%s)", exc)
-            stopped = worker._stop_requested
+            # RQ records a stop request (SIGTERM/SIGINT) in either of these, depending on whether it was busy.
+            stopped = worker._stop_requested or worker._shutdown_requested_date is not None
             connection.close()
             if burst or stopped:
                 return

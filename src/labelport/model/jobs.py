@@ -83,7 +83,8 @@ class JobInfo:
 
 @dataclass(frozen=True, slots=True)
 class ImportJobInfo:
-    """An annotation import as the SDK shows it; ``failed`` counts the annotations with a FAILURE status."""
+    """An annotation import as the SDK shows it; ``failed`` counts the annotations with a FAILURE status;
+    ``progress_done`` how many a RUNNING import has read so far."""
 
     id: str
     project_id: str | None
@@ -94,6 +95,8 @@ class ImportJobInfo:
     succeeded: int
     failed: int
     error: str | None
+    progress_done: int = 0
+    progress_total: int | None = None
 
     @classmethod
     def of(cls, job: JobInfo) -> ImportJobInfo:
@@ -107,6 +110,8 @@ class ImportJobInfo:
             succeeded=job.succeeded,
             failed=job.failed,
             error=job.error,
+            progress_done=job.progress_done,
+            progress_total=job.progress_total,
         )
 
 

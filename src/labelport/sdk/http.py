@@ -160,6 +160,8 @@ def _job(d: Mapping[str, Any]) -> ImportJobInfo:
         succeeded=d["succeeded"],
         failed=d["failed"],
         error=d["error"],
+        progress_done=d.get("progress_done", 0),
+        progress_total=d.get("progress_total"),
     )
 
 

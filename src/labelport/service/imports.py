@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, Location, MediaError, NotFoundError, ValidationError
+from labelport.errors import LabelportError, Location, MediaError, NotFoundError, StoreError, ValidationError
 from labelport.formats import FormatEntry, detect_format, get_format
 from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
 from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
@@ -600,6 +600,8 @@ def _import_annotation(
             pending.rows += [pending.bulk.of(values | common) for values in _annotation_rows(run, conn, row, model)]
             run.statuses.append(orjson.dumps((uuid, key.as_dict(), None)).decode())
         run.succeeded += 1
+    except StoreError:
+        raise  # the store failing (the object store down) is no fault of the annotation: the import fails whole
     except LabelportError as exc:
         location = item.location_of(uuid)
         errors = [_error(str(exc), location, getattr(exc, "value", None), type(exc).__name__)]

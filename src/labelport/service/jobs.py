@@ -345,8 +345,11 @@ def attempt(hub: Hub, job_id: str, work: Callable[[JobInfo], object]) -> JobInfo
         owner = claim(hub, job_id)
         if owner is None:
             return get(hub, job_id)
+        claimed = get(hub, job_id)
+        # One line per claim: counting them in the runners' logs shows how often each job ran.
+        log.info("job %s claimed by %s (attempt %d)", job_id, owner, claimed.attempts)
         with _renewing(hub, job_id, owner):
-            work(get(hub, job_id))
+            work(claimed)
     except LeaseLostError as exc:
         log.warning("%s", exc)
     except LabelportError as exc:
