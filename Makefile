@@ -10,7 +10,7 @@ REFEREE_STAMP := $(REFEREE_VENV)/.installed
 # The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
 REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
 
-.PHONY: run demo test lint typecheck pytest bench referee-venv clean
+.PHONY: run demo cluster test lint typecheck pytest bench referee-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ run: $(STAMP)
 	$(BIN)/labelport serve --demo
 
 demo: run
+
+# A local scale-out cluster (SeaweedFS, Redis, 2 API replicas, 2 workers) on the machine's PostgreSQL.
+CLUSTER_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/labelport
+cluster: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'labelport'" | grep -q 1 || \
+		psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE labelport"
+	$(BIN)/labelport cluster up --database-url $(CLUSTER_DATABASE_URL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -376,7 +376,7 @@ class HttpBackend:
             if time.monotonic() > deadline:
                 raise LabelportError(f"import job {job_id} is still {job.state.value} after {limit:.0f} s")
             time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+            pause = min(pause * 1.5, 0.5)
 
     def import_annotations(
         self,
@@ -415,7 +415,7 @@ class HttpBackend:
             if time.monotonic() > deadline:
                 raise LabelportError(f"export job {job['id']} is still {job['state']} after {limit:.0f} s")
             time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+            pause = min(pause * 1.5, 0.5)
             job = self._request("GET", f"/exports/{_seg(job['id'])}")
         return dict(job)
 
