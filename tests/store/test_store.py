@@ -302,3 +302,45 @@ def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
         assert [(r.job_id, r.page, r.failures, r.statuses) for r in rows] == [("j1", 0, 1, statuses), ("j1", 1, 0, [])]
     finally:
         db.dispose()
+
+
+def test_replicas_starting_together_migrate_once() -> None:
+    """Two processes opening a fresh PostgreSQL database at once: one migrates, the other waits and finds it done."""
+    import threading
+    import uuid
+
+    from tests.conftest import PG_ADMIN_URL, need
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need("PostgreSQL", str(exc))
+    name = f"labelport_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Database(url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        db = Database(url, migrate=False)
+        assert db.current_revision() == db.head_revision()
+        db.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
