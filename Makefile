@@ -7,15 +7,17 @@ REFEREE_VENV := .venv-referee
 BENCH_STAMP := $(VENV)/.installed-bench
 
 REFEREE_STAMP := $(REFEREE_VENV)/.installed
-# The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
-REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
+# The vendors' own SDKs, dcmqi (SEG and SR readers) and rt-utils (the RTSTRUCT bench; it pulls opencv-python,
+# which clashes with our opencv-python-headless) referee our formats from a venv of their own (their pins
+# clash with ours).
+REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7" "rt-utils==1.2.7"
 
 .PHONY: run demo cluster test lint typecheck pytest bench referee-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom]'
 	touch $@
 
 run: $(STAMP)
@@ -49,7 +51,7 @@ pytest: $(STAMP) $(REFEREE_STAMP)
 test: lint typecheck pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP) $(REFEREE_STAMP)
