@@ -13,7 +13,9 @@ is ``NotFoundError``. boto3 is the ``scale`` extra.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -107,8 +109,6 @@ class S3BlobStore(BlobStore):
     # ------------------------------------------------------------ blobs
 
     def store_bytes(self, data: bytes) -> StoredBlob:
-        import hashlib
-
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._known:
             key = self.key(digest)
@@ -168,8 +168,6 @@ class S3BlobStore(BlobStore):
 
     def publish(self, job_id: str) -> None:
         """Upload the output folder's files under ``exports/<job id>/``, then remove the local folder."""
-        import shutil
-
         folder = self.output_folder(job_id)
         for relative, path in published_files(folder):
             key = self.output_key(job_id, relative)
