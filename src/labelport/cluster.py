@@ -166,6 +166,11 @@ def seaweedfs(folder: Path, ports: Sequence[int], env: Mapping[str, str]) -> Ser
             f"-filer.port={filer}",
             "-master.volumeSizeLimitMB=256",
             "-volume.max=50",
+            # Loopback only and nothing else: no telemetry report, no Iceberg or Lance listeners on their
+            # fixed default ports (two clusters on one machine would collide on them).
+            "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ],
         env,
         folder / "logs" / "seaweedfs.log",

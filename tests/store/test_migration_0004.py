@@ -129,7 +129,7 @@ def test_jobs_move_into_one_table_and_back(at_0003: Database, tmp_path: Path) ->
 
     # Imports read back through the service as they were, statuses included.
     assert imports.get_import_job(hub, "imp-done") == ImportJobInfo(
-        "imp-done", "p1", "gt import", LabelKind.GROUND_TRUTH, JobState.FINISHED, 2, 1, 1, None
+        "imp-done", "p1", "gt import", LabelKind.GROUND_TRUTH, JobState.FINISHED, 2, 1, 1, None, 2, 2
     )
     assert [j.id for j in imports.list_import_jobs(hub, "p1")] == ["imp-done", "imp-queued"]
     assert [bool(s["errors"]) for s in imports.import_statuses_of(hub, "imp-done")] == [False, True]
