@@ -105,9 +105,9 @@ def export_through_replica(cluster: LocalCluster, project: str, replica: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=20_000, help="annotations per import file")
-    parser.add_argument("--imports", type=int, default=4, help="import files per round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--count", type=int, default=25_000, help="annotations per import file")
+    parser.add_argument("--imports", type=int, default=8, help="import files per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()

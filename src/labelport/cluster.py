@@ -26,6 +26,7 @@ from typing import IO
 from labelport.errors import LabelportError
 
 READY_SECONDS = 60.0
+READY_LINE = "labelport worker labelport-"  # what a worker prints once it listens (``jobs.queue.run_worker``)
 
 
 class ClusterError(LabelportError):
@@ -329,8 +330,10 @@ class LocalCluster:
             return
         if worker.process is not None:
             self.workers[index] = worker = self.worker(index)
+        # The log is appended to: ready once this process has announced itself too.
+        before = worker.output().count(READY_LINE)
         worker.start()
-        wait_until(lambda: "labelport worker" in worker.output(), f"worker {index}", worker)
+        wait_until(lambda: worker.output().count(READY_LINE) > before, f"worker {index}", worker)
 
     def kill_worker(self, index: int) -> None:
         self.workers[index].kill()
