@@ -101,6 +101,8 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
+    from labelport.formats.encord import export as encord_export
+    from labelport.formats.encord import rows as encord_rows
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
@@ -134,6 +136,27 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=everything,
             output=Output.FOLDER,
             doc="docs/formats/labelbox-export-v2.md",
+        ),
+        FormatEntry(
+            encord_rows.NAME,
+            "Encord label rows (LabelRowV2 dicts, an Encord export): image, image group, video, DICOM, NIfTI",
+            encord_rows,
+            reads=True,
+            writes=True,
+            media=everything,
+            read_alias="encord",
+            doc="docs/formats/encord.md",
+        ),
+        FormatEntry(
+            encord_export.NAME,
+            "Encord export folder: label_rows.json with the Encord ontology.json they pair with",
+            encord_export,
+            reads=False,
+            writes=True,
+            media=everything,
+            output=Output.FOLDER,
+            write_alias="encord",
+            doc="docs/formats/encord.md",
         ),
     )
 

@@ -26,7 +26,7 @@ from labelport.errors import Location, ParseError, ValidationError
 from labelport.model.geometry import RasterSource, VolumeSource
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import LabelKind
-from labelport.model.media import PlaneGroup
+from labelport.model.media import DataRow, PlaneGroup
 from labelport.model.ontology import Ontology
 
 
@@ -78,12 +78,19 @@ def _refused(uri: str, what: str) -> ValidationError:
     return ValidationError(f"{what} {uri!r} refers to a file, and this input may not read files", value=uri)
 
 
+# The data row a key names, from the caller (a project's rows on import, the series a conversion joins);
+# raises a LabelportError naming the key when it names none or several.
+MediaLookup = Callable[[DataRowKey], DataRow]
+
+
 @dataclass(frozen=True, slots=True)
 class ReadContext:
     """What a reader gets from its caller.
 
     ``label_kind`` is the kind of label for formats that do not say (NDJSON imports are pre-labels or ground
     truth by the caller's choice). ``options`` holds format-specific switches by name (documented per format).
+    ``media`` finds the data rows the input names, for formats that place labels on the media's own geometry
+    (an Encord DICOM label row names slices by instance UID).
     """
 
     policy: ErrorPolicy = ErrorPolicy.SKIP
@@ -91,6 +98,7 @@ class ReadContext:
     ontology: Ontology | None = None
     label_kind: LabelKind = LabelKind.GROUND_TRUTH
     options: Mapping[str, Any] = field(default_factory=dict)
+    media: MediaLookup | None = None
 
 
 @dataclass(frozen=True, slots=True)
