@@ -80,7 +80,7 @@ def run_import_job(ctx: JobContext, job_id: str, input_name: str | None = None) 
     try:
         with path.open("rb") as handle:
             _entry, items = import_service.reader(
-                hub, cast(IO[bytes], _Named(handle, input_name)), row.format, row.kind
+                hub, cast(IO[bytes], _Named(handle, input_name)), row.format, row.kind, project_id=row.project_id
             )
             import_service.run_import(hub, job_id, items)
     except Exception:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
 from labelport.formats import FormatEntry, detect_format, get_format
-from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
+from labelport.formats.base import ErrorPolicy, MediaLookup, Problem, ReadContext, Source
 from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
 from labelport.imaging.grids import encode_label_volume, grid_from_attributes, plane_of, volume_on_grid
 from labelport.model.annotation import (
@@ -40,7 +40,8 @@ from labelport.model.geometry import Mask, RasterSource, VolumeSource
 from labelport.model.ids import new_id
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import LabelKind
-from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
+from labelport.model.media import DataRow, MediaAttributes, MediaType, PlaneGroup
+from labelport.model.ontology import Ontology
 from labelport.service import masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
@@ -122,6 +123,10 @@ class _Run:
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
     volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
+    # Formats whose item is the whole label of its data row (Encord label rows): importing one replaces
+    # every annotation the label had, once per data row and import.
+    whole_rows: bool = False
+    cleared: set[str] = field(default_factory=set)
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -352,7 +357,23 @@ def _annotation_row(annotation: AnyAnnotation, feature: Feature) -> dict[str, An
     return row
 
 
-def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
+class _Rows(Protocol):
+    """What data row look-ups need: the store, the project, and the rows found so far (an import's run, or a
+    reader's ``media_lookup``)."""
+
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]]
+
+
+@dataclass
+class _Lookup:
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]] = field(default_factory=dict)
+
+
+def _resolve_rows(run: _Rows, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
     """Look up, in batches, every identifier of ``keys`` not looked up yet (an unknown one maps to no row)."""
     wanted: dict[str, set[str]] = {name: set() for name, _ in _KEY_COLUMNS}
     for key in keys:
@@ -389,7 +410,7 @@ def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) ->
                 run.rows[(name, value)] = tuple(rows)
 
 
-def _row_for(run: _Run, key: DataRowKey) -> _Row:
+def _row_for(run: _Rows, key: DataRowKey) -> _Row:
     """The data row ``key`` names: by id, global key or external id (the first given that matches), else by
     its names (a global key or an external id); names that match different rows are refused."""
     for name, _column in _KEY_COLUMNS:
@@ -421,6 +442,25 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
     if candidates:
         return _in_project(next(iter(candidates.values())), key)
     raise NotFoundError(f"no data row with {key}")
+
+
+def media_lookup(hub: Hub, project_id: str) -> MediaLookup:
+    """The data row a key names in the project (by id, global key, external id or names, as imports resolve
+    them), for readers that place labels on the media's geometry; raises naming the key when it names none
+    or several, or a row outside the project."""
+    from labelport.service.datasets import get_data_row
+
+    lookup = _Lookup(hub, project_id)
+    found: dict[DataRowKey, DataRow] = {}
+
+    def media(key: DataRowKey) -> DataRow:
+        if key not in found:
+            with hub.read() as conn:
+                _resolve_rows(lookup, conn, [key])
+            found[key] = get_data_row(hub, _row_for(lookup, key).id)
+        return found[key]
+
+    return media
 
 
 def _in_project(row: _Row, key: DataRowKey) -> _Row:
@@ -620,6 +660,24 @@ def _import_annotation(
         _failure(run, uuid, key, errors)
 
 
+def _clear_labels(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
+    """Empty the label of each data row the chunk's items name, before their annotations go in (an item that
+    names no row of the project leaves nothing to clear; its annotations fail on their own)."""
+    for item in chunk:
+        if isinstance(item, Problem):
+            continue
+        try:
+            row = _row_for(run, item.data_row)
+        except LabelportError:
+            continue
+        if row.id in run.cleared or row.media_type is not run.media_type:
+            continue
+        run.cleared.add(row.id)
+        label_id = _label_id(run, conn, row.id)
+        if row.id not in run.new_labels:
+            conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id == label_id))
+
+
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
     """Check each annotation of each item of ``chunk`` and insert those that pass, with one status each.
 
@@ -627,6 +685,8 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
     model annotation without building it.
     """
     _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
+    if run.whole_rows:
+        _clear_labels(run, conn, chunk)
     pending = _Pending(run, conn)
     for item in chunk:
         if isinstance(item, Problem):
@@ -682,6 +742,17 @@ def start_import(
     return job_id
 
 
+def _whole_rows(fmt: str | None) -> bool:
+    """Whether an item of the format is the whole label of its data row (``WHOLE_ROWS`` of its module)."""
+    if fmt is None:
+        return False
+    try:
+        entry = get_format(fmt, reading=True)
+    except LabelportError:
+        return False
+    return bool(getattr(entry.module, "WHOLE_ROWS", False))
+
+
 def fail_import(hub: Hub, job_id: str, reason: str) -> None:
     with hub.transaction() as conn:
         conn.execute(
@@ -710,6 +781,8 @@ def run_import(
         return get_import_job(hub, job_id)
     with hub.transaction() as conn:
         conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
+    with hub.read() as conn:
+        fmt = conn.execute(sa.select(import_jobs.c.format).where(import_jobs.c.id == job_id)).scalar()
     run = _Run(
         hub=hub,
         project_id=project.id,
@@ -717,6 +790,7 @@ def run_import(
         kind=job.kind,
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         roots=(Path.cwd(), *roots),
+        whole_rows=_whole_rows(fmt),
     )
     try:
         with hub.transaction() as conn:
@@ -775,17 +849,58 @@ def reader(
     *,
     roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
+    project_id: str | None = None,
+    ontology: Ontology | None = None,
 ) -> tuple[FormatEntry, Iterator[LabeledItem | Problem]]:
     """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
-    its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable."""
+    its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable.
+
+    With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology
+    (or ``ontology``, the project's linked to the input's own, see ``input_ontology``)."""
     entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    media = None
+    if project_id is not None:
+        media = media_lookup(hub, project_id)
+        if ontology is None:
+            project = get_project(hub, project_id)
+            ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
         resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots)),
+        ontology=ontology,
         label_kind=LabelKind.parse(kind),
         options=dict(options or {}),
+        media=media,
     )
     return entry, entry.read(source, ctx)
+
+
+def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file: str | Path) -> Ontology:
+    """The ontology to read an input with, from the ontology file its labels were made with (a format's own
+    JSON, e.g. Encord's): connected as the project's when the project has none; else the project's, with the
+    file's ids on the features of the same name and kind (recorded on the project's ontology where it had
+    none, so an export writes them back)."""
+    load = getattr(entry.module, "ontology_of", None)
+    link = getattr(entry.module, "linked_ontology", None)
+    if load is None or link is None:
+        raise ValidationError(
+            f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file)
+        )
+    theirs: Ontology = load(ontology_file)
+    project = get_project(hub, project_id)
+    if project.ontology_id is None:
+        from labelport.service.ontologies import create_ontology
+        from labelport.service.projects import connect_ontology
+
+        created = create_ontology(hub, theirs.name, theirs, project.media_type)
+        connect_ontology(hub, project_id, created.id)
+        return created.ontology
+    from labelport.service.ontologies import add_external_ids
+
+    ours = get_ontology(hub, project.ontology_id).ontology
+    linked: Ontology = link(ours, theirs)
+    add_external_ids(hub, project.ontology_id, linked)
+    return linked
 
 
 def import_source(
@@ -799,11 +914,24 @@ def import_source(
     roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    ontology_file: str | Path | None = None,
 ) -> ImportJobInfo:
     """Read ``source`` with its registered format and import it in this process (the CLI's and the embedded
-    SDK's path); a file's own folder is readable for the files it names."""
+    SDK's path); a file's own folder is readable for the files it names. ``ontology_file``: the ontology the
+    labels were made with, in the format's own JSON (``input_ontology``)."""
     folder = (Path(source).absolute().parent,) if isinstance(source, str | Path) else ()
-    entry, items = reader(hub, source, fmt, kind, roots=(*folder, *roots), options=options)
+    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    ontology = input_ontology(hub, project_id, entry, ontology_file) if ontology_file is not None else None
+    _, items = reader(
+        hub,
+        source,
+        entry.name,
+        kind,
+        roots=(*folder, *roots),
+        options=options,
+        project_id=project_id,
+        ontology=ontology,
+    )
     return import_annotations(
         hub, project_id, name, items, kind, fmt=entry.name, roots=(*folder, *roots), progress=progress
     )

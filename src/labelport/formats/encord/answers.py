@@ -183,6 +183,8 @@ def read_answers(
                 value=entry.get(FEATURE_HASH),
             )
         answers.append(_read_entry(placed, entry, at, dynamic))
+    # A checklist with nothing checked is unanswered: the SDK drops it, and so does labelport.
+    answers = [a for a in answers if a.text is not None or a.options]
     # Checklist answers the editor splits into one entry per option, and repeated entries, are merged.
     merged: dict[tuple[str, tuple[FrameRange, ...]], _Answer] = {}
     for answer in answers:

@@ -10,6 +10,7 @@ project's data rows) places DICOM slices by their instance UIDs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from labelport.formats.base import (
@@ -24,9 +25,11 @@ from labelport.formats.base import (
     open_sink,
 )
 from labelport.formats.encord.fields import DATA_HASH, DATA_UNITS, LABEL_HASH
+from labelport.formats.encord.ontology import load_ontology, match_ontology
 from labelport.formats.encord.rows_read import read_rows
 from labelport.formats.encord.rows_write import write_rows
 from labelport.model.item import LabeledItem
+from labelport.model.ontology import Ontology
 
 NAME = "encord_label_rows"
 # An Encord item is a whole label row: importing one replaces everything its data row had.
@@ -43,6 +46,17 @@ def write(items: Iterable[LabeledItem], sink: Sink, ctx: WriteContext | None = N
     """Write ``items`` as a JSON array of label rows to a path (atomically) or a binary stream."""
     with open_sink(sink) as handle:
         return write_rows(items, handle, ctx or WriteContext())
+
+
+def ontology_of(source: str | Path | bytes) -> Ontology:
+    """The Encord ontology JSON the label rows were made with, as labelport's ontology (nodes labelport
+    has no kind for are left out: label rows using them fail as unknown features)."""
+    return load_ontology(source).ontology
+
+
+def linked_ontology(ours: Ontology, theirs: Ontology) -> Ontology:
+    """``ours`` carrying the Encord hashes of ``theirs`` on the features of the same name and kind."""
+    return match_ontology(ours, theirs)
 
 
 def _is_row(value: Any) -> bool:
@@ -69,4 +83,4 @@ def detect(source: Source) -> Detection:
     )
 
 
-__all__ = ["NAME", "WHOLE_ROWS", "detect", "read", "write"]
+__all__ = ["NAME", "WHOLE_ROWS", "detect", "linked_ontology", "ontology_of", "read", "write"]
