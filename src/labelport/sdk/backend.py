@@ -82,6 +82,9 @@ class Backend(Protocol):
         seconds_to_review: float | None,
     ) -> list[WorkflowState]: ...
     def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]: ...
+    def encord_rows(
+        self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
+    ) -> list[tuple[DataRow, dict[str, Any]]]: ...
     def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState: ...
     def configure_workflow(self, project_id: str, ground_truth_import_status: str) -> None: ...
     def set_label_performance(
@@ -223,6 +226,40 @@ class EmbeddedBackend:
 
     def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]:
         return workflow_service.history(self.hub, project_id, data_row_id)
+
+    def encord_rows(
+        self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
+    ) -> list[tuple[DataRow, dict[str, Any]]]:
+        """The project's data rows (or those of ``data_row_ids``) with their label of ``kind`` as Encord label
+        rows, written by the registered Encord format with the project's ontology and stored pixels."""
+        import io
+
+        import orjson
+
+        from labelport.formats import get_format
+        from labelport.formats.base import WriteContext
+
+        entry = get_format("encord_label_rows", reading=False)
+        project = project_service.get_project(self.hub, project_id)
+        ontology = (
+            ontology_service.get_ontology(self.hub, project.ontology_id).ontology if project.ontology_id else None
+        )
+        context = WriteContext(ontology=ontology, pixels=export_service.StorePixels(self.hub))
+        ids = list(data_row_ids) if data_row_ids is not None else None
+        chunks = (
+            [ids[i : i + export_service.MAX_IDS] for i in range(0, len(ids), export_service.MAX_IDS)] if ids else [None]
+        )
+        out: list[tuple[DataRow, dict[str, Any]]] = []
+        for chunk in chunks:
+            if chunk == []:
+                continue
+            filters = {"data_row_ids": chunk} if chunk is not None else None
+            items = list(export_service.items(self.hub, project_id, filters, kind=kind))
+            buffer = io.BytesIO()
+            entry.write(items, buffer, context)
+            rows = orjson.loads(buffer.getvalue())
+            out.extend((item.media, row) for item, row in zip(items, rows, strict=True) if item.media is not None)
+        return out
 
     def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState:
         return workflow_service.status_of(self.hub, project_id, data_row_id)

@@ -432,6 +432,14 @@ class HttpBackend:
         status = "COMPLETE" if path is not None else "FAILED"
         return ExportTaskInfo(job["id"], project_id, status, path, job["rows"], errors)
 
+    def encord_rows(
+        self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
+    ) -> list[tuple[DataRow, dict[str, Any]]]:
+        raise LabelportError(
+            "Encord label rows are read on the embedded client (labelport.Client()); over HTTP, export the "
+            "project with `labelport export encord` and import label rows with `labelport import encord`"
+        )
+
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
         body = {"start": start, "end": end}
         job, path = self._finished_export(self._json("POST", f"/projects/{_seg(project_id)}/export-labels", body))

@@ -87,6 +87,9 @@ class _Row:
     in_project: bool
 
 
+# What a name of a data row key may be: a global key, an external id, or (a name labelport wrote, such as an
+# Encord data_hash of a row with no external id) its id.
+_NAME_COLUMNS = ("global_key", "external_id", "id")
 # How a data row key's fields are looked up, in the order they are tried.
 _KEY_COLUMNS = (
     ("id", data_rows.c.id),
@@ -382,7 +385,7 @@ def _resolve_rows(run: _Rows, conn: sa.Connection, keys: Iterable[DataRowKey]) -
             if value is not None and (name, value) not in run.rows:
                 wanted[name].add(value)
         for value in key.names:
-            for name in ("global_key", "external_id"):
+            for name in _NAME_COLUMNS:
                 if (name, value) not in run.rows:
                     wanted[name].add(value)
     in_batch = sa.exists().where(
@@ -426,12 +429,7 @@ def _row_for(run: _Rows, key: DataRowKey) -> _Row:
             )
         if rows:
             return _in_project(rows[0], key)
-    candidates = {
-        r.id: r
-        for value in key.names
-        for name in ("global_key", "external_id")
-        for r in run.rows.get((name, value), ())
-    }
+    candidates = {r.id: r for value in key.names for name in _NAME_COLUMNS for r in run.rows.get((name, value), ())}
     if len(candidates) > 1:
         shown = ", ".join(sorted(r.global_key or r.id for r in candidates.values()))
         raise ValidationError(
