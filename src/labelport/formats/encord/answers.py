@@ -168,7 +168,8 @@ def read_answers(
         raise ValidationError(f"{where} must be a list of answers, found {entries!r}", field=where, value=entries)
     if scope is None:
         # The SDK lists nested answers first: read in reverse, so what it wrote comes back in writing order.
-        return tuple(_flat(entries[i], f"{where}[{i}]", dynamic) for i in reversed(range(len(entries))))
+        flat = (_flat(entries[i], f"{where}[{i}]", dynamic) for i in reversed(range(len(entries))))
+        return tuple(c for c in flat if c is not None)
     answers: list[_Answer] = []
     for i, entry in enumerate(entries):
         at = f"{where}[{i}]"
@@ -210,7 +211,7 @@ def _rank(answer: _Answer, scope: Scope) -> tuple[int, tuple[tuple[int, int], ..
     return scope.order.get(answer.placed.node.schema_id, 0), spans, options, answer.text or ""
 
 
-def _flat(entry: Any, where: str, dynamic: bool) -> ClassificationAnnotation:
+def _flat(entry: Any, where: str, dynamic: bool) -> ClassificationAnnotation | None:
     if not isinstance(entry, Mapping):
         raise ValidationError(f"{where} must be an object, found {entry!r}", field=where, value=entry)
     name, feature = entry.get(NAME), entry.get(FEATURE_HASH)
@@ -218,6 +219,8 @@ def _flat(entry: Any, where: str, dynamic: bool) -> ClassificationAnnotation:
     frames = read_range(entry.get(RANGE, []), where) if dynamic else ()
     if isinstance(raw, str):
         content: Radio | Checklist | Text = Text(raw)
+    elif raw == []:
+        return None  # unanswered
     elif isinstance(raw, list) and all(isinstance(a, Mapping) for a in raw):
         chosen = tuple(
             ClassificationAnswer(name=a.get(VALUE) or a.get(NAME), schema_id=a.get(FEATURE_HASH)) for a in raw

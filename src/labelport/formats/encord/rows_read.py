@@ -631,7 +631,7 @@ class RowReader:
                 self.problems.append(_keyed(found, key))
                 continue
             annotation, _frames = found
-            annotations.append(_for_unit(annotation, data_type, unit))
+            annotations.append(self._for_unit(annotation, unit))
         yield from self.problems
         yield LabeledItem(
             key,
@@ -642,6 +642,17 @@ class RowReader:
             path=self.path or None,
             paths=paths,
         )
+
+    def _for_unit(self, annotation: ClassificationAnnotation, unit: _Unit) -> ClassificationAnnotation:
+        """A classification of an image group on one of its images: the first image it is on keeps its uuid,
+        the others derive one from it and the image (each image is a data row, and a uuid one annotation)."""
+        if annotation.uuid is None:
+            return annotation
+        if annotation.uuid not in self.seen:
+            self.seen.add(annotation.uuid)
+            return annotation
+        derived = str(uuid_module.uuid5(uuid_module.UUID(annotation.uuid), unit.data_hash))
+        return replace(annotation, uuid=derived)
 
     # --- video, DICOM and NIfTI units -------------------------------------------------------------------------
 
@@ -1059,17 +1070,6 @@ def _framed(annotation: ClassificationAnnotation, frames: list[int] | None) -> C
         annotation.uuid,
         annotation.confidence,
         frames=ranges(frames),
-    )
-
-
-def _for_unit(annotation: ClassificationAnnotation, data_type: DataType, unit: _Unit) -> ClassificationAnnotation:
-    """An image group's classification on one of its images: the first keeps its uuid, the others derive one
-    from it and the image (each image is its own data row, and a uuid names one annotation)."""
-    if data_type is not DataType.IMG_GROUP or annotation.uuid is None or _sequence(unit.raw) == 0:
-        return annotation
-    derived = str(uuid_module.uuid5(uuid_module.UUID(annotation.uuid), unit.data_hash))
-    return ClassificationAnnotation(
-        annotation.answer, annotation.name, annotation.schema_id, derived, annotation.confidence
     )
 
 

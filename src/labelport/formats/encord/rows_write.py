@@ -245,13 +245,8 @@ class RowWriter:
             height = slices.rows if slices is not None else _size(media, "height")
         else:
             width, height = _size(media, "width"), _size(media, "height")
-        if width is None or height is None:
-            if annotations:
-                report.lose(item, "annotations", "the media's width and height are unknown", len(annotations))
-            annotations = []
-            width = width or 0
-            height = height or 0
-        size = Frame(width, height)
+        # Without the media's size no coordinates can be written; classifications still can.
+        size = Frame(width, height) if width is not None and height is not None else _NO_SIZE
         frame_count = media.media_attributes.frames if media is not None else None
         for annotation in annotations:
             try:
@@ -261,6 +256,9 @@ class RowWriter:
             except ValidationError as exc:
                 report.lose(item, type(annotation).__name__, exc.message)
         unit.update(self._unit(data_type, media, width, height, row, slices))
+        if size is _NO_SIZE:
+            unit.pop(WIDTH, None)
+            unit.pop(HEIGHT, None)
         created = timestamp(label.details.created_at) if label is not None else None
         edited = timestamp(label.details.updated_at) if label is not None else None
         status = item.review.status if item.review is not None else None
@@ -338,8 +336,8 @@ class RowWriter:
         self,
         data_type: DataType,
         media: DataRow | None,
-        width: int,
-        height: int,
+        width: int | None,
+        height: int | None,
         row: _Row,
         slices: SliceMap | None,
     ) -> dict[str, Any]:
@@ -397,6 +395,10 @@ class RowWriter:
         mask: npt.NDArray[Any] | None = None,
         object_hash: str | None = None,
     ) -> dict[str, Any]:
+        if size is _NO_SIZE:
+            raise Unwritable(
+                type(geometry).__name__ if geometry is not None else "mask", "the media's width and height are unknown"
+            )
         if geometry is not None:
             shape, coordinates = shape_dict(geometry, size, mask)
         elif mask is not None:
@@ -669,7 +671,10 @@ class RowWriter:
         row.count += 1
 
 
-_NO_VOLUME = VolumeSource(uri="-")  # a stand-in source: frame masks are written as volume masks' slices
+_NO_VOLUME = VolumeSource(uri="-")
+_NO_SIZE = Frame(
+    1, 1
+)  # stands for an unknown media size: nothing is written with it  # a stand-in source: frame masks are written as volume masks' slices
 
 
 def _size(media: DataRow | None, name: str) -> int | None:
