@@ -300,8 +300,9 @@ def structure_of(data: Any) -> tuple[Mapping[str, Any], str | None]:
     return mapping, None
 
 
-def read_ontology(data: Any, name: str | None = None) -> EncordOntology:
-    """labelport's ontology of an Encord ontology dict; raises ValidationError naming the JSON path at fault."""
+def read_ontology(data: Any, name: str | None = None, fallback: str = "Encord ontology") -> EncordOntology:
+    """labelport's ontology of an Encord ontology dict, named ``name``, else its title, else ``fallback``;
+    raises ValidationError naming the JSON path at fault."""
     structure, title = structure_of(data)
     reader = _Reader()
     tool_names: set[str] = set()
@@ -315,7 +316,7 @@ def read_ontology(data: Any, name: str | None = None) -> EncordOntology:
         for i, raw in enumerate(_list(structure.get(ONTOLOGY_CLASSIFICATIONS), ONTOLOGY_CLASSIFICATIONS))
     ]
     ontology = Ontology(
-        name=name or title or "Encord ontology",
+        name=name or title or fallback,
         tools=tuple(t for t in tools if t is not None),
         classifications=tuple(c for c in classifications if c is not None),
     )
@@ -333,7 +334,7 @@ def load_ontology(source: str | Path | bytes, name: str | None = None) -> Encord
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"the Encord ontology is not valid JSON: {exc}", Location(file)) from None
     try:
-        return read_ontology(parsed, name or (Path(file).stem if file else None))
+        return read_ontology(parsed, name, Path(file).stem if file else "Encord ontology")
     except ValidationError as exc:
         raise ValidationError(f"{file or 'ontology'}: {exc.message}", field=exc.field, value=exc.value) from None
 
