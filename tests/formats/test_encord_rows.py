@@ -251,7 +251,7 @@ def test_skeleton_visibility_and_the_older_boolean_flags() -> None:
     ]
     # the object's answers are keyed by another hash: dangling, skipped
     assert len(item.labels[0].annotations) == 1
-    older = [i for i in read(ENCORD / "coco_exporter/labels_list.json") if isinstance(i, LabeledItem)][0]
+    older = next(i for i in read(ENCORD / "coco_exporter/labels_list.json") if isinstance(i, LabeledItem))
     rows = raw("coco_exporter/labels_list.json")
     flags = {
         o["objectHash"]: [

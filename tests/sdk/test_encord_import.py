@@ -295,12 +295,7 @@ def test_every_fixture_row_imports_into_a_project_of_its_ontology(client: Client
         for r in images:
             unit = next(iter(r["data_units"].values()))
             image = write_image(tmp_path / path.stem / f"{r['data_hash']}.png", unit["width"], unit["height"])
-            assert (
-                dataset.create_data_rows(
-                    [{"row_data": str(image), "global_key": r["data_title"]}]
-                ).errors
-                is None
-            )
+            assert dataset.create_data_rows([{"row_data": str(image), "global_key": r["data_title"]}]).errors is None
         project = client.create_project(path.stem, media_type="image")
         project.create_batch("all", global_keys=[r["data_title"] for r in images])
         file = tmp_path / f"{path.stem}-images.json"
