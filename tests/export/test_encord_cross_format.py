@@ -129,12 +129,31 @@ def encord_row(volume: np.ndarray[Any, Any], attributes: MediaAttributes) -> dic
                 "classifications": [],
                 "metadata": {"dicom_instance_uid": uids[k], "multiframe_frame_number": None},
             }
-    unit = {"data_hash": "u", "data_title": "ct-1", "data_type": "application/dicom", "data_sequence": 0,
-            "width": COLUMNS, "height": ROWS, "labels": labels}  # fmt: skip
-    return {"label_hash": "lr", "branch_name": "main", "created_at": None, "last_edited_at": None,
-            "data_hash": "u", "dataset_hash": "d", "dataset_title": "d", "data_title": "ct-1", "data_type": "dicom",
-            "label_status": "LABELLED", "data_units": {"u": unit}, "object_answers": {},
-            "classification_answers": {}, "object_actions": {}}  # fmt: skip
+    unit = {
+        "data_hash": "u",
+        "data_title": "ct-1",
+        "data_type": "application/dicom",
+        "data_sequence": 0,
+        "width": COLUMNS,
+        "height": ROWS,
+        "labels": labels,
+    }
+    return {
+        "label_hash": "lr",
+        "branch_name": "main",
+        "created_at": None,
+        "last_edited_at": None,
+        "data_hash": "u",
+        "dataset_hash": "d",
+        "dataset_title": "d",
+        "data_title": "ct-1",
+        "data_type": "dicom",
+        "label_status": "LABELLED",
+        "data_units": {"u": unit},
+        "object_answers": {},
+        "classification_answers": {},
+        "object_actions": {},
+    }
 
 
 def test_one_mask_from_labelbox_and_from_encord_lands_on_the_same_voxels_both_ways(
@@ -149,8 +168,15 @@ def test_one_mask_from_labelbox_and_from_encord_lands_on_the_same_voxels_both_wa
     from_encord = project_of(client, "from encord", labelbox=False)
     rows = tmp_path / "rows.json"
     rows.write_text(json.dumps([encord_row(wanted, attributes)]))
-    imported = import_source(client.hub, from_encord.uid, "enc", rows, "ground_truth", fmt="encord",
-                             ontology_file=tmp_path / "encord-ontology.json")  # fmt: skip
+    imported = import_source(
+        client.hub,
+        from_encord.uid,
+        "enc",
+        rows,
+        "ground_truth",
+        fmt="encord",
+        ontology_file=tmp_path / "encord-ontology.json",
+    )
     assert imported.failed == 0, import_statuses_of(client.hub, imported.id, failures_only=True)
     assert np.array_equal(voxels(client, from_labelbox), wanted)
     assert np.array_equal(voxels(client, from_encord), wanted)
@@ -160,8 +186,15 @@ def test_one_mask_from_labelbox_and_from_encord_lands_on_the_same_voxels_both_wa
     report = exports.export(client.hub, from_labelbox.uid, "encord", folder)
     assert report.losses == []
     back_in_encord = project_of(client, "labelbox via encord", labelbox=False)
-    job = import_source(client.hub, back_in_encord.uid, "back", folder / "label_rows.json", "ground_truth",
-                        fmt="encord", ontology_file=folder / "ontology.json")  # fmt: skip
+    job = import_source(
+        client.hub,
+        back_in_encord.uid,
+        "back",
+        folder / "label_rows.json",
+        "ground_truth",
+        fmt="encord",
+        ontology_file=folder / "ontology.json",
+    )
     assert job.failed == 0, import_statuses_of(client.hub, job.id, failures_only=True)
     assert np.array_equal(voxels(client, back_in_encord), wanted)
 

@@ -388,8 +388,13 @@ def image_row(objects: list[dict[str, Any]], label_hash: str = "row-1") -> dict[
     }
 
 
-BOX = {"objectHash": "good0001", "featureHash": "boxFNH01", "shape": "bounding_box", "name": "Box",
-       "boundingBox": {"x": 0.125, "y": 0.25, "w": 0.25, "h": 0.5}}  # fmt: skip
+BOX = {
+    "objectHash": "good0001",
+    "featureHash": "boxFNH01",
+    "shape": "bounding_box",
+    "name": "Box",
+    "boundingBox": {"x": 0.125, "y": 0.25, "w": 0.25, "h": 0.5},
+}
 ONTOLOGY = {
     "objects": [
         {"id": "1", "name": "Box", "color": "#D33115", "shape": "bounding_box", "featureNodeHash": "boxFNH01"},
@@ -403,16 +408,26 @@ ONTOLOGY = {
     ("bad", "message"),
     [
         ({**BOX, "objectHash": "bad00001", "featureHash": "nope"}, "unknown featureHash 'nope'"),
-        ({**BOX, "objectHash": "bad00001", "shape": "polygon", "polygon": {}}, "shape 'polygon' does not match feature 'Box'"),
-        ({**BOX, "objectHash": "bad00001", "boundingBox": {"x": 1.5, "y": 0, "w": 0.1, "h": 0.1}}, "boundingBox.x is 1.5, outside 0..1"),
         (
-            {"objectHash": "bad00001", "featureHash": "maskFNH1", "shape": "bitmask",
-             "bitmask": {"top": 0, "left": 0, "width": 8, "height": 4, "rleString": ":3506:3506"}},
+            {**BOX, "objectHash": "bad00001", "shape": "polygon", "polygon": {}},
+            "shape 'polygon' does not match feature 'Box'",
+        ),
+        (
+            {**BOX, "objectHash": "bad00001", "boundingBox": {"x": 1.5, "y": 0, "w": 0.1, "h": 0.1}},
+            "boundingBox.x is 1.5, outside 0..1",
+        ),
+        (
+            {
+                "objectHash": "bad00001",
+                "featureHash": "maskFNH1",
+                "shape": "bitmask",
+                "bitmask": {"top": 0, "left": 0, "width": 8, "height": 4, "rleString": ":3506:3506"},
+            },
             "does not decode to 4 x 8 px",
         ),
         ({**BOX, "objectHash": "bad00001", "shape": "audio"}, "shape 'audio' is not supported"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_object_fails_alone_naming_row_frame_hash_and_value(bad: dict[str, Any], message: str) -> None:
     rows = [image_row([BOX, bad]), image_row([{**BOX, "objectHash": "good0002"}], "row-2")]
     model = read_ontology(ONTOLOGY).ontology
@@ -459,8 +474,12 @@ def test_a_slightly_outside_point_is_kept_and_the_tolerance_is_an_option() -> No
 
 
 def test_rotated_boxes_turn_about_their_centre() -> None:
-    rotated = {"objectHash": "rot00001", "featureHash": "r", "shape": "rotatable_bounding_box",
-               "rotatableBoundingBox": {"x": 0.25, "y": 0.25, "w": 0.5, "h": 0.5, "theta": 30.0}}  # fmt: skip
+    rotated = {
+        "objectHash": "rot00001",
+        "featureHash": "r",
+        "shape": "rotatable_bounding_box",
+        "rotatableBoundingBox": {"x": 0.25, "y": 0.25, "w": 0.5, "h": 0.5, "theta": 30.0},
+    }
     [item] = list(ROWS.read([image_row([rotated])]))
     assert isinstance(item, LabeledItem)
     geometry = annotations_of(item)["rot00001"].geometry

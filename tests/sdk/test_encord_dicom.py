@@ -55,8 +55,15 @@ def instance_lps(orientation: tuple[float, ...], k: int, x: float, y: float) -> 
 
 
 def series_row(client: Client, tmp_path: Path, orientation: tuple[float, ...]) -> tuple[Any, MediaAttributes]:
-    write_series(tmp_path / "series", rows=ROWS, columns=COLUMNS, slices=SLICES, spacing=SPACING,
-                 orientation=orientation, origin=ORIGIN)  # fmt: skip
+    write_series(
+        tmp_path / "series",
+        rows=ROWS,
+        columns=COLUMNS,
+        slices=SLICES,
+        spacing=SPACING,
+        orientation=orientation,
+        origin=ORIGIN,
+    )
     dataset = client.create_dataset("ct")
     task = dataset.create_data_rows([{"row_data": str(tmp_path / "series"), "global_key": "series-1"}])
     assert task.errors is None, task.errors
@@ -104,18 +111,33 @@ def slice_labels(uid: str | None, objects: list[dict[str, Any]]) -> dict[str, An
 
 
 def mask_object(mask: np.ndarray[Any, Any]) -> dict[str, Any]:
-    return {"objectHash": "mask0001", "featureHash": "maskFNH1", "shape": "bitmask", "name": "Lesion",
-            "bitmask": {"top": 0, "left": 0, "width": COLUMNS, "height": ROWS, "rleString": encode_encord_rle(mask)}}  # fmt: skip
+    return {
+        "objectHash": "mask0001",
+        "featureHash": "maskFNH1",
+        "shape": "bitmask",
+        "name": "Lesion",
+        "bitmask": {"top": 0, "left": 0, "width": COLUMNS, "height": ROWS, "rleString": encode_encord_rle(mask)},
+    }
 
 
 def point_object(x: float, y: float) -> dict[str, Any]:
-    return {"objectHash": "point001", "featureHash": "pointFN1", "shape": "point", "name": "Landmark",
-            "point": {"0": {"x": x / COLUMNS, "y": y / ROWS}}}  # fmt: skip
+    return {
+        "objectHash": "point001",
+        "featureHash": "pointFN1",
+        "shape": "point",
+        "name": "Landmark",
+        "point": {"0": {"x": x / COLUMNS, "y": y / ROWS}},
+    }
 
 
 def box_object(x: float, y: float, w: float, h: float) -> dict[str, Any]:
-    return {"objectHash": "box00001", "featureHash": "boxFNH01", "shape": "bounding_box", "name": "Box",
-            "boundingBox": {"x": x / COLUMNS, "y": y / ROWS, "w": w / COLUMNS, "h": h / ROWS}}  # fmt: skip
+    return {
+        "objectHash": "box00001",
+        "featureHash": "boxFNH01",
+        "shape": "bounding_box",
+        "name": "Box",
+        "boundingBox": {"x": x / COLUMNS, "y": y / ROWS, "w": w / COLUMNS, "h": h / ROWS},
+    }
 
 
 def import_rows(
@@ -250,8 +272,15 @@ def test_export_writes_slices_with_their_uids_and_reads_back_to_the_same_voxels(
     # into a second project: the same voxels and the same box
     other = client.create_project("again", media_type="dicom")
     other.create_batch("all", global_keys=["series-1"])
-    job = import_source(client.hub, other.uid, "back", folder / "label_rows.json", "ground_truth", fmt="encord",
-                        ontology_file=folder / "ontology.json")  # fmt: skip
+    job = import_source(
+        client.hub,
+        other.uid,
+        "back",
+        folder / "label_rows.json",
+        "ground_truth",
+        fmt="encord",
+        ontology_file=folder / "ontology.json",
+    )
     assert job.failed == 0, import_statuses_of(client.hub, job.id, failures_only=True)
     after = stored(client, other)
     assert set(after) == set(before)

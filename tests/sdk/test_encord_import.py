@@ -28,17 +28,42 @@ from ..formats.encord_helpers import paired
 ONTOLOGY = {
     "objects": [
         {"id": "1", "name": "Box", "color": "#D33115", "shape": "bounding_box", "featureNodeHash": "boxFNH01"},
-        {"id": "2", "name": "Outline", "color": "#E27300", "shape": "polygon", "featureNodeHash": "polyFNH1",
-         "attributes": [{"id": "2.1", "name": "Quality", "type": "radio", "featureNodeHash": "qualAttr",
-                         "options": [{"id": "2.1.1", "label": "Good", "value": "good", "featureNodeHash": "optGood1"},
-                                     {"id": "2.1.2", "label": "Bad", "value": "bad", "featureNodeHash": "optBad01"}]}]},
+        {
+            "id": "2",
+            "name": "Outline",
+            "color": "#E27300",
+            "shape": "polygon",
+            "featureNodeHash": "polyFNH1",
+            "attributes": [
+                {
+                    "id": "2.1",
+                    "name": "Quality",
+                    "type": "radio",
+                    "featureNodeHash": "qualAttr",
+                    "options": [
+                        {"id": "2.1.1", "label": "Good", "value": "good", "featureNodeHash": "optGood1"},
+                        {"id": "2.1.2", "label": "Bad", "value": "bad", "featureNodeHash": "optBad01"},
+                    ],
+                }
+            ],
+        },
     ],
     "classifications": [
-        {"id": "3", "featureNodeHash": "clsFNH01", "attributes": [
-            {"id": "3.1", "name": "Weather", "type": "radio", "featureNodeHash": "weathAtt",
-             "options": [{"id": "3.1.1", "label": "Sunny", "value": "sunny", "featureNodeHash": "optSunny"}]}]},
+        {
+            "id": "3",
+            "featureNodeHash": "clsFNH01",
+            "attributes": [
+                {
+                    "id": "3.1",
+                    "name": "Weather",
+                    "type": "radio",
+                    "featureNodeHash": "weathAtt",
+                    "options": [{"id": "3.1.1", "label": "Sunny", "value": "sunny", "featureNodeHash": "optSunny"}],
+                }
+            ],
+        },
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -48,13 +73,23 @@ def client(database_url: str, tmp_path: Path) -> Any:
 
 
 def box(object_hash: str, x: float = 0.125) -> dict[str, Any]:
-    return {"objectHash": object_hash, "featureHash": "boxFNH01", "shape": "bounding_box", "name": "Box",
-            "boundingBox": {"x": x, "y": 0.25, "w": 0.25, "h": 0.5}}  # fmt: skip
+    return {
+        "objectHash": object_hash,
+        "featureHash": "boxFNH01",
+        "shape": "bounding_box",
+        "name": "Box",
+        "boundingBox": {"x": x, "y": 0.25, "w": 0.25, "h": 0.5},
+    }
 
 
 def polygon(object_hash: str) -> dict[str, Any]:
-    return {"objectHash": object_hash, "featureHash": "polyFNH1", "shape": "polygon", "name": "Outline",
-            "polygon": {"0": {"x": 0.1, "y": 0.1}, "1": {"x": 0.5, "y": 0.1}, "2": {"x": 0.5, "y": 0.6}}}  # fmt: skip
+    return {
+        "objectHash": object_hash,
+        "featureHash": "polyFNH1",
+        "shape": "polygon",
+        "name": "Outline",
+        "polygon": {"0": {"x": 0.1, "y": 0.1}, "1": {"x": 0.5, "y": 0.1}, "2": {"x": 0.5, "y": 0.6}},
+    }
 
 
 def image_row(data_hash: str, data_title: str, objects: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -70,13 +105,20 @@ def image_row(data_hash: str, data_title: str, objects: list[dict[str, Any]], **
         "data_type": "image",
         "label_status": "LABELLED",
         "data_units": {
-            data_hash: {"data_hash": data_hash, "data_title": data_title, "data_type": "image/png", "data_sequence": 0,
-                        "width": 64, "height": 48, "labels": {"objects": objects, "classifications": []}},
+            data_hash: {
+                "data_hash": data_hash,
+                "data_title": data_title,
+                "data_type": "image/png",
+                "data_sequence": 0,
+                "width": 64,
+                "height": 48,
+                "labels": {"objects": objects, "classifications": []},
+            },
         },
         "object_answers": {},
         "classification_answers": {},
         "object_actions": {},
-    }  # fmt: skip
+    }
     row.update(extra)
     return row
 
@@ -96,9 +138,15 @@ def run_import(client: Client, project: Any, rows: list[dict[str, Any]], tmp_pat
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(rows))
     return import_source(
-        client.hub, project.uid, "rows", path, "ground_truth", fmt="encord", options=options or None,
+        client.hub,
+        project.uid,
+        "rows",
+        path,
+        "ground_truth",
+        fmt="encord",
+        options=options or None,
         ontology_file=tmp_path / "ontology.json",
-    )  # fmt: skip
+    )
 
 
 def stored_uuids(client: Client, project: Any, global_key: str) -> set[str]:
@@ -164,15 +212,35 @@ def test_an_encord_ontology_links_to_a_labelbox_one_by_name_and_kind(client: Cli
     )
     project.connect_ontology(client.create_ontology("from labelbox", builder.asdict(), media_type="image"))
     before = project.ontology().model  # type: ignore[union-attr]
-    answers = {"poly0001": {"objectHash": "poly0001", "classifications": [
-        {"name": "Quality", "value": "quality", "featureHash": "qualAttr",
-         "answers": [{"name": "Bad", "value": "bad", "featureHash": "optBad01"}]}]}}  # fmt: skip
+    answers = {
+        "poly0001": {
+            "objectHash": "poly0001",
+            "classifications": [
+                {
+                    "name": "Quality",
+                    "value": "quality",
+                    "featureHash": "qualAttr",
+                    "answers": [{"name": "Bad", "value": "bad", "featureHash": "optBad01"}],
+                }
+            ],
+        }
+    }
     sunny = {"name": "Sunny", "value": "sunny", "featureHash": "optSunny"}
-    classification = {"cls00001": {"classificationHash": "cls00001", "featureHash": "clsFNH01", "range": [[0, 0]],
-                      "classifications": [{"name": "Weather", "value": "weather", "featureHash": "weathAtt",
-                                           "answers": [sunny]}]}}  # fmt: skip
-    row = image_row("h", "a.png", [box("box00001"), polygon("poly0001")], object_answers=answers,
-                    classification_answers=classification)  # fmt: skip
+    classification = {
+        "cls00001": {
+            "classificationHash": "cls00001",
+            "featureHash": "clsFNH01",
+            "range": [[0, 0]],
+            "classifications": [{"name": "Weather", "value": "weather", "featureHash": "weathAtt", "answers": [sunny]}],
+        }
+    }
+    row = image_row(
+        "h",
+        "a.png",
+        [box("box00001"), polygon("poly0001")],
+        object_answers=answers,
+        classification_answers=classification,
+    )
     job = run_import(client, project, [row], tmp_path)
     assert (job.succeeded, job.failed) == (3, 0), import_statuses_of(client.hub, job.id, failures_only=True)
     # the project's own ontology (its names and schema ids) now carries the Encord hashes...
@@ -265,8 +333,20 @@ def test_the_cli_imports_with_the_ontology_and_exports_a_folder(
     rows = tmp_path / "rows.json"
     rows.write_text(json.dumps([image_row("h", "a.png", [box("box00001"), {**box("bad00001"), "featureHash": "zz"}])]))
     runner = CliRunner()
-    result = runner.invoke(app, ["import", "encord", str(rows), "--project", project.uid,
-                                 "--ontology", str(tmp_path / "ontology.json"), "--as", "ground-truth"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            "encord",
+            str(rows),
+            "--project",
+            project.uid,
+            "--ontology",
+            str(tmp_path / "ontology.json"),
+            "--as",
+            "ground-truth",
+        ],
+    )
     assert result.exit_code == 1, result.stdout + result.stderr
     assert "1 of 2 annotations imported as ground_truth, 1 failed" in result.stdout
     assert "unknown featureHash 'zz'" in result.stderr

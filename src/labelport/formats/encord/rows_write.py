@@ -671,10 +671,10 @@ class RowWriter:
         row.count += 1
 
 
+# Stand-ins: a volume source for frame masks written as volume masks' slices, and an unknown media size
+# (nothing is written with it).
 _NO_VOLUME = VolumeSource(uri="-")
-_NO_SIZE = Frame(
-    1, 1
-)  # stands for an unknown media size: nothing is written with it  # a stand-in source: frame masks are written as volume masks' slices
+_NO_SIZE = Frame(1, 1)
 
 
 def _size(media: DataRow | None, name: str) -> int | None:

@@ -322,9 +322,14 @@ class LabelRowV2:
             title = classification.ontology_item.title
             for frame in classification.frames:
                 frames.setdefault(frame, {OBJECTS: [], CLASSIFICATIONS: []})[CLASSIFICATIONS].append(
-                    {NAME: title, VALUE: snake(title), CLASSIFICATION_HASH: classification.classification_hash,
-                     FEATURE_HASH: classification.feature_hash, **meta}
-                )  # fmt: skip
+                    {
+                        NAME: title,
+                        VALUE: snake(title),
+                        CLASSIFICATION_HASH: classification.classification_hash,
+                        FEATURE_HASH: classification.feature_hash,
+                        **meta,
+                    }
+                )
         unit = self._unit
         if self.data_type in (DataType.IMAGE, DataType.IMG_GROUP):
             unit[LABELS] = frames.get(0, {OBJECTS: [], CLASSIFICATIONS: []})
