@@ -12,6 +12,7 @@ with ``frames``, and a classification with frames (or on a keyframe) is written 
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from labelport.formats.encord.fields import (
     NAME,
     RANGE,
     SHOULD_PROPAGATE,
+    TRACK_HASH,
     VALUE,
 )
 from labelport.formats.encord.ontology import attribute_hash, feature_hash
@@ -38,6 +40,8 @@ from labelport.model.annotation import (
     Text,
 )
 from labelport.model.ontology import Classification, ClassificationType, Option
+
+_TRACKS = uuid_module.UUID("9d3b1c5e-2f4a-4b6c-8d7e-0a1b2c3d4e5f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +312,14 @@ def dynamic_dicts(
     spans = [[span.start, span.end] for span in frames]
     entries = attribute_dicts((annotation,), nodes, manual=manual, reverse=False)
     for entry in entries:
-        entry.update({DYNAMIC: True, RANGE: spans, SHOULD_PROPAGATE: False})
+        entry.update({DYNAMIC: True, RANGE: spans, SHOULD_PROPAGATE: False, TRACK_HASH: track_hash(entry, spans)})
     return entries
+
+
+def track_hash(entry: Mapping[str, Any], spans: Any) -> str:
+    """The ``trackHash`` of a dynamic answer (SDK <= 0.1.190 requires one): a uuid derived from the answer,
+    so writing the same labels twice gives the same bytes."""
+    return str(uuid_module.uuid5(_TRACKS, repr((entry.get(FEATURE_HASH), entry.get(ANSWERS), spans))))
 
 
 def is_dynamic(annotation: ClassificationAnnotation, nodes: Sequence[Classification] | None) -> bool:
@@ -319,4 +329,4 @@ def is_dynamic(annotation: ClassificationAnnotation, nodes: Sequence[Classificat
     return node.dynamic if node is not None else bool(annotation.frames)
 
 
-__all__ = ["Scope", "attribute_dicts", "dynamic_dicts", "is_dynamic", "read_answers", "read_range"]
+__all__ = ["Scope", "attribute_dicts", "dynamic_dicts", "is_dynamic", "read_answers", "read_range", "track_hash"]

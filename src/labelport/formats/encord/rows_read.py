@@ -75,6 +75,7 @@ from labelport.model.annotation import (
     ClassificationAnnotation,
     FrameMask,
     FrameMasks,
+    FrameRange,
     Keyframe,
     MaskInstance,
     ObjectAnnotation,
@@ -610,7 +611,7 @@ class RowReader:
                 self.problems.append(_keyed(obj.failure, key))
                 continue
             try:
-                classifications = self._classifications_of(obj)
+                classifications = _on_image(self._classifications_of(obj), sequence)
             except _Failed as failed:
                 self.problems.append(_keyed(failed.problem, key))
                 continue
@@ -1002,6 +1003,19 @@ class RowReader:
             annotation, spans = found
             annotations.append(_framed(annotation, spans))
         return annotations, paths
+
+
+def _on_image(
+    classifications: tuple[ClassificationAnnotation, ...], sequence: int
+) -> tuple[ClassificationAnnotation, ...]:
+    """An image's dynamic answers: those holding on its place in the group, on its one frame (0)."""
+    out = []
+    for c in classifications:
+        if not c.frames:
+            out.append(c)
+        elif any(r.start <= sequence <= r.end for r in c.frames):
+            out.append(replace(c, frames=(FrameRange(0, 0),)))
+    return tuple(out)
 
 
 def _positive(value: Any) -> bool:

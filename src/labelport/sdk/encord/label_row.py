@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from labelport.formats.encord.answers import track_hash
 from labelport.formats.encord.coordinates import snake
 from labelport.formats.encord.fields import (
     ACTIONS,
@@ -52,6 +53,7 @@ from labelport.formats.encord.fields import (
     SHAPE,
     SHOULD_PROPAGATE,
     SPACES,
+    TRACK_HASH,
     VALUE,
     WIDTH,
     AttributeType,
@@ -294,10 +296,16 @@ class LabelRowV2:
                 frames.setdefault(annotation.frame, {OBJECTS: [], CLASSIFICATIONS: []})[OBJECTS].append(entry)
             static = [_attribute_dict(a, v) for a, v in instance.answers.static.values()]
             object_answers[instance.object_hash] = {OBJECT_HASH: instance.object_hash, CLASSIFICATIONS: static[::-1]}
-            actions = [
-                {**_attribute_dict(a, v), DYNAMIC: True, RANGE: _spans(f), SHOULD_PROPAGATE: False}
-                for a, v, f in instance.answers.dynamic
-            ]
+            actions = []
+            for attribute, value, frames_on in instance.answers.dynamic:
+                entry = {
+                    **_attribute_dict(attribute, value),
+                    DYNAMIC: True,
+                    RANGE: _spans(frames_on),
+                    SHOULD_PROPAGATE: False,
+                }
+                entry[TRACK_HASH] = track_hash(entry, entry[RANGE])
+                actions.append(entry)
             if actions:
                 object_actions[instance.object_hash] = {OBJECT_HASH: instance.object_hash, ACTIONS: actions}
         classification_answers: dict[str, Any] = {}
