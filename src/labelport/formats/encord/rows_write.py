@@ -123,6 +123,9 @@ _STATUS = {
 }
 
 
+UNKNOWN_TIME = "Thu, 01 Jan 1970 00:00:00 UTC"
+
+
 class Unwritable(Exception):
     def __init__(self, what: str, reason: str) -> None:
         super().__init__(f"{what}: {reason}")
@@ -316,12 +319,14 @@ class RowWriter:
 
     @staticmethod
     def _meta(label: Label | None) -> _Meta:
+        """Who and when, from the label; an unknown time is the epoch (SDK <= 0.1.190 needs one on every
+        object, and a writer that made one up from the clock would not write the same bytes twice)."""
         if label is None:
-            return _Meta(None, None, None, True)
+            return _Meta(None, UNKNOWN_TIME, None, True)
         details = label.details
         return _Meta(
             details.created_by,
-            timestamp(details.created_at),
+            timestamp(details.created_at) or UNKNOWN_TIME,
             timestamp(details.updated_at),
             label.kind is LabelKind.GROUND_TRUTH,
         )
