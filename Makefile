@@ -9,6 +9,9 @@ BENCH_STAMP := $(VENV)/.installed-bench
 REFEREE_STAMP := $(REFEREE_VENV)/.installed
 # The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
 REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
+# Encord's SDK referees at two versions either side of its classification change, one venv each.
+ENCORD_VERSIONS := 0.1.211 0.1.190
+ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v)/.installed)
 
 .PHONY: run demo test lint typecheck pytest bench referee-venv clean
 
@@ -34,9 +37,14 @@ $(REFEREE_STAMP):
 	$(REFEREE_VENV)/bin/python -m pip install --quiet $(REFEREE_REQUIREMENTS)
 	touch $@
 
-referee-venv: $(REFEREE_STAMP)
+.venv-referee-encord-%/.installed:
+	test -x .venv-referee-encord-$*/bin/python || $(PYTHON) -m venv .venv-referee-encord-$*
+	.venv-referee-encord-$*/bin/python -m pip install --quiet "encord==$*"
+	touch $@
 
-pytest: $(STAMP) $(REFEREE_STAMP)
+referee-venv: $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
+
+pytest: $(STAMP) $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -45,8 +53,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP) $(REFEREE_STAMP)
+bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
 	@for f in benchmarks/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(REFEREE_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REFEREE_VENV) .venv-referee-encord-* .mypy_cache .ruff_cache .pytest_cache
