@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from labelport.formats import get_format
 from labelport.formats.base import Problem, ReadContext, WriteContext
@@ -35,6 +37,7 @@ from labelport.model import (
     Text,
     TrackedObject,
     decoded,
+    normalise_uuid,
 )
 from labelport.model.ontology import ClassificationType, ToolType
 
@@ -501,3 +504,16 @@ def test_reading_the_same_input_twice_gives_the_same_uuids() -> None:
     first = [i for i in read(ENCORD / "labels/image_group.json") if isinstance(i, LabeledItem)]
     second = [i for i in ROWS.read((ENCORD / "labels/image_group.json").read_bytes()) if isinstance(i, LabeledItem)]
     assert [sorted(annotations_of(i)) for i in first] == [sorted(annotations_of(i)) for i in second]
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=14))
+def test_a_short_hash_comes_back_from_its_uuid(value: str) -> None:
+    uuid = uuid_of_hash(value)
+    assert normalise_uuid(uuid) == uuid and hash_of_uuid(uuid) == value
+
+
+@given(st.uuids(version=4))
+def test_a_uuid_is_its_own_hash_and_a_long_hash_a_stable_uuid(value: Any) -> None:
+    assert uuid_of_hash(str(value)) == str(value) == hash_of_uuid(str(value))
+    long = f"hash-{value}"
+    assert uuid_of_hash(long) == uuid_of_hash(long) and hash_of_uuid(uuid_of_hash(long)) == uuid_of_hash(long)

@@ -37,13 +37,15 @@ def _gather(value: int) -> int:
 
 def uuid_of_hash(value: str) -> str:
     """The uuid labelport gives the Encord hash ``value`` (reversible for short ASCII hashes)."""
+    if 0 < len(value) <= _MAX_CHARS and value.isascii() and value.isprintable():
+        payload = 0
+        for code in value.encode():
+            payload = (payload << 7) | code
+        payload = (_MARK << 106) | (len(value) << 102) | (payload << (7 * (_MAX_CHARS - len(value))))
+        digits = f"{_spread(payload):032x}"
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
     if CANONICAL_UUID.match(value):
         return value
-    if 0 < len(value) <= _MAX_CHARS and all(32 <= ord(c) < 127 for c in value):
-        payload = (_MARK << 106) | (len(value) << 102)
-        for position, char in enumerate(value):
-            payload |= ord(char) << (7 * (_MAX_CHARS - 1 - position))
-        return str(uuid_module.UUID(int=_spread(payload)))
     return str(uuid_module.uuid5(_NAMESPACE, value))
 
 
