@@ -231,7 +231,9 @@ from encord.ontology import Ontology
 from encord.orm.ontology import Ontology as OrmOntology
 from encord.orm.label_row import AnnotationTaskStatus, LabelRowMetadata, LabelStatus
 
+loading = time.perf_counter()
 rows = json.load(open(sys.argv[1]))
+loaded = time.perf_counter() - loading
 structure = OntologyStructure.from_dict(json.load(open(sys.argv[2])))
 stamp = datetime(2024, 1, 1)
 ontology = Ontology(OrmOntology("bench", structure, "h", stamp, stamp), None)
@@ -251,7 +253,7 @@ for row in rows:
     label_row.from_labels_dict(row)
     objects += len(label_row.get_object_instances())
 elapsed = time.perf_counter() - start
-print(elapsed, objects, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(loaded, elapsed, objects, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -263,6 +265,16 @@ def run(python: Path | str, script: str, *args: str) -> tuple[float, int, float]
     return float(elapsed), int(count), int(rss_kb) / 1024
 
 
+def run_sdk(script: str, *args: str) -> tuple[float, float, int]:
+    """Seconds to parse the JSON file, seconds in ``from_labels_dict``, and objects, of one SDK run."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [str(REFEREE_PYTHON), "-c", script, *args], check=True, capture_output=True, text=True, env=env
+    )
+    loaded, elapsed, count, _rss = done.stdout.split()[-4:]
+    return float(loaded), float(elapsed), int(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -272,7 +284,7 @@ def main() -> None:
     if not referee:
         print(f"encord SDK referee skipped: {REFEREE_PYTHON} missing (make referee-venv creates it)")
     ours: list[tuple[float, int, float]] = []
-    sdk: list[tuple[float, int, float]] = []
+    sdk: list[tuple[float, float, int]] = []
     with tempfile.TemporaryDirectory() as folder:
         rows, ontology = Path(folder) / "rows.json", Path(folder) / "ontology.json"
         write_rows(rows, args.rows)
@@ -282,8 +294,8 @@ def main() -> None:
             ours.append(run(sys.executable, OURS, str(rows), str(home), str(DATA_ROWS), str(ontology)))
             print(f"round {round_ + 1}: labelport {ours[-1][0]:.2f} s", end="", flush=True)
             if referee:
-                sdk.append(run(REFEREE_PYTHON, REFEREE, str(rows), str(ontology)))
-                print(f", encord SDK {sdk[-1][0]:.2f} s", end="")
+                sdk.append(run_sdk(REFEREE, str(rows), str(ontology)))
+                print(f", encord SDK {sdk[-1][1]:.2f} s (+ {sdk[-1][0]:.2f} s json.load)", end="")
             print()
     best, count, _ = min(ours)
     peak = max(r[2] for r in ours)
@@ -293,26 +305,30 @@ def main() -> None:
     )
     if not referee:
         return
-    ref_best, ref_count, _ = min(sdk)
+    ref_best = min(r[1] for r in sdk)
+    ref_count = sdk[0][2]
+    ref_loaded = min(r[0] + r[1] for r in sdk)
     print(
-        f"encord 0.1.211 LabelRowV2.from_labels_dict (parse only): {ref_count} objects in {ref_best:.2f} s "
-        f"(best of {args.rounds}) = {ref_count / ref_best:,.0f}/s"
+        f"encord 0.1.211 LabelRowV2.from_labels_dict (parse only, rows already dicts): {ref_count} objects in "
+        f"{ref_best:.2f} s (best of {args.rounds}) = {ref_count / ref_best:,.0f}/s; with json.load of the file "
+        f"{ref_loaded:.2f} s"
     )
-    ratio = ref_best / best
-    pairs = sorted(s[0] / o[0] for o, s in zip(ours, sdk, strict=True))
+    ratio, ratio_loaded = ref_best / best, ref_loaded / best
+    pairs = sorted(s[1] / o[0] for o, s in zip(ours, sdk, strict=True))
     print(f"speed-up per round (SDK time / ours in the same round, sorted): {', '.join(f'{r:.1f}x' for r in pairs)}")
+    summary = {
+        "ours_per_s": round(count / best),
+        "sdk_per_s": round(ref_count / ref_best),
+        "speedup": round(ratio, 2),
+        "speedup_with_json_load": round(ratio_loaded, 2),
+        "target_speedup": 5,
+        "peak_mb": round(peak),
+    }
+    print(json.dumps(summary))
     print(
-        json.dumps(
-            {
-                "ours_per_s": round(count / best),
-                "sdk_per_s": round(ref_count / ref_best),
-                "speedup": round(ratio, 2),
-                "target_speedup": 5,
-                "peak_mb": round(peak),
-            }
-        )
+        f"speed-up {ratio:.1f}x against the parse alone, {ratio_loaded:.1f}x with the SDK's json.load "
+        f"(target >= 5x): {'met' if ratio >= 5 else 'NOT met'}"
     )
-    print(f"speed-up {ratio:.1f}x (target >= 5x): {'met' if ratio >= 5 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ answer) are skipped, as Encord's SDK skips them.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import uuid as uuid_module
@@ -157,6 +158,14 @@ class Features:
         for c in ontology.classifications:
             for key in (feature_hash(c), c.schema_id, attribute_hash(c)):
                 self.classifications.setdefault(key, c)
+        self.scopes: dict[str, Scope] = {}
+
+    def scope(self, tool: Tool) -> Scope:
+        """The attributes of ``tool`` (made once: most objects of an export share a few tools)."""
+        found = self.scopes.get(tool.schema_id)
+        if found is None:
+            found = self.scopes[tool.schema_id] = Scope(tool.classifications)
+        return found
 
     def tool_names(self) -> str:
         return ", ".join(sorted({f"{t.name} ({feature_hash(t)})" for t in self.tools.values()})) or "none"
@@ -166,6 +175,12 @@ def parse_time(value: Any) -> datetime | None:
     """A label row timestamp in any form the SDK reads (notes section 1), as UTC; None if it is none."""
     if not isinstance(value, str) or not value:
         return None
+    return _parse_time(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time(value: str) -> datetime | None:
+    # Cached: an export repeats its timestamps, and strptime is slow.
     text = value.replace("GMT", "UTC")
     for pattern in _TIME_FORMATS:
         try:
@@ -507,7 +522,7 @@ class RowReader:
             return ()
         key = ACTIONS if dynamic else CLASSIFICATIONS
         where = f"{OBJECT_ACTIONS if dynamic else OBJECT_ANSWERS}.{obj.hash}.{key}"
-        scope = Scope(obj.tool.classifications) if obj.tool is not None else None
+        scope = self.features.scope(obj.tool) if obj.tool is not None and self.features is not None else None
         try:
             return read_answers(entry.get(key), scope, where, dynamic=dynamic)
         except ValidationError as exc:
@@ -846,17 +861,18 @@ class RowReader:
                 )
         to_grid: dict[int, int] = {}
         gathered: dict[str, _Object] = {}
-        for index, labels in sorted(frames.items()):
+        # Slices named by instance UID first; then those without one, placed as the named ones show Encord
+        # orders the series (or by index, when none is named).
+        named = {i: _instance(labels) for i, labels in frames.items()}
+        for index in sorted(frames, key=lambda i: (named[i][0] is None, i)):
+            labels = frames[index]
             frame_path = f"{unit.path}.{LABELS}.{index}"
-            metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
-            uid = metadata.get(DICOM_INSTANCE_UID) if isinstance(metadata, Mapping) else None
-            number = metadata.get(MULTIFRAME_FRAME_NUMBER) if isinstance(metadata, Mapping) else None
+            uid, number = named[index]
             try:
+                metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
                 if isinstance(metadata, Mapping):
                     _slice_size(metadata, slices)
-                k = slices.slice_of(
-                    index, uid if isinstance(uid, str) and uid else None, number if isinstance(number, int) else None
-                )
+                k = slices.slice_of(index, uid, number) if uid is not None else self._grid_slice(index, to_grid, slices)
             except ValidationError as exc:
                 self._beyond(labels, index, frame_path, exc.message)
                 continue
@@ -1075,6 +1091,15 @@ def _sequence(unit: Mapping[str, Any]) -> int:
         return 0
 
 
+def _instance(labels: Any) -> tuple[str | None, int | None]:
+    """The instance UID (and multi-frame frame number) a slice's metadata names, if any."""
+    metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
+    if not isinstance(metadata, Mapping):
+        return None, None
+    uid, number = metadata.get(DICOM_INSTANCE_UID), metadata.get(MULTIFRAME_FRAME_NUMBER)
+    return (uid if isinstance(uid, str) and uid else None), (number if isinstance(number, int) else None)
+
+
 def _slice_size(metadata: Mapping[str, Any], slices: SliceMap) -> None:
     width, height = metadata.get(WIDTH), metadata.get(HEIGHT)
     if _positive(width) and _positive(height) and (width, height) != (slices.columns, slices.rows):
@@ -1138,10 +1163,16 @@ def read_rows(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Proble
     options = ReadOptions.parse(ctx.options)
     features = Features(ctx.ontology) if ctx.ontology is not None else None
     values = iter_json_items(source)
-    first = next(values, None)
-    # An Encord export is one JSON array, parsed whole: millions of containers that live until read. Frozen,
-    # the garbage collector stops walking them on every collection (they are acyclic: they are freed by their
-    # reference counts all the same); that halves the time to read a large export.
+    # An Encord export is one JSON array, parsed whole: millions of containers that live until read. The
+    # collector is off while they are made and they are frozen after, so no collection walks them (they are
+    # acyclic: their reference counts free them all the same); that halves the time to read a large export.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        first = next(values, None)
+    finally:
+        if enabled:
+            gc.enable()
     gc.freeze()
     try:
         for item in itertools.chain((first,) if first is not None else (), values):
