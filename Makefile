@@ -7,8 +7,10 @@ REFEREE_VENV := .venv-referee
 BENCH_STAMP := $(VENV)/.installed-bench
 
 REFEREE_STAMP := $(REFEREE_VENV)/.installed
-# The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
-REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
+# The vendors' own SDKs, dcmqi (SEG and SR readers) and rt-utils (the RTSTRUCT bench; it pulls opencv-python,
+# which clashes with our opencv-python-headless) referee our formats from a venv of their own (their pins
+# clash with ours).
+REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7" "rt-utils==1.2.7"
 # Encord's SDK referees at two versions either side of its classification change, one venv each.
 ENCORD_VERSIONS := 0.1.211 0.1.190
 ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v)/.installed)
@@ -18,7 +20,7 @@ ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom]'
 	touch $@
 
 run: $(STAMP)
@@ -50,7 +52,7 @@ pytest: $(STAMP) $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
 test: lint typecheck pytest
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)

@@ -1,7 +1,8 @@
 """labelport: an open, self-hosted annotation hub for medical imaging.
 
-``labelport.Client()`` opens the embedded store (SQLite under ``$LABELPORT_HOME``); the
-ontology builder and the canonical model are re-exported here for the platform-style API.
+``labelport.Client()`` opens the embedded store (SQLite under ``$LABELPORT_HOME``);
+``labelport.Client(api_key, endpoint)`` talks to a server and never loads the store. The ontology
+builder and the canonical model are re-exported here for the platform-style API.
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ __all__ = [
     "Option",
     "Tool",
     "__version__",
+    "convert",
 ]
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
     from labelport.sdk.imports import LabelImport, MALPredictionImport
     from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
+    from labelport.service.convert import convert
 
 
 def __getattr__(name: str) -> Any:
-    # The SDK pulls in SQLAlchemy; import it only when asked so `import labelport.model` stays light.
+    # The SDK loads when first asked for, and its embedded store (the service, SQLAlchemy) only when an
+    # embedded Client is made: `import labelport` and a client of a server stay light.
     if name == "Client":
         from labelport.sdk.client import Client
 
@@ -42,6 +46,10 @@ def __getattr__(name: str) -> Any:
         from labelport.sdk import imports
 
         return getattr(imports, name)
+    if name == "convert":
+        from labelport.service.convert import convert
+
+        return convert
     if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
         from labelport.sdk import ontology_builder
 

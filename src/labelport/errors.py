@@ -28,6 +28,26 @@ class ConflictError(LabelportError):
     """The operation would break a uniqueness rule (global key, batch name, uuid...)."""
 
 
+class AuthenticationError(LabelportError):
+    """No API key, or one that is unknown or revoked (HTTP 401)."""
+
+
+class PermissionDeniedError(LabelportError):
+    """The key is valid but its user may not do this (HTTP 403)."""
+
+
+class StoreError(LabelportError):
+    """The database failed in a way the input does not explain; the message names no internals (HTTP 500)."""
+
+
+class StoreBusyError(StoreError):
+    """The store is held by another write (a long import on SQLite); retrying later succeeds (HTTP 503)."""
+
+
+class MissingDependencyError(LabelportError):
+    """A feature needs an optional package that is not installed; the message names the extra to install."""
+
+
 class MediaError(LabelportError):
     """A file is missing, unreadable, or is not the media it is claimed to be."""
 

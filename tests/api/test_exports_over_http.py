@@ -21,7 +21,7 @@ from labelport.errors import ValidationError
 from labelport.jobs import ThreadRunner, recover_jobs
 from labelport.jobs.runner import JobContext
 from labelport.sdk import Client
-from labelport.sdk.backend import EmbeddedBackend
+from labelport.sdk.embedded import EmbeddedBackend
 from labelport.sdk.exports import ExportTask
 from labelport.sdk.imports import LabelImport
 from labelport.service import auth, export_jobs

@@ -19,7 +19,7 @@ from labelport.store.schema import batches, blobs, metadata, organizations, proj
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0004"
+        assert db.current_revision() == db.head_revision() == "0005"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -158,9 +158,9 @@ _pages = sa.table(
 )
 
 
-def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str, tmp_path: Path) -> None:
-    """Under 0003 the store held Labelbox's shapes (normalized ontologies, ``dataRow`` statuses, DICOM masks as
-    FrameMasks beside a ``label_value``); 0004 turns them into labelport's own, and the downgrade restores them."""
+def test_migration_0005_keeps_no_platform_shape_and_goes_back(database_url: str, tmp_path: Path) -> None:
+    """Under 0004 the store held Labelbox's shapes (normalized ontologies, ``dataRow`` statuses, DICOM masks as
+    FrameMasks beside a ``label_value``); 0005 turns them into labelport's own, and the downgrade restores them."""
     from alembic import command
 
     from labelport.model import VolumeMask
@@ -194,7 +194,7 @@ def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str,
     }
     mask_payload = {"annotation": frame_masks, "label_value": 2, "source_uuid": frame_masks["uuid"]}
     try:
-        command.downgrade(config, "0003")
+        command.downgrade(config, "0004")
         with db.engine.begin() as conn:
             _project(conn)
             conn.execute(
@@ -206,10 +206,11 @@ def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str,
             )
             conn.execute(
                 sa.text(
-                    "INSERT INTO import_jobs (id, project_id, name, kind, format, state, total, succeeded, failed, "
-                    "created_at) VALUES ('j1', 'p1', 'n', 'prediction', 'labelbox_ndjson', 'FINISHED', 2, 1, 1, :now)"
-                ),
-                {"now": now},
+                    "INSERT INTO jobs (id, organization_id, project_id, kind, format, state, name, options, "
+                    "progress_done, total, succeeded, failed, errors, created_at) VALUES ('j1', 'org1', 'p1', "
+                    "'import', 'labelbox_ndjson', 'FINISHED', 'n', :o, 2, 2, 1, 1, '[]', :now)"
+                ).bindparams(sa.bindparam("o", type_=sa.JSON)),
+                {"o": {"label_kind": "prediction"}, "now": now},
             )
             conn.execute(_pages.insert().values(job_id="j1", page=0, failures=1, statuses=statuses))
             conn.execute(
@@ -245,7 +246,7 @@ def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str,
                 ).bindparams(sa.bindparam("p", type_=sa.JSON)),
                 {"u": frame_masks["uuid"], "p": mask_payload, "b": "b" * 64, "now": now},
             )
-        command.upgrade(config, "0004")
+        command.upgrade(config, "0005")
         hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
         ontology = get_ontology(hub, "o1").ontology
         assert ontology.tools[0].external_ids.labelbox == "cklbseg" and ontology.classifications[0].name == "q"
@@ -259,7 +260,7 @@ def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str,
         assert kind == "volume_mask"
         assert mask == VolumeMask(frame_masks["uuid"], mask.source, (2,), "seg", group="axial", color=(255, 0, 0))
         assert mask.source.blob == "b" * 64
-        command.downgrade(config, "0003")
+        command.downgrade(config, "0004")
         with db.engine.connect() as conn:
             back = conn.execute(sa.text("SELECT normalized FROM ontologies")).scalar_one()
             pages = conn.execute(sa.select(_pages)).one()
@@ -276,8 +277,10 @@ def test_migration_0004_keeps_no_platform_shape_and_goes_back(database_url: str,
 
 def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
     """``BulkRows`` (executemany on SQLite, COPY on PostgreSQL) stores awkward text and JSON unchanged."""
+    from labelport.model.jobs import JobKind
+    from labelport.store import jobs
     from labelport.store.bulk import BulkRows
-    from labelport.store.schema import import_jobs, import_status_pages
+    from labelport.store.schema import import_status_pages
 
     db = Database(database_url)
     odd = 'tab\tnew\nline back\\slash "quote" \\N, \u00e9\u4e2d \U0001f600'
@@ -285,18 +288,17 @@ def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
     try:
         with db.write() as conn:
             _project(conn)
-            conn.execute(
-                import_jobs.insert().values(
-                    id="j1", project_id="p1", name=odd, kind="prediction", format="labelbox_ndjson",
-                    state="FINISHED", total=2, succeeded=1, failed=1, created_at=datetime.now(UTC),
-                )
+            jobs.insert(
+                conn, job_id="j1", organization_id="org1", project_id="p1", kind=JobKind.IMPORT,
+                fmt="labelbox_ndjson", name=odd, options={"label_kind": "prediction", "input_name": odd},
+                input_blob=None, created_at=datetime.now(UTC), created_by=None,
             )  # fmt: skip
             pages = BulkRows(conn, import_status_pages, ("job_id", "page", "failures", "statuses"))
             pages.insert([("j1", 0, 1, pages.json(statuses)), ("j1", 1, 0, pages.json([]))])
         with db.read() as conn:
             rows = conn.execute(sa.select(import_status_pages).order_by(import_status_pages.c.page)).all()
-            name = conn.execute(sa.select(import_jobs.c.name)).scalar_one()
-        assert name == odd
+            job = jobs.find(conn, "j1")
+        assert job is not None and job.name == odd and job.options["input_name"] == odd
         assert [(r.job_id, r.page, r.failures, r.statuses) for r in rows] == [("j1", 0, 1, statuses), ("j1", 1, 0, [])]
     finally:
         db.dispose()

@@ -17,8 +17,7 @@ from labelport.api import errors
 from labelport.api.deps import CallerDep, ServerContext
 from labelport.api.routes import catalog, exports, imports, projects, workflow
 from labelport.api.schemas import HealthOut, MeOut
-from labelport.jobs import ThreadRunner, recover_jobs
-from labelport.jobs.runner import JobContext
+from labelport.jobs import JobContext, ThreadRunner, recover_jobs
 from labelport.service.hub import Settings
 from labelport.store import BlobStore, Database, default_home
 

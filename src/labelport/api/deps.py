@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from labelport.errors import ValidationError
 from labelport.jobs import JobRunner
+from labelport.model.jobs import JobInfo, JobKind
 from labelport.service import auth
 from labelport.service.hub import Hub, Settings
 from labelport.store import BlobStore, Database
@@ -52,6 +53,9 @@ class Caller:
 
     def require(self, project_id: str, action: auth.Action) -> auth.Role:
         return auth.require(self.ctx.db, self.principal, project_id, action)
+
+    def require_job(self, job_id: str, kind: JobKind, action: auth.Action) -> JobInfo:
+        return auth.require_job(self.ctx.db, self.principal, job_id, kind, action)
 
     def require_catalog_write(self) -> None:
         auth.require_catalog_write(self.ctx.db, self.principal)

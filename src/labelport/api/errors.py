@@ -1,7 +1,9 @@
 """One JSON error body for every failure: ``{"error": {"type", "message", "field", "value"}}``.
 
 Known errors map to 4xx (never 5xx for bad input); an unexpected one is a 500 whose body names no
-internals. The SDK over HTTP turns the body back into the same exception class.
+internals. Database failures reach here already as labelport errors (the store raises ConflictError,
+ValidationError, StoreBusyError or StoreError), so the API never sees SQL. The SDK over HTTP turns the body
+back into the same exception class.
 """
 
 from __future__ import annotations
@@ -10,15 +12,24 @@ import logging
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from labelport.errors import ConflictError, LabelportError, MediaError, NotFoundError, ParseError, ValidationError
-from labelport.service.auth import AuthenticationError, PermissionDeniedError
+from labelport.errors import (
+    AuthenticationError,
+    ConflictError,
+    LabelportError,
+    MediaError,
+    NotFoundError,
+    ParseError,
+    PermissionDeniedError,
+    StoreBusyError,
+    StoreError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +39,11 @@ STATUS: tuple[tuple[type[LabelportError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (ValidationError, 422),
+    (StoreBusyError, 503),
+    (StoreError, 500),
 )
+# The error types the API has always named these by.
+WIRE_TYPES: tuple[tuple[type[LabelportError], str], ...] = ((StoreBusyError, "Busy"), (StoreError, "InternalError"))
 
 
 class ErrorDetail(BaseModel):
@@ -63,15 +78,24 @@ def status_of(exc: LabelportError) -> int:
     return 400
 
 
+def type_of(exc: LabelportError) -> str:
+    for kind, name in WIRE_TYPES:
+        if isinstance(exc, kind):
+            return name
+    return type(exc).__name__
+
+
 async def _labelport(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LabelportError)  # registered for LabelportError only
+    if isinstance(exc, StoreError) and not isinstance(exc, StoreBusyError):
+        log.error("database error", exc_info=exc)
     field = getattr(exc, "field", None)
     value = getattr(exc, "value", None)
     if isinstance(exc, MediaError):
         field, value = "row_data", exc.path
     if isinstance(exc, ParseError):
         field, value = exc.location.path, exc.value
-    return error_response(status_of(exc), type(exc).__name__, str(exc), field, value)
+    return error_response(status_of(exc), type_of(exc), str(exc), field, value)
 
 
 async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -91,18 +115,6 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, kinds.get(exc.status_code, "HTTPError"), str(exc.detail))
 
 
-async def _database(_request: Request, exc: Exception) -> JSONResponse:
-    # Safety nets: the service checks input first; these catch what only the database can tell.
-    if isinstance(exc, sa.exc.IntegrityError):
-        return error_response(409, "ConflictError", "the change conflicts with data already stored")
-    if isinstance(exc, sa.exc.DataError):
-        return error_response(422, "ValidationError", "a value is not acceptable to the database (too long or invalid)")
-    if isinstance(exc, sa.exc.OperationalError) and "locked" in str(exc.orig):
-        return error_response(503, "Busy", "the store is busy with another write (a large import?); retry shortly")
-    log.error("database error", exc_info=exc)
-    return error_response(500, "InternalError", "the server hit an internal database error; see its log")
-
-
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
     return error_response(500, "InternalError", "the server hit an unexpected error; see its log")
@@ -112,7 +124,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LabelportError, _labelport)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(sa.exc.SQLAlchemyError, _database)
     app.add_exception_handler(Exception, _unexpected)
 
 

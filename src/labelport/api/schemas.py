@@ -8,15 +8,13 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from labelport.formats.labelbox.ontology import to_normalized
+from labelport.model.jobs import ExportJobInfo, ImportJobInfo, JobState
 from labelport.model.media import DataRow
 from labelport.model.media import MediaType as ModelMediaType
 from labelport.model.ontology import ontology_to_dict
+from labelport.model.records import BatchInfo, CreateRowsResult, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.model.workflow import HistoryEntry, WorkflowState
 from labelport.service.auth import Member, Role
-from labelport.service.datasets import CreateRowsResult
-from labelport.service.export_jobs import ExportJobInfo
-from labelport.service.imports import ImportJobInfo
-from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
-from labelport.service.workflow import HistoryEntry, WorkflowState
 
 T = TypeVar("T")
 
@@ -251,7 +249,7 @@ class BatchOut(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: str
-    project_id: str
+    project_id: str | None  # null once the project is deleted
     name: str
     kind: str
     state: str
@@ -267,7 +265,7 @@ class ImportJobOut(BaseModel):
             project_id=info.project_id,
             name=info.name,
             kind=info.kind.value,
-            state=info.state,
+            state=info.state.value,
             total=info.total,
             succeeded=info.succeeded,
             failed=info.failed,
@@ -301,11 +299,15 @@ class MemberOut(BaseModel):
         return cls(email=member.email, role=member.role)
 
 
+# The API names export formats as Labelbox's SDK names the calls that make them.
+EXPORT_FORMAT_NAMES = {"labelbox_export_v2": "export_v2", "labelbox_export_labels": "export_labels"}
+
+
 class ExportJobOut(BaseModel):
     """An export job; when FINISHED, ``download_url`` fetches its file without a key until it expires."""
 
     id: str
-    project_id: str
+    project_id: str | None  # null once the project is deleted
     format: str
     state: str
     rows: int
@@ -320,14 +322,14 @@ class ExportJobOut(BaseModel):
         return cls(
             id=info.id,
             project_id=info.project_id,
-            format=info.format.value,
-            state=info.state,
+            format=EXPORT_FORMAT_NAMES.get(info.format, info.format),
+            state=info.state.value,
             rows=info.rows,
             errors=info.errors,
             error=info.error,
             created_at=info.created_at,
             finished_at=info.finished_at,
-            download_url=download_url if info.state == "FINISHED" else None,
+            download_url=download_url if info.state is JobState.FINISHED else None,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -64,7 +65,8 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except LabelportError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            # Messages quote values ("[server]", "[0, 0, 255]"): escaped, so rich prints them, not reads markup.
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -146,7 +148,7 @@ def rows_add(
         table.add_row(row.id, row.global_key or "", row.media_type.value, size)
     out.print(table)
     for failure in result.failures:
-        err.print(f"[red]failed:[/red] {failure.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]failed:[/red] {escape(failure.message)}", highlight=False, soft_wrap=True)
     out.print(f"{len(result.created)} created, {len(result.failures)} failed", highlight=False)
     if result.failures:
         raise typer.Exit(1)

@@ -6,10 +6,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from labelport._optional import require
 from labelport.errors import LabelportError
 from labelport.store import BlobStore, Database, default_home
+
+# What only the server needs (the ``server`` extra); API keys are made without it.
+SERVER_PACKAGES = ("fastapi", "uvicorn")
 
 out = Console()
 err = Console(stderr=True)
@@ -23,7 +28,7 @@ DatabaseUrl = Annotated[
 
 
 def _fail(exc: LabelportError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -40,10 +45,11 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the HTTP API (uvicorn); print the URL and, once, an admin API key."""
-    from labelport.api import ServerConfig
-    from labelport.api.server import serve as run
-
     try:
+        require(SERVER_PACKAGES, "labelport serve", "server")
+        from labelport.api import ServerConfig
+        from labelport.api.server import serve as run
+
         run(ServerConfig(home=default_home(), database_url=database_url), host=host, port=port, demo=demo)
     except LabelportError as exc:
         raise _fail(exc) from None

@@ -101,11 +101,13 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
+    from labelport.formats import coco, dicom_seg, dicom_sr, nifti, rtstruct
     from labelport.formats.encord import export as encord_export
     from labelport.formats.encord import rows as encord_rows
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
 
     everything = frozenset(MediaType)
+    volumes = frozenset({MediaType.DICOM})
     return (
         FormatEntry(
             ndjson.NAME,
@@ -136,6 +138,59 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=everything,
             output=Output.FOLDER,
             doc="docs/formats/labelbox-export-v2.md",
+        ),
+        FormatEntry(
+            nifti.NAME,
+            "NIfTI label maps on each data row's grid (RAS affine) with a JSON sidecar naming the labels",
+            nifti,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.DICOM, MediaType.NIFTI}),
+            output=Output.FOLDER,
+            doc="docs/formats/nifti.md",
+        ),
+        FormatEntry(
+            dicom_seg.NAME,
+            "DICOM SEG (BINARY or LABELMAP segmentation) on the source series, one per data row (highdicom)",
+            dicom_seg,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="seg",
+            write_alias="seg",
+            doc="docs/formats/dicom-seg.md",
+        ),
+        FormatEntry(
+            dicom_sr.NAME,
+            "DICOM SR TID 1500: drawings (SCOORD on the acquisition plane, SCOORD3D on others), classifications",
+            dicom_sr,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="sr",
+            write_alias="sr",
+            doc="docs/formats/dicom-sr.md",
+        ),
+        FormatEntry(
+            rtstruct.NAME,
+            "RTSTRUCT: each feature's voxels as closed planar contours in patient coordinates, one per data row",
+            rtstruct,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            doc="docs/formats/rtstruct.md",
+        ),
+        FormatEntry(
+            coco.NAME,
+            "COCO JSON: boxes, polygons, RLE masks and points on images (volumes as 2-D slices of one plane)",
+            coco,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.IMAGE, MediaType.DICOM, MediaType.NIFTI}),
+            doc="docs/formats/coco.md",
         ),
         FormatEntry(
             encord_rows.NAME,

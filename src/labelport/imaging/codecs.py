@@ -217,8 +217,8 @@ def encode_png_binary(mask: npt.ArrayLike) -> bytes:
 
 
 def encode_png_grey(mask: npt.ArrayLike) -> bytes:
-    """Binary mask as a grey PNG holding 0 and 255 (visible as it is; what mask URLs serve)."""
-    array = _as_mask(mask).astype(np.uint8) * 255
+    """Binary mask as a grey PNG holding 0 and 255: viewable as it is (the mask PNGs of DICOM exports)."""
+    array = _as_mask(mask).astype(np.uint8) * np.uint8(255)
     buffer = io.BytesIO()
     Image.fromarray(array, mode="L").save(buffer, format="PNG")
     return buffer.getvalue()

@@ -144,6 +144,23 @@ def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLik
     nib.save(label_image(labels, grid), os.fspath(path))
 
 
+def encode_label_volume(labels: npt.NDArray[Any], grid: Volume | Grid) -> bytes:
+    """A label map on ``grid`` as gzipped single-file NIfTI bytes (RAS affine), built in memory.
+
+    The gzip header carries no time stamp, so the same labels give the same bytes (and one blob).
+    """
+    return gzip.compress(label_image(labels, grid).to_bytes(), compresslevel=1, mtime=0)
+
+
+def decode_label_volume(data: bytes) -> npt.NDArray[Any]:
+    """The voxels of a label map stored by ``encode_label_volume`` (gzipped or plain NIfTI bytes)."""
+    try:
+        image = nib.Nifti1Image.from_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    except (OSError, ValueError, EOFError) as exc:
+        raise MediaError(f"a stored label volume is not NIfTI ({exc})") from exc
+    return np.asarray(image.dataobj)
+
+
 def read_label_map(source: PathLike | NiftiImage) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     """Read a label map: (integer array [i, j, k], RAS affine). Floats must hold whole numbers >= 0."""
     image = source if isinstance(source, NiftiImage) else _load(source)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelport.errors import NotFoundError
 from labelport.model.media import MediaType
-from labelport.sdk.backend import Backend, EmbeddedBackend
+from labelport.sdk.backend import Backend
 from labelport.sdk.resources import Batch, DataRow, Dataset, Ontology, Project
-from labelport.service import Hub
+
+if TYPE_CHECKING:
+    from labelport.service.hub import Hub
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 
@@ -42,6 +44,10 @@ class Client:
             url = endpoint or os.environ.get("LABELPORT_ENDPOINT") or DEFAULT_ENDPOINT
             self.backend = HttpBackend(url, api_key or os.environ.get("LABELPORT_API_KEY") or "")
             return
+        # The embedded store (the service, SQLAlchemy) loads only here: a client of a server never needs it.
+        from labelport.sdk.embedded import EmbeddedBackend
+        from labelport.service.hub import Hub
+
         self.hub = Hub.open(
             home=Path(home) if home is not None else None, database_url=database_url, organization=organization
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,26 @@ from typing import Any
 import httpx
 import orjson
 
-from labelport.errors import ConflictError, LabelportError, NotFoundError, ValidationError
+from labelport.errors import (
+    AuthenticationError,
+    ConflictError,
+    LabelportError,
+    MediaError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from labelport.model.jobs import ImportJobInfo, JobState
 from labelport.model.label import LabelKind
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
 from labelport.model.ontology import ontology_from_dict
+from labelport.model.records import BatchInfo, CreateRowsResult, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.model.workflow import HistoryEntry, WorkflowAction, WorkflowState, WorkflowStatus
+from labelport.sdk._payload import annotations_json, json_ready
 from labelport.sdk.exports import ExportTaskInfo
-from labelport.service.auth import AuthenticationError, PermissionDeniedError
-from labelport.service.datasets import CreateRowsResult
-from labelport.service.imports import ImportJobInfo
-from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
-from labelport.service.workflow import HistoryEntry, WorkflowAction, WorkflowState, WorkflowStatus
 
 API = "/api/v1"
 PAGE = 1000
-DONE = ("FINISHED", "FAILED")
 ERRORS: dict[int, type[LabelportError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -59,19 +64,6 @@ def _error(response: httpx.Response) -> LabelportError:
     if response.status_code >= 500:
         return ServerError(f"the labelport server failed ({response.status_code}): {message}")
     return LabelportError(message)
-
-
-def _json_ready(value: Any) -> Any:
-    """SDK inputs as JSON: dataclass values (MetadataField, Attachment) as dicts, paths as strings."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: _json_ready(v) for k, v in asdict(value).items()}
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _dataset(d: Mapping[str, Any]) -> DatasetInfo:
@@ -154,7 +146,7 @@ def _job(d: Mapping[str, Any]) -> ImportJobInfo:
         project_id=d["project_id"],
         name=d["name"],
         kind=LabelKind(d["kind"]),
-        state=d["state"],
+        state=JobState(d["state"]),
         total=d["total"],
         succeeded=d["succeeded"],
         failed=d["failed"],
@@ -235,7 +227,7 @@ class HttpBackend:
     def create_data_rows(
         self, dataset_id: str, assets: Iterable[Any], progress: Callable[[int], None] | None
     ) -> CreateRowsResult:
-        specs = [_json_ready(a) for a in assets]
+        specs = [json_ready(a) for a in assets]
         body = self._json("POST", f"/datasets/{_seg(dataset_id)}/data-rows", {"data_rows": specs})
         if progress is not None:
             progress(len(specs))
@@ -263,7 +255,7 @@ class HttpBackend:
         self, name: str, normalized: Mapping[str, Any], media_type: MediaType | str | None
     ) -> OntologyInfo:
         kind = None if media_type is None else MediaType.parse(media_type).value
-        body = {"name": name, "normalized": _json_ready(normalized), "media_type": kind}
+        body = {"name": name, "normalized": json_ready(normalized), "media_type": kind}
         return _ontology(self._json("POST", "/ontologies", body))
 
     def get_ontology(self, ontology_id: str) -> OntologyInfo:
@@ -324,7 +316,9 @@ class HttpBackend:
         A file is sent as it is (mask paths in it are resolved on the server, within its permitted folders).
         """
         # A list goes as one JSON array, so each annotation's location reads "[index]" as it does embedded.
-        data = source.read_bytes() if isinstance(source, Path) else orjson.dumps([_json_ready(i) for i in source])
+        if isinstance(source, Path) and not source.is_file():
+            raise MediaError(f"input file {str(source)!r} does not exist or is not a file", path=str(source))
+        data = source.read_bytes() if isinstance(source, Path) else annotations_json(source)
         body = self._request(
             "POST",
             f"/projects/{_seg(project_id)}/imports",
@@ -346,10 +340,10 @@ class HttpBackend:
         pause = 0.05
         while True:
             job = self.get_import_job(job_id)
-            if job.state in DONE:
+            if job.state.done:
                 return job
             if time.monotonic() > deadline:
-                raise LabelportError(f"import job {job_id} is still {job.state} after {limit:.0f} s")
+                raise LabelportError(f"import job {job_id} is still {job.state.value} after {limit:.0f} s")
             time.sleep(pause)
             pause = min(pause * 1.5, 1.0)
 
@@ -386,7 +380,7 @@ class HttpBackend:
         limit = self.import_timeout_seconds if timeout_seconds is None else timeout_seconds
         deadline = time.monotonic() + limit
         pause = 0.05
-        while job["state"] not in DONE:
+        while not JobState(job["state"]).done:
             if time.monotonic() > deadline:
                 raise LabelportError(f"export job {job['id']} is still {job['state']} after {limit:.0f} s")
             time.sleep(pause)
@@ -412,7 +406,7 @@ class HttpBackend:
 
     def _finished_export(self, started: Mapping[str, Any]) -> tuple[dict[str, Any], Path | None]:
         job = self._wait_for_export(started)
-        if job["state"] != "FINISHED":
+        if job["state"] != JobState.FINISHED:
             return job, None
         name = "export.ndjson" if job["format"] == "export_v2" else "labels.json"
         target = self.download_dir / job["id"] / name
@@ -426,7 +420,7 @@ class HttpBackend:
 
         Mask URLs in the rows are the server's, absolute and signed: they open without a key until they expire.
         """
-        body = {"params": _json_ready(params), "filters": _json_ready(filters)}
+        body = {"params": json_ready(params), "filters": json_ready(filters)}
         job, path = self._finished_export(self._json("POST", f"/projects/{_seg(project_id)}/exports", body))
         errors = list(job["errors"]) + ([{"message": job["error"]}] if job["error"] else [])
         status = "COMPLETE" if path is not None else "FAILED"

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from labelport.errors import LabelportError
 from labelport.formats.labelbox.statuses import status
+from labelport.model.jobs import ImportJobInfo, JobState
 from labelport.model.label import LabelKind
-from labelport.service.imports import ImportJobInfo
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
@@ -37,8 +37,10 @@ class ImportJob:
         return self.info.name
 
     @property
-    def state(self) -> str:
-        """RUNNING, FINISHED (possibly with failed annotations, see ``errors``) or FAILED (see ``error``)."""
+    def state(self) -> JobState:
+        """RUNNING, FINISHED (possibly with failed annotations, see ``errors``) or FAILED (see ``error``).
+
+        A ``JobState``, which is a str: ``job.state == "FINISHED"`` holds as on the platforms."""
         return self.info.state
 
     @property
@@ -55,9 +57,9 @@ class ImportJob:
     def _poll(self, sleep_seconds: float, timeout_seconds: float | None) -> None:
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self.refresh()
-        while self.info.state not in ("FINISHED", "FAILED"):
+        while not self.info.state.done:
             if deadline is not None and time.monotonic() > deadline:
-                raise LabelportError(f"import {self.uid} is still {self.info.state} after {timeout_seconds} s")
+                raise LabelportError(f"import {self.uid} is still {self.info.state.value} after {timeout_seconds} s")
             time.sleep(max(0.05, min(sleep_seconds, 5.0)))
             self.refresh()
 
@@ -75,7 +77,7 @@ class ImportJob:
         return [status(s) for s in self.client.backend.import_statuses(self.uid, True)]
 
     def __repr__(self) -> str:
-        return f"<ImportJob {self.uid} name={self.name!r} state={self.state} failed={self.info.failed}>"
+        return f"<ImportJob {self.uid} name={self.name!r} state={self.state.value} failed={self.info.failed}>"
 
 
 def _as_ndjson(objects: Iterable[Any]) -> list[Mapping[str, Any]]:

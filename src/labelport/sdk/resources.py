@@ -1,7 +1,8 @@
 """SDK resources: Dataset, DataRow, Ontology, Project, Batch and the data-row creation Task.
 
 Attribute names follow the platforms' SDKs (``uid``, ``name``, ``global_key``, ``media_attributes``) so
-existing scripts read naturally; every method is one call into ``labelport.service``.
+existing scripts read naturally; every method is one call of ``client.backend`` (embedded: into
+``labelport.service``; else over HTTP).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from labelport.model.media import DataRow as ModelDataRow
 from labelport.model.media import MediaType
 from labelport.model.ontology import Ontology as ModelOntology
-from labelport.service.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
+from labelport.model.records import BatchInfo, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
 
 if TYPE_CHECKING:
+    from labelport.model.workflow import HistoryEntry, WorkflowState
     from labelport.sdk.client import Client
     from labelport.sdk.encord.label_row import Bundle, LabelRowV2
     from labelport.sdk.exports import ExportTask
     from labelport.sdk.imports import ImportJob
-    from labelport.service.workflow import HistoryEntry, WorkflowState
 
 
 class DataRow:

@@ -17,33 +17,21 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, NotFoundError, ValidationError
+# Both were defined here first; scripts catch them from this module.
+from labelport.errors import AuthenticationError as AuthenticationError
+from labelport.errors import NotFoundError, ValidationError
+from labelport.errors import PermissionDeniedError as PermissionDeniedError
 from labelport.model._checks import enum_value
 from labelport.model.ids import new_id
+from labelport.model.jobs import JobInfo, JobKind
 from labelport.service.hub import Hub, ensure_organization, now
 from labelport.store import Database
-from labelport.store.schema import (
-    api_keys,
-    batches,
-    export_jobs,
-    import_jobs,
-    organizations,
-    project_members,
-    projects,
-    users,
-)
+from labelport.store import jobs as job_store
+from labelport.store.schema import api_keys, batches, organizations, project_members, projects, users
 
 KEY_PREFIX = "lp_"
 SHOWN_PREFIX_LENGTH = 10  # "lp_" and 7 characters of the secret: enough to tell keys apart in a list
 DEFAULT_ADMIN = "local@labelport"
-
-
-class AuthenticationError(LabelportError):
-    """No API key, or one that is unknown or revoked (HTTP 401)."""
-
-
-class PermissionDeniedError(LabelportError):
-    """The key is valid but its user may not do this (HTTP 403)."""
 
 
 class Role(StrEnum):
@@ -332,12 +320,22 @@ def project_of_batch(db: Database, principal: Principal, batch_id: str) -> str:
     return _project_of(db, principal, batches, batch_id, "batch")
 
 
-def project_of_import_job(db: Database, principal: Principal, job_id: str) -> str:
-    return _project_of(db, principal, import_jobs, job_id, "import job")
-
-
-def project_of_export_job(db: Database, principal: Principal, job_id: str) -> str:
-    return _project_of(db, principal, export_jobs, job_id, "export job")
+def require_job(db: Database, principal: Principal, job_id: str, kind: JobKind, action: Action) -> JobInfo:
+    """A job of ``kind`` in the principal's organisation, if its project allows ``action``; NotFoundError
+    when there is none. A job whose project was deleted is shown to organisation admins only."""
+    with db.read() as conn:
+        job = job_store.find(conn, job_id, organization_id=principal.organization_id, kind=kind)
+    if job is None:
+        raise NotFoundError(f"no {kind.value} job with id {job_id!r}")
+    if job.project_id is None:
+        if not principal.is_admin:
+            raise PermissionDeniedError(
+                f"{principal.email} may not see {kind.value} job {job_id!r}: its project was deleted, "
+                "so only organisation admins can"
+            )
+        return job
+    require(db, principal, job.project_id, action)
+    return job
 
 
 def set_member(hub: Hub, project_id: str, email: str, role: Role | str) -> Member:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from labelport.errors import ConflictError, LabelportError, NotFoundError, ValidationError
 from labelport.model.ids import new_id
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
+from labelport.model.records import CreateRowsResult, DatasetInfo, RowFailure
 from labelport.service import media
 from labelport.service.hub import Hub, now
-from labelport.service.records import DatasetInfo, RowFailure
 from labelport.store.schema import data_rows, datasets
 
 ROW_KEYS = frozenset({"row_data", "global_key", "media_type", "metadata_fields", "attachments", "external_id"})
@@ -58,12 +58,6 @@ def list_datasets(hub: Hub) -> list[DatasetInfo]:
             sa.select(datasets).where(datasets.c.organization_id == hub.organization_id).order_by(datasets.c.created_at)
         ).all()
     return [_dataset(r) for r in rows]
-
-
-@dataclass
-class CreateRowsResult:
-    created: list[DataRow] = field(default_factory=list)
-    failures: list[RowFailure] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,63 +1,41 @@
-"""Exports run as jobs on a server: the job is a row of ``export_jobs``, its output a file under
-``$LABELPORT_HOME/exports/<job id>/``.
+"""Exports as jobs: a row of ``jobs`` (kind export), its output a file under ``$LABELPORT_HOME/exports/<job id>/``.
 
-``start_export`` checks params and filters before it records anything (bad ones raise ``ValidationError``
-at once) and records a QUEUED job; a runner calls ``run_export_job``. Masks are linked as server paths
-(``/api/v1/projects/{project}/annotations/{feature}/index/{frame}/mask``) and legacy per-frame files as
-``/api/v1/exports/{job}/files/{path}``: the server turns them into absolute, signed URLs when it serves the
-file, so the links are fresh whenever the export is downloaded.
+``start_export`` checks the format's options and the filters before it records anything (bad ones raise
+``ValidationError`` at once) and records a QUEUED job; ``service.jobs.run`` calls ``execute``, which writes
+the output with the job's registered format (``service.exports.export``). How masks and per-frame files
+are linked is the job's ``links`` option:
+
+- ``server`` (a server's jobs): masks as server paths
+  (``/api/v1/projects/{project}/annotations/{feature}/index/{frame}/mask``) and legacy per-frame files as
+  ``/api/v1/exports/{job}/files/{path}``; the server turns them into absolute, signed URLs when it serves
+  the file, so the links are fresh whenever the export is downloaded;
+- ``files`` (embedded): mask PNGs and per-frame files written in the export's folder, linked as ``file://``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from labelport.errors import LabelportError, NotFoundError
-from labelport.model.ids import new_id
-from labelport.service import exports
+from labelport.errors import ValidationError
+from labelport.formats import FormatEntry, Output, get_format
+from labelport.model.jobs import ExportJobInfo, JobInfo, JobKind
+from labelport.service import exports, jobs
 from labelport.service.exports import ExportFilters
-from labelport.service.hub import Hub, now
-from labelport.service.projects import get_project
-from labelport.store.schema import export_jobs
-
-log = logging.getLogger(__name__)
-
-UNFINISHED = ("QUEUED", "RUNNING")
+from labelport.service.hub import Hub
 
 
-class ExportFormat(StrEnum):
-    EXPORT_V2 = "export_v2"  # NDJSON, one data row per line
-    EXPORT_LABELS = "export_labels"  # the legacy JSON array of labels
-
-    @property
-    def file_name(self) -> str:
-        return "export.ndjson" if self is ExportFormat.EXPORT_V2 else "labels.json"
-
-    @property
-    def registered(self) -> str:
-        """The registry name of the format that writes it."""
-        return "labelbox_export_v2" if self is ExportFormat.EXPORT_V2 else "labelbox_export_labels"
+class ExportLinks(StrEnum):
+    SERVER = "server"  # server paths, signed when the file is served
+    FILES = "files"  # files in the export's folder, linked as file:// URLs
 
 
-@dataclass(frozen=True, slots=True)
-class ExportJobInfo:
-    id: str
-    project_id: str
-    format: ExportFormat
-    state: str  # QUEUED | RUNNING | FINISHED | FAILED
-    rows: int
-    errors: list[dict[str, Any]]
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
+def file_name(entry: FormatEntry) -> str:
+    """The file an export of ``entry`` writes in its job's folder (for a folder format: its main file)."""
+    name: str = getattr(entry.module, "FILE_NAME", f"export.{entry.name}")
+    return name
 
 
 def exports_root(hub: Hub) -> Path:
@@ -70,13 +48,19 @@ def output_folder(hub: Hub, job_id: str) -> Path:
 
 
 def output_path(hub: Hub, job: ExportJobInfo) -> Path:
-    return output_folder(hub, job.id) / job.format.file_name
+    """The file an export writes (it exists once the job is FINISHED)."""
+    return output_folder(hub, job.id) / file_name(get_format(job.format))
+
+
+def files_path(job_id: str, relative: str) -> str:
+    """The server path that serves a file of an export's folder (frames files of the legacy export)."""
+    return f"/api/v1/exports/{job_id}/files/{relative}"
 
 
 def _legacy_filters(start: str | None, end: str | None) -> dict[str, Any]:
     raw = {"label_created_at": [start, end]} if start is not None or end is not None else {}
     ExportFilters.parse(raw)  # the same date rules as the export filter, checked now
-    return {"start": start, "end": end}
+    return raw
 
 
 def start_export(
@@ -85,134 +69,90 @@ def start_export(
     params: Mapping[str, Any] | None = None,
     filters: Mapping[str, Any] | None = None,
     *,
-    kind: ExportFormat | str = ExportFormat.EXPORT_V2,
+    fmt: str = "labelbox_export_v2",
     start: str | None = None,
     end: str | None = None,
+    links: ExportLinks | str = ExportLinks.SERVER,
+    name: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a QUEUED export of a project and return its id; params and filters are checked first.
+    """Record a QUEUED export of a project in a registered format that writes; return its id. The format's
+    options (``params`` for export_v2, or ``options``) and the filters are checked first.
 
-    ``kind="export_labels"`` is the legacy export of labels created in [``start``, ``end``].
+    ``fmt=labelbox_export_labels`` is the legacy export of labels created in [``start``, ``end``].
     """
-    kind = ExportFormat(kind)
-    get_project(hub, project_id)
-    if kind is ExportFormat.EXPORT_V2:
-        exports.check_options(kind.registered, {"params": params or {}})
-        ExportFilters.parse(filters)
-        stored_params, stored_filters = dict(params or {}), dict(filters or {})
-    else:
-        stored_params, stored_filters = {}, _legacy_filters(start, end)
-    job_id = new_id()
-    with hub.transaction() as conn:
-        conn.execute(
-            export_jobs.insert().values(
-                id=job_id,
-                project_id=project_id,
-                format=kind.value,
-                state="QUEUED",
-                params=stored_params,
-                filters=stored_filters,
-                rows=0,
-                errors=[],
-                created_at=now(),
-                created_by=hub.actor,
-            )
-        )
-    return job_id
-
-
-def _info(row: Any) -> ExportJobInfo:
-    return ExportJobInfo(
-        id=row.id,
-        project_id=row.project_id,
-        format=ExportFormat(row.format),
-        state=row.state,
-        rows=row.rows,
-        errors=list(row.errors or []),
-        error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
+    entry = get_format(fmt, reading=False)
+    links = ExportLinks(links)
+    writer_options = dict(options or {})
+    if params is not None or entry.name == "labelbox_export_v2":
+        writer_options["params"] = dict(params or {})
+    exports.check_options(entry.name, writer_options)
+    if start is not None or end is not None:
+        if filters:
+            raise ValidationError("give filters or start and end, not both", field="filters", value=dict(filters))
+        filters = _legacy_filters(start, end)
+    ExportFilters.parse(filters)
+    stored = {"options": writer_options, "filters": dict(filters or {}), "links": links.value}
+    return jobs.create(hub, JobKind.EXPORT, entry.name, name=name or entry.name, project_id=project_id, options=stored)
 
 
 def get_export_job(hub: Hub, job_id: str) -> ExportJobInfo:
-    with hub.read() as conn:
-        row = conn.execute(sa.select(export_jobs).where(export_jobs.c.id == job_id)).first()
-    if row is None:
-        raise NotFoundError(f"no export job with id {job_id!r}")
-    return _info(row)
+    return ExportJobInfo.of(jobs.get(hub, job_id, JobKind.EXPORT))
 
 
-def _finish(hub: Hub, job_id: str, **values: Any) -> None:
-    with hub.transaction() as conn:
-        conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(finished_at=now(), **values))
-
-
-def fail_export(hub: Hub, job_id: str, reason: str) -> None:
-    _finish(hub, job_id, state="FAILED", error=reason)
-
-
-def files_path(job_id: str, relative: str) -> str:
-    """The server path that serves a file of an export's folder (frames files of the legacy export)."""
-    return f"/api/v1/exports/{job_id}/files/{relative}"
-
-
-def run_export_job(hub: Hub, job_id: str) -> None:
-    """Write the output of a queued (or interrupted) export; the job ends FINISHED or FAILED with the reason.
-
-    The file is written beside its final name and renamed at the end, so a reader never sees half of it;
-    running a job again rewrites it whole.
-    """
-    job = get_export_job(hub, job_id)
-    if job.state not in UNFINISHED:
-        return
-    with hub.transaction() as conn:
-        conn.execute(export_jobs.update().where(export_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
-    with hub.read() as conn:
-        stored = conn.execute(sa.select(export_jobs.c.params, export_jobs.c.filters).where(export_jobs.c.id == job_id))
-        params, filters = stored.one()
-    folder = output_folder(hub, job_id)
+def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
+    """Write the export's output with its format (a file is written beside its final name and renamed at the
+    end, so a reader never sees half of it; running a job again rewrites it whole) and finish the job with
+    the rows written and what could not be written or held."""
+    entry = get_format(job.format, reading=False)
+    links = job.options.get("links", ExportLinks.SERVER.value)
+    if links not in tuple(ExportLinks):
+        raise ValidationError(
+            f"export {job.id} has links {links!r}; expected server or files", field="links", value=links
+        )
+    project_id = str(job.project_id)
+    folder = output_folder(hub, job.id)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / job.format.file_name
-    mask_url = exports.server_mask_url("", job.project_id)
-    try:
-        if job.format is ExportFormat.EXPORT_V2:
-            report = exports.export(
-                hub, job.project_id, job.format.registered, target, options={"params": params}, filters=filters,
-                link_mask=mask_url,
-            )  # fmt: skip
-        else:
-            start, end = filters.get("start"), filters.get("end")
-            legacy = {"label_created_at": [start, end]} if start is not None or end is not None else None
-            report = exports.export(
-                hub,
-                job.project_id,
-                job.format.registered,
-                folder,
-                options={"link_file": lambda path: files_path(job_id, path.relative_to(folder).as_posix())},
-                filters=legacy,
-                link_mask=mask_url,
-            )
-        written = report.items
-        errors = [{"message": str(p)} for p in report.problems]
-    except LabelportError as exc:
-        fail_export(hub, job_id, str(exc))
-        return
-    except Exception:
-        log.exception("export job %s failed", job_id)
-        fail_export(hub, job_id, "the export hit an unexpected error; see the server's log")
-        return
-    _finish(hub, job_id, state="FINISHED", rows=written, errors=errors)
+    options = dict(job.options.get("options") or {})
+    if ExportLinks(links) is ExportLinks.SERVER:
+        link_mask = exports.server_mask_url("", project_id)
+        if entry.output is Output.FOLDER:
+            options["link_file"] = lambda path: files_path(job.id, path.relative_to(folder).as_posix())
+    else:
+        link_mask = None
+    filters = job.options.get("filters") or {}
+    recorder = jobs.Recorder(hub, job.id, also=on_progress)
+    recorder.total = exports.count(hub, project_id, filters)
+    sink = folder if entry.output is Output.FOLDER else folder / file_name(entry)
+    report = exports.export(
+        hub,
+        project_id,
+        entry.name,
+        sink,
+        options=options,
+        filters=filters,
+        link_mask=link_mask,
+        mask_folder=folder / "masks",
+        progress=recorder,
+    )
+    errors = [{"message": str(p)} for p in report.problems] + [
+        {"message": f"dropped: {loss}"} for loss in report.losses
+    ]
+    output = f"{job.id}/{file_name(entry)}"
+    jobs.finish(
+        hub, job.id, total=report.items, succeeded=report.items, failed=len(errors), errors=errors, output=output
+    )
 
 
 __all__ = [
-    "ExportFormat",
     "ExportJobInfo",
+    "ExportLinks",
+    "execute",
     "exports_root",
-    "fail_export",
+    "file_name",
     "files_path",
     "get_export_job",
     "output_folder",
     "output_path",
-    "run_export_job",
     "start_export",
 ]

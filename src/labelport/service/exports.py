@@ -40,9 +40,10 @@ from labelport.model.encoded import EncodedAnnotation
 from labelport.model.geometry import RasterSource, VolumeSource
 from labelport.model.item import DataRowKey, ItemReview, LabeledItem
 from labelport.model.label import Label, LabelDetails, LabelKind, PerformanceDetails
-from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField, PlaneGroup
+from labelport.model.media import MediaAttributes, PlaneGroup
 from labelport.model.workflow import WorkflowStatus
 from labelport.service import workflow
+from labelport.service.datasets import to_data_row
 from labelport.service.hub import Hub
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
@@ -366,20 +367,6 @@ class MaskFiles:
 # --- items --------------------------------------------------------------------------------------------
 
 
-def _data_row(r: Any) -> DataRow:
-    return DataRow(
-        id=r.id,
-        row_data=r.row_data,
-        media_type=MediaType(r.media_type),
-        global_key=r.global_key,
-        dataset_id=r.dataset_id,
-        media_attributes=MediaAttributes.from_dict(r.media_attributes),
-        metadata_fields=tuple(MetadataField(**m) for m in r.metadata_fields),
-        attachments=tuple(Attachment(**a) for a in r.attachments),
-        external_id=r.external_id,
-    )
-
-
 def _label(r: Any, annotations: list[EncodedAnnotation]) -> Label:
     return Label(
         kind=LabelKind(r.kind),
@@ -466,7 +453,7 @@ def _items(
             yield LabeledItem(
                 DataRowKey(id=r.id, global_key=r.global_key),
                 (_label(label, annotations[r.id]),) if label is not None else (),
-                media=_data_row(r),
+                media=to_data_row(r),
                 review=review,
             )
         last = rows[-1].id
@@ -525,47 +512,8 @@ def export(
     return entry.write(counted(), sink, ctx)
 
 
-@dataclass
-class ExportResult:
-    path: Path
-    report: WriteReport
-
-    @property
-    def rows(self) -> int:
-        return self.report.items
-
-
-def run_export(
-    hub: Hub,
-    project_id: str,
-    params: Mapping[str, Any] | None,
-    filters: Mapping[str, Any] | ExportFilters | None,
-    folder: Path,
-    *,
-    fmt: str = "labelbox_export_v2",
-    progress: Callable[[int], None] | None = None,
-) -> ExportResult:
-    """Write ``folder/export.ndjson`` (masks under ``folder/masks``); params and filters checked first."""
-    check_options(fmt, {"params": params or {}})
-    ExportFilters.parse(filters)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "export.ndjson"
-    report = export(
-        hub,
-        project_id,
-        fmt,
-        path,
-        options={"params": params or {}},
-        filters=filters,
-        mask_folder=folder / "masks",
-        progress=progress,
-    )
-    return ExportResult(path, report)
-
-
 __all__ = [
     "ExportFilters",
-    "ExportResult",
     "MaskFiles",
     "StorePixels",
     "check_options",
@@ -574,6 +522,5 @@ __all__ = [
     "items",
     "mask_png_for_feature",
     "parse_time",
-    "run_export",
     "server_mask_url",
 ]

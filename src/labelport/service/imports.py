@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
+from labelport.errors import LabelportError, Location, MediaError, NotFoundError, ValidationError
 from labelport.formats import FormatEntry, detect_format, get_format
 from labelport.formats.base import ErrorPolicy, MediaLookup, Problem, ReadContext, Source
 from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
@@ -39,10 +39,11 @@ from labelport.model.encoded import EncodedAnnotation, decoded
 from labelport.model.geometry import Mask, RasterSource, VolumeSource
 from labelport.model.ids import new_id
 from labelport.model.item import DataRowKey, LabeledItem
+from labelport.model.jobs import ImportJobInfo, JobKind
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow, MediaAttributes, MediaType, PlaneGroup
 from labelport.model.ontology import Ontology
-from labelport.service import masks, workflow
+from labelport.service import jobs, masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
@@ -53,27 +54,12 @@ from labelport.store.schema import (
     annotation_rows,
     batch_data_rows,
     data_rows,
-    import_jobs,
     import_status_pages,
     labels,
-    projects,
 )
 
 MAX_PER_FEATURE = 5000
 CHUNK = 250  # items checked and inserted together; small, so their objects die before the GC's oldest generation
-
-
-@dataclass(frozen=True, slots=True)
-class ImportJobInfo:
-    id: str
-    project_id: str
-    name: str
-    kind: LabelKind
-    state: str
-    total: int
-    succeeded: int
-    failed: int
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,6 +662,17 @@ def _clear_labels(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Prob
             conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id == label_id))
 
 
+def _whole_rows(fmt: str | None) -> bool:
+    """Whether an item of the format is the whole label of its data row (``WHOLE_ROWS`` of its module)."""
+    if fmt is None:
+        return False
+    try:
+        entry = get_format(fmt, reading=True)
+    except LabelportError:
+        return False
+    return bool(getattr(entry.module, "WHOLE_ROWS", False))
+
+
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
     """Check each annotation of each item of ``chunk`` and insert those that pass, with one status each.
 
@@ -712,52 +709,35 @@ def start_import(
     kind: LabelKind | str,
     *,
     fmt: str = "labelbox_ndjson",
-    input_blob: str | None = None,
+    source: bytes | Path | None = None,
+    input_name: str | None = None,
+    file_roots: Iterable[Path] = (),
+    reader_options: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a QUEUED import job (its input, when kept in the blob store, lets a runner resume it)."""
+    """Record a QUEUED import job; ``source`` (the file or its bytes) is kept in the blob store as its input,
+    so ``jobs.run`` runs it anywhere, again after a crash. ``fmt`` is a registered format that reads (a name
+    or a vendor alias); ``input_name`` names the file in problem locations; ``file_roots`` are extra folders
+    the files it names may be read from (the folder of a local file); ``reader_options`` go to the reader."""
     kind = LabelKind.parse(kind)
-    get_project(hub, project_id)
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"import name must be a non-empty string, found {name!r}", field="name", value=name)
-    job_id = new_id()
-    with hub.transaction() as conn:
-        conn.execute(
-            import_jobs.insert().values(
-                id=job_id,
-                project_id=project_id,
-                name=name,
-                kind=kind.value,
-                format=fmt,
-                state="QUEUED",
-                input_blob=input_blob,
-                total=0,
-                succeeded=0,
-                failed=0,
-                created_at=now(),
-                created_by=hub.actor,
-            )
-        )
-    return job_id
-
-
-def _whole_rows(fmt: str | None) -> bool:
-    """Whether an item of the format is the whole label of its data row (``WHOLE_ROWS`` of its module)."""
-    if fmt is None:
-        return False
-    try:
-        entry = get_format(fmt, reading=True)
-    except LabelportError:
-        return False
-    return bool(getattr(entry.module, "WHOLE_ROWS", False))
-
-
-def fail_import(hub: Hub, job_id: str, reason: str) -> None:
-    with hub.transaction() as conn:
-        conn.execute(
-            import_jobs.update()
-            .where(import_jobs.c.id == job_id)
-            .values(state="FAILED", error=reason, finished_at=now())
-        )
+    entry = get_format(fmt, reading=True)
+    options = {
+        "label_kind": kind.value,
+        **({"input_name": input_name} if input_name is not None else {}),
+        **({"file_roots": [str(Path(r).absolute()) for r in file_roots]} if file_roots else {}),
+        **({"reader_options": dict(reader_options)} if reader_options else {}),
+        # Relative references of a local file resolve against its folder (the kept copy is elsewhere).
+        **({"base": str(source.absolute().parent)} if isinstance(source, Path) else {}),
+    }
+    return jobs.create(
+        hub,
+        JobKind.IMPORT,
+        entry.name,
+        name=name,
+        project_id=project_id,
+        options=options,
+        source=source,
+        content_type="application/x-ndjson",
+    )
 
 
 def run_import(
@@ -768,58 +748,45 @@ def run_import(
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportJobInfo:
-    """Validate and store the annotations of a queued job in one transaction; returns the finished job.
-
-    Running a job again (after a crash) is safe: an interrupted run committed nothing.
+    """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
+    finished job. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
+    with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
+    the import is then written.
     """
-    job = get_import_job(hub, job_id)
+    job = jobs.get(hub, job_id, JobKind.IMPORT)
+    if job.project_id is None:
+        raise NotFoundError(jobs.PROJECT_GONE)
     project = get_project(hub, job.project_id)
     if project.ontology_id is None:
-        fail_import(hub, job_id, f"project {project.name!r} has no ontology; connect one before importing")
-        return get_import_job(hub, job_id)
-    with hub.transaction() as conn:
-        conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(state="RUNNING", started_at=now()))
-    with hub.read() as conn:
-        fmt = conn.execute(sa.select(import_jobs.c.format).where(import_jobs.c.id == job_id)).scalar()
+        raise ValidationError(
+            f"project {project.name!r} has no ontology; connect one before importing", field="project", value=project.id
+        )
     run = _Run(
         hub=hub,
         project_id=project.id,
         media_type=project.media_type,
-        kind=job.kind,
+        kind=LabelKind(job.options["label_kind"]),
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         roots=(Path.cwd(), *roots),
-        whole_rows=_whole_rows(fmt),
+        whole_rows=_whole_rows(job.format),
     )
-    try:
-        with hub.transaction() as conn:
-            chunk: list[LabeledItem | Problem] = []
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= CHUNK:
-                    _process_chunk(run, conn, chunk)
-                    if progress:
-                        progress(len(chunk))
-                    chunk = []
-            if chunk:
+    with hub.transaction() as conn:
+        chunk: list[LabeledItem | Problem] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
                 _process_chunk(run, conn, chunk)
                 if progress:
                     progress(len(chunk))
-            workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
-            _insert_status_pages(conn, job_id, run)
-            conn.execute(
-                import_jobs.update()
-                .where(import_jobs.c.id == job_id)
-                .values(
-                    state="FINISHED",
-                    total=len(run.statuses),
-                    succeeded=run.succeeded,
-                    failed=len(run.statuses) - run.succeeded,
-                    finished_at=now(),
-                )
-            )
-    except Exception as exc:
-        fail_import(hub, job_id, f"{type(exc).__name__}: {exc}")
-        raise
+                chunk = []
+        if chunk:
+            _process_chunk(run, conn, chunk)
+            if progress:
+                progress(len(chunk))
+        workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
+        _insert_status_pages(conn, job_id, run)
+        total = len(run.statuses)
+        jobs.finish(hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, conn=conn)
     return get_import_job(hub, job_id)
 
 
@@ -834,9 +801,12 @@ def import_annotations(
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportJobInfo:
-    """Start and run an import in this process; returns the finished job (statuses via ``import_statuses_of``)."""
+    """Import items already read, in this process, as a job without a kept input (it cannot run again);
+    returns it FINISHED or FAILED with the reason (statuses via ``import_statuses_of``). Inputs that are
+    files or bytes go through ``start_import(source=...)`` and ``jobs.run`` instead."""
     job_id = start_import(hub, project_id, name, kind, fmt=fmt)
-    return run_import(hub, job_id, items, roots=roots, progress=progress)
+    jobs.attempt(hub, job_id, lambda _job: run_import(hub, job_id, items, roots=roots, progress=progress))
+    return get_import_job(hub, job_id)
 
 
 def reader(
@@ -847,24 +817,23 @@ def reader(
     *,
     roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
+    base: Path | None = None,
     project_id: str | None = None,
-    ontology: Ontology | None = None,
 ) -> tuple[FormatEntry, Iterator[LabeledItem | Problem]]:
     """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
-    its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable.
+    its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable; relative file
+    references resolve against ``base`` (the folder of the file the input came from).
 
-    With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology
-    (or ``ontology``, the project's linked to the input's own, see ``input_ontology``)."""
+    With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology."""
     entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
-    media = None
+    media, ontology = None, None
     if project_id is not None:
         media = media_lookup(hub, project_id)
-        if ontology is None:
-            project = get_project(hub, project_id)
-            ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
+        project = get_project(hub, project_id)
+        ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
-        resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots)),
+        resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots), base),
         ontology=ontology,
         label_kind=LabelKind.parse(kind),
         options=dict(options or {}),
@@ -874,16 +843,14 @@ def reader(
 
 
 def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file: str | Path) -> Ontology:
-    """The ontology to read an input with, from the ontology file its labels were made with (a format's own
-    JSON, e.g. Encord's): connected as the project's when the project has none; else the project's, with the
-    file's ids on the features of the same name and kind (recorded on the project's ontology where it had
-    none, so an export writes them back)."""
+    """The project's ontology for an input whose labels were made with ``ontology_file`` (a format's own
+    JSON, e.g. Encord's): connected as the project's when the project has none; else the project's, matched
+    to it by feature name and kind, with the file's ids recorded on the project's features that had none
+    (so the reader finds them, and an export writes them back)."""
     load = getattr(entry.module, "ontology_of", None)
     link = getattr(entry.module, "linked_ontology", None)
     if load is None or link is None:
-        raise ValidationError(
-            f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file)
-        )
+        raise ValidationError(f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file))
     theirs: Ontology = load(ontology_file)
     project = get_project(hub, project_id)
     if project.ontology_id is None:
@@ -896,78 +863,51 @@ def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file:
     from labelport.service.ontologies import add_external_ids
 
     ours = get_ontology(hub, project.ontology_id).ontology
-    linked: Ontology = link(ours, theirs)
-    add_external_ids(hub, project.ontology_id, linked)
-    return linked
+    return add_external_ids(hub, project.ontology_id, link(ours, theirs)).ontology
 
 
 def import_source(
     hub: Hub,
     project_id: str,
     name: str,
-    source: Source,
+    source: Path | bytes,
     kind: LabelKind | str,
     *,
     fmt: str | None = None,
-    roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     ontology_file: str | Path | None = None,
 ) -> ImportJobInfo:
-    """Read ``source`` with its registered format and import it in this process (the CLI's and the embedded
-    SDK's path); a file's own folder is readable for the files it names. ``ontology_file``: the ontology the
-    labels were made with, in the format's own JSON (``input_ontology``)."""
-    folder = (Path(source).absolute().parent,) if isinstance(source, str | Path) else ()
+    """Import a file (or its bytes) in this process as a job that keeps its input, through the registered
+    format ``fmt`` (recognised from the content when None); the file's folder is readable for the files it
+    names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path).
+    ``ontology_file``: the ontology the labels were made with, in the format's own JSON (``input_ontology``)."""
+    if isinstance(source, Path) and not source.is_file():
+        raise MediaError(f"import file {str(source)!r} does not exist", path=str(source))
     entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
-    ontology = input_ontology(hub, project_id, entry, ontology_file) if ontology_file is not None else None
-    _, items = reader(
+    if ontology_file is not None:
+        input_ontology(hub, project_id, entry, ontology_file)
+    job_id = start_import(
         hub,
-        source,
-        entry.name,
+        project_id,
+        name,
         kind,
-        roots=(*folder, *roots),
-        options=options,
-        project_id=project_id,
-        ontology=ontology,
+        fmt=entry.name,
+        source=source,
+        input_name=str(source) if isinstance(source, Path) else None,
+        file_roots=(Path(source).absolute().parent,) if isinstance(source, Path) else (),
+        reader_options=options,
     )
-    return import_annotations(
-        hub, project_id, name, items, kind, fmt=entry.name, roots=(*folder, *roots), progress=progress
-    )
+    jobs.run(hub, job_id, on_progress=progress)
+    return get_import_job(hub, job_id)
 
 
 def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
-    with hub.read() as conn:
-        row = conn.execute(
-            sa.select(import_jobs)
-            .join(projects, projects.c.id == import_jobs.c.project_id)
-            .where(import_jobs.c.id == job_id, projects.c.organization_id == hub.organization_id)
-        ).first()
-    if row is None:
-        raise NotFoundError(f"no import job with id {job_id!r}")
-    return ImportJobInfo(
-        id=row.id,
-        project_id=row.project_id,
-        name=row.name,
-        kind=LabelKind(row.kind),
-        state=row.state,
-        total=row.total,
-        succeeded=row.succeeded,
-        failed=row.failed,
-        error=row.error,
-    )
+    return ImportJobInfo.of(jobs.get(hub, job_id, JobKind.IMPORT))
 
 
 def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
-    get_project(hub, project_id)  # in the caller's organisation, or NotFoundError
-    with hub.read() as conn:
-        ids = list(
-            conn.execute(
-                sa.select(import_jobs.c.id)
-                .where(import_jobs.c.project_id == project_id)
-                .order_by(import_jobs.c.created_at)
-            ).scalars()
-        )
-    return [get_import_job(hub, i) for i in ids]
+    return [ImportJobInfo.of(j) for j in jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT)]
 
 
 def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
@@ -1012,6 +952,9 @@ __all__ = [
     "import_annotations",
     "import_source",
     "import_statuses_of",
+    "list_import_jobs",
     "reader",
+    "run_import",
+    "start_import",
     "stored_annotations",
 ]

@@ -30,9 +30,10 @@ class FileResolver:
     """The files and URLs an import may read (``formats.base.Resolver``): local files under the permitted
     folders (``LABELPORT_FILE_ROOTS`` plus ``roots``), http(s) only when ``LABELPORT_ALLOW_HTTP=1``."""
 
-    def __init__(self, settings: Settings, roots: Sequence[Path] = ()) -> None:
+    def __init__(self, settings: Settings, roots: Sequence[Path] = (), base: Path | None = None) -> None:
         self.settings = settings
         self.roots = tuple(roots)
+        self.base = base  # relative references resolve against it (the folder of the file being read)
 
     def local_path(self, uri: str, what: str) -> Path:
         parsed = urlparse(uri)
@@ -40,6 +41,8 @@ class FileResolver:
         if not (scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/"))):
             raise ValidationError(f"{what} {uri!r} is not a local file", field="uri", value=uri)
         path = Path(unquote(parsed.path) if scheme == "file" else uri).expanduser()
+        if not path.is_absolute() and self.base is not None:
+            path = self.base / path
         allowed = [*self.settings.file_roots, *self.roots]
         resolved = path.resolve()
         if not any(resolved.is_relative_to(root.resolve()) for root in allowed):

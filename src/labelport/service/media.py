@@ -6,68 +6,26 @@ the file name alone. A DICOM data row is one series: a folder of instances or a 
 
 from __future__ import annotations
 
-import gzip
-import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from labelport.errors import MediaError, ValidationError
+from labelport.imaging.attributes import image_attributes, nifti_attributes
+from labelport.imaging.sniff import is_dicom_file, is_nifti_file, sniff_media
 from labelport.model.media import MediaAttributes, MediaType
 
 if TYPE_CHECKING:
     from labelport.imaging import SeriesHeader
 
 _VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
+# Sniffing and header reading are imaging's; these names stay importable from here.
+sniff_file = sniff_media
 
 
 def is_remote(row_data: str) -> bool:
     return urlparse(row_data).scheme in {"http", "https", "s3", "gs"}
-
-
-def _head(path: Path, size: int = 512) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(size)
-
-
-def is_dicom_file(path: Path) -> bool:
-    head = _head(path, 132)
-    return len(head) >= 132 and head[128:132] == b"DICM"
-
-
-def is_nifti_file(path: Path) -> bool:
-    head = _head(path, 352)
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(352)
-        except OSError:
-            return False
-    if len(head) < 348:
-        return False
-    # sizeof_hdr is 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order, and the magic confirms it.
-    little, big = struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0]
-    return bool({little, big} & {348, 540}) and (head[344:347] in {b"n+1", b"ni1"} or head[4:7] in {b"n+2", b"ni2"})
-
-
-def sniff_file(path: Path) -> MediaType | None:
-    """The media type of one local file, from its content; None when it is none of ours."""
-    if is_dicom_file(path):
-        return MediaType.DICOM
-    if is_nifti_file(path):
-        return MediaType.NIFTI
-    head = _head(path, 12)
-    if head[4:8] in _VIDEO_BRANDS or head[:4] == b"\x1aE\xdf\xa3":  # MP4/MOV, Matroska/WebM
-        return MediaType.VIDEO
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError):
-        return None
-    return MediaType.IMAGE
 
 
 def series_files(row_data: str | Sequence[str], where: str) -> list[Path]:
@@ -156,39 +114,6 @@ def video_attributes(path: Path) -> MediaAttributes:
     )
 
 
-def image_attributes(path: Path) -> MediaAttributes:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        mime = Image.MIME.get(image.format or "", None)
-        return MediaAttributes(mime_type=mime, width=image.width, height=image.height)
-
-
-def nifti_attributes(path: Path) -> MediaAttributes:
-    import nibabel as nib
-    import numpy as np
-
-    image = cast("nib.Nifti1Image", nib.load(str(path)))
-    shape = tuple(int(s) for s in image.shape)
-    if len(shape) < 3:
-        shape = (*shape, 1, 1)[:3]
-    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])  # type: ignore[no-untyped-call]
-    affine = np.asarray(image.affine, dtype=np.float64)
-    return MediaAttributes(
-        mime_type="application/x-nifti",
-        width=shape[0],
-        height=shape[1],
-        frames=shape[2],
-        columns=shape[0],
-        rows=shape[1],
-        slices=shape[2],
-        spacing=(*zooms, 1.0, 1.0, 1.0)[:3],  # type: ignore[arg-type]
-        # NIfTI is RAS; the origin is reported in LPS like DICOM's.
-        origin=(-float(affine[0, 3]), -float(affine[1, 3]), float(affine[2, 3])),
-        affine=tuple(float(v) for v in (np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine).reshape(-1)),
-    )
-
-
 def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:
     """With roots configured (``LABELPORT_FILE_ROOTS``), a local file must lie under one of them."""
     if not roots:
@@ -253,7 +178,7 @@ def describe(
             )
         files = series_files(row_data, where)
         return str(path.absolute()), MediaType.DICOM, dicom_attributes(files, where)
-    found = sniff_file(path)
+    found = sniff_media(path)
     if claimed is MediaType.DICOM and found is not MediaType.DICOM:
         raise MediaError(
             f"{where}: media_type 'dicom' was given but {row_data!r} is not a DICOM series "
@@ -278,3 +203,18 @@ def describe(
     if found is MediaType.IMAGE:
         return absolute, found, image_attributes(path)
     return absolute, found, video_attributes(path)
+
+
+__all__ = [
+    "check_readable",
+    "describe",
+    "dicom_attributes",
+    "image_attributes",
+    "is_dicom_file",
+    "is_nifti_file",
+    "is_remote",
+    "nifti_attributes",
+    "series_files",
+    "sniff_file",
+    "video_attributes",
+]

@@ -14,6 +14,7 @@ from labelport.service.datasets import existing_global_keys
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.records import BatchInfo, ProjectInfo
+from labelport.store import Database
 from labelport.store.schema import batch_data_rows, batches, data_rows, projects, workflow_tasks
 
 MAX_BATCH_ROWS = 100_000
@@ -66,6 +67,16 @@ def get_project(hub: Hub, project_id: str) -> ProjectInfo:
     if row is None:
         raise NotFoundError(f"no project with id {project_id!r}")
     return _project(row)
+
+
+def organization_of(db: Database, project_id: str) -> str:
+    """The organisation a project belongs to, whoever asks: for links the server signed, which name a project
+    and stand in for a key. NotFoundError when there is no such project."""
+    with db.read() as conn:
+        found = conn.execute(sa.select(projects.c.organization_id).where(projects.c.id == project_id)).scalar()
+    if found is None:
+        raise NotFoundError(f"no project with id {project_id!r}")
+    return str(found)
 
 
 def list_projects(hub: Hub) -> list[ProjectInfo]:

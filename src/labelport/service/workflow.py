@@ -398,6 +398,7 @@ __all__ = [
     "WorkflowStatus",
     "apply",
     "approve",
+    "as_utc",
     "configure",
     "histories",
     "history",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,17 +39,40 @@ class BlobStore:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, target)
+        self._record(conn, digest, len(data), content_type)
+        return digest
+
+    @staticmethod
+    def _record(conn: sa.Connection, digest: str, size: int, content_type: str) -> None:
         exists = conn.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256 == digest)).first()
         if exists is None:
             conn.execute(
-                blobs.insert().values(
-                    sha256=digest, size=len(data), content_type=content_type, created_at=datetime.now(UTC)
-                )
+                blobs.insert().values(sha256=digest, size=size, content_type=content_type, created_at=datetime.now(UTC))
             )
+
+    def put_file(self, conn: sa.Connection, source: Path, content_type: str = "application/octet-stream") -> str:
+        """Store the file at ``source`` (once, streamed: never whole in memory); return its SHA-256."""
+        sha = hashlib.sha256()
+        with source.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        digest = sha.hexdigest()
+        target = self.path(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            os.close(fd)
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        self._record(conn, digest, source.stat().st_size, content_type)
         return digest
+
+    def has(self, digest: str) -> bool:
+        """Whether the file of ``digest`` is in the store (a row without its file cannot be read)."""
+        return self.path(digest).is_file()
 
     def get(self, digest: str) -> bytes:
         target = self.path(digest)
         if not target.exists():
-            raise NotFoundError(f"blob {digest} is not in the blob store at {self.root}")
+            raise NotFoundError(f"blob {digest} is missing from the blob store")
         return target.read_bytes()

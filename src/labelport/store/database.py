@@ -2,6 +2,11 @@
 
 ``LABELPORT_DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) selects PostgreSQL. The schema
 is brought to the newest Alembic revision when a database is opened.
+
+Transactions (``write()``, ``read()``) turn database failures into labelport errors that name no SQL:
+what only the database can tell (a uniqueness or foreign-key rule, a value too long) becomes
+ConflictError or ValidationError, a locked SQLite StoreBusyError, anything else StoreError, with the
+database's own error kept as the cause for the log.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from labelport.errors import LabelportError
+from labelport.errors import ConflictError, LabelportError, StoreBusyError, StoreError, ValidationError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -44,6 +49,23 @@ def _json_dumps(value: Any) -> str:
 
 def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Database failures as labelport errors whose messages name no internals (the cause keeps them)."""
+    try:
+        yield
+    except sa.exc.IntegrityError as exc:
+        raise ConflictError("the change conflicts with data already stored") from exc
+    except sa.exc.DataError as exc:
+        raise ValidationError("a value is not acceptable to the database (too long or invalid)") from exc
+    except sa.exc.OperationalError as exc:
+        if "locked" in str(exc.orig):
+            raise StoreBusyError("the store is busy with another write (a large import?); retry shortly") from exc
+        raise StoreError("the database failed; see the server's log") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError("the database failed; see the server's log") from exc
 
 
 def _alembic_config(engine: sa.Engine) -> Config:
@@ -96,14 +118,14 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A write transaction: committed on success, rolled back on any error."""
-        with self.engine.connect() as conn:
+        with store_errors(), self.engine.connect() as conn:
             conn.execution_options(write=True)
             with conn.begin():
                 yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with store_errors(), self.engine.connect() as conn:
             yield conn
 
     def migrate(self) -> None:

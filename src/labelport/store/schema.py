@@ -211,45 +211,35 @@ annotation_rows = sa.Table(
     sa.UniqueConstraint("label_id", "uuid"),
 )
 
-import_jobs = sa.Table(
-    "import_jobs",
+# Every long operation (import, export, later conversion) is one row here, run by service.jobs.run. A job
+# keeps its organisation when its project is deleted (project_id becomes NULL), so it stays listed and
+# attributable; its input is a blob, its result under ``output``.
+jobs = sa.Table(
+    "jobs",
     metadata,
     _id(),
-    sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("organization_id", ID, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("format", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("options", JSON, nullable=False),
     sa.Column("input_blob", sa.String(64), sa.ForeignKey("blobs.sha256", ondelete="RESTRICT"), nullable=True),
+    sa.Column("output", sa.Text, nullable=True),
+    sa.Column("progress_done", sa.Integer, nullable=False, default=0),
+    sa.Column("progress_total", sa.Integer, nullable=True),
     sa.Column("total", sa.Integer, nullable=False, default=0),
     sa.Column("succeeded", sa.Integer, nullable=False, default=0),
     sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("error", sa.Text, nullable=True),
-    _created(),
-    sa.Column("started_at", NOW, nullable=True),
-    sa.Column("finished_at", NOW, nullable=True),
-    sa.Column("created_by", sa.String(320), nullable=True),
-    sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
-)
-
-export_jobs = sa.Table(
-    "export_jobs",
-    metadata,
-    _id(),
-    sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
-    sa.Column("format", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("params", JSON, nullable=False),
-    sa.Column("filters", JSON, nullable=False),
-    sa.Column("rows", sa.Integer, nullable=False, default=0),
     sa.Column("errors", JSON, nullable=False),
     sa.Column("error", sa.Text, nullable=True),
     _created(),
     sa.Column("started_at", NOW, nullable=True),
     sa.Column("finished_at", NOW, nullable=True),
     sa.Column("created_by", sa.String(320), nullable=True),
+    sa.CheckConstraint("kind in ('import', 'export', 'convert')", name="kind"),
     sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
-    sa.CheckConstraint("format in ('export_v2', 'export_labels')", name="format"),
 )
 
 # An import's statuses in pages of STATUS_PAGE, each ``[uuid, data row, errors]`` (errors null: SUCCESS), in
@@ -257,7 +247,7 @@ export_jobs = sa.Table(
 import_status_pages = sa.Table(
     "import_status_pages",
     metadata,
-    sa.Column("job_id", ID, sa.ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("page", sa.Integer, primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("statuses", JSON, nullable=False),

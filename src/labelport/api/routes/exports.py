@@ -1,4 +1,4 @@
-"""Exports and masks. An export runs as a background job (``export_jobs``); its file is streamed when
+"""Exports and masks. An export runs as a background job (kind export); its file is streamed when
 downloaded, with every mask and frame link turned into an absolute URL signed for ``url_ttl`` seconds.
 
 The mask route cuts a PNG on demand; it, the download and the export files open with an API key or a
@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -20,13 +19,13 @@ from labelport.api.errors import RESPONSES
 from labelport.api.schemas import ExportIn, ExportJobOut, ExportLabelsIn
 from labelport.api.signed import KeyOrSignature, link_signer, links_pattern, sign_links, signed_url
 from labelport.errors import NotFoundError
-from labelport.jobs import JobKind
-from labelport.service import auth
+from labelport.model.jobs import JobKind, JobState
+from labelport.service import auth, projects
 from labelport.service import export_jobs as jobs
 from labelport.service import exports as export_service
 from labelport.service.auth import Action
 from labelport.service.hub import Hub
-from labelport.store.schema import export_jobs, projects
+from labelport.service.jobs import acting_hub
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -36,7 +35,7 @@ UrlTtl = Annotated[
     Query(ge=1, le=7 * 24 * 3600, description="Seconds the signed mask and file URLs in the response stay valid"),
 ]
 NDJSON = "application/x-ndjson"
-MEDIA_TYPES = {jobs.ExportFormat.EXPORT_V2: NDJSON, jobs.ExportFormat.EXPORT_LABELS: "application/json"}
+JSON = "application/json"
 PNG_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "The mask PNG"}}
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {NDJSON: {}, "application/json": {}}, "description": "The file"}
@@ -51,30 +50,33 @@ def _hub(ctx: ServerContext, who: auth.Principal | None, project_id: str, action
             db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings
         )
     # A valid signature names this very path: the server itself made it for someone allowed to see it.
-    with ctx.db.read() as conn:
-        organization = conn.execute(sa.select(projects.c.organization_id).where(projects.c.id == project_id)).scalar()
-    if organization is None:
-        raise NotFoundError(f"no project with id {project_id!r}")
+    organization = projects.organization_of(ctx.db, project_id)
     return Hub(db=ctx.db, blobs=ctx.blobs, organization_id=organization, actor="signed URL", settings=ctx.settings)
 
 
-def _project_of_job(ctx: ServerContext, who: auth.Principal | None, job_id: str) -> str:
+def _export_hub(ctx: ServerContext, who: auth.Principal | None, job_id: str) -> tuple[Hub, str]:
+    """A Hub to read export ``job_id`` (as the key's user, who must be allowed to export its project, or
+    for a signed URL in the job's organisation) and the job's project."""
     if who is not None:
-        return auth.project_of_export_job(ctx.db, who, job_id)
-    with ctx.db.read() as conn:
-        project = conn.execute(sa.select(export_jobs.c.project_id).where(export_jobs.c.id == job_id)).scalar()
-    if project is None:
-        raise NotFoundError(f"no export job with id {job_id!r}")
-    return str(project)
+        job = auth.require_job(ctx.db, who, job_id, JobKind.EXPORT, Action.EXPORT)
+        hub = Hub(
+            db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings
+        )
+    else:
+        hub, job = acting_hub(ctx, job_id, JobKind.EXPORT)
+    if job.project_id is None:
+        raise NotFoundError(f"the project of export {job_id} was deleted")
+    return hub, job.project_id
 
 
 def _out(request: Request, info: jobs.ExportJobInfo) -> ExportJobOut:
     path = f"/api/v1/exports/{info.id}/download"
-    return ExportJobOut.of(info, signed_url(request, path, DEFAULT_URL_TTL) if info.state == "FINISHED" else None)
+    finished = info.state is JobState.FINISHED
+    return ExportJobOut.of(info, signed_url(request, path, DEFAULT_URL_TTL) if finished else None)
 
 
 def _queue(caller: Caller, job_id: str, request: Request) -> ExportJobOut:
-    caller.ctx.runner.submit(JobKind.EXPORT, job_id)
+    caller.ctx.runner.submit(job_id)
     return _out(request, jobs.get_export_job(caller.hub, job_id))
 
 
@@ -89,15 +91,13 @@ def start_export(project_id: str, body: ExportIn, caller: CallerDep, request: Re
 def start_export_labels(project_id: str, body: ExportLabelsIn, caller: CallerDep, request: Request) -> ExportJobOut:
     """Queue the legacy export of labels created from ``start`` to ``end``; its file is a JSON array."""
     caller.require(project_id, Action.EXPORT)
-    job_id = jobs.start_export(
-        caller.hub, project_id, kind=jobs.ExportFormat.EXPORT_LABELS, start=body.start, end=body.end
-    )
+    job_id = jobs.start_export(caller.hub, project_id, fmt="labelbox_export_labels", start=body.start, end=body.end)
     return _queue(caller, job_id, request)
 
 
 @router.get("/exports/{job_id}", tags=["exports"])
 def get_export(job_id: str, caller: CallerDep, request: Request) -> ExportJobOut:
-    caller.require(auth.project_of_export_job(caller.ctx.db, caller.principal, job_id), Action.EXPORT)
+    caller.require_job(job_id, JobKind.EXPORT, Action.EXPORT)
     return _out(request, jobs.get_export_job(caller.hub, job_id))
 
 
@@ -108,15 +108,16 @@ def _stream(path: FilePath, sign: Callable[[bytes], bytes]) -> Iterator[bytes]:
 
 
 def _serve(request: Request, who: auth.Principal | None, job_id: str, relative: str | None, ttl: int) -> Response:
-    ctx = context(request)
-    project_id = _project_of_job(ctx, who, job_id)
-    hub = _hub(ctx, who, project_id, Action.EXPORT)
+    hub, project_id = _export_hub(context(request), who, job_id)
     job = jobs.get_export_job(hub, job_id)
-    if job.state != "FINISHED":
-        raise NotFoundError(f"export {job_id} has no file yet: it is {job.state}")
+    if job.state is not JobState.FINISHED:
+        raise NotFoundError(f"export {job_id} has no file yet: it is {job.state.value}")
     folder = jobs.output_folder(hub, job_id)
     if relative is None:
-        path, media_type = folder / job.format.file_name, MEDIA_TYPES[job.format]
+        path = jobs.output_path(hub, job)
+        media_type = (
+            NDJSON if path.suffix == ".ndjson" else JSON if path.suffix == ".json" else "application/octet-stream"
+        )
     else:
         try:
             path = (folder / relative).resolve()

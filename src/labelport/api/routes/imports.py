@@ -17,9 +17,8 @@ from labelport.api.pagination import paginate
 from labelport.api.schemas import ImportJobOut, ImportStatusOut, Page
 from labelport.errors import ValidationError
 from labelport.formats import get_format
-from labelport.jobs import JobKind
+from labelport.model.jobs import JobKind
 from labelport.model.label import LabelKind
-from labelport.service import auth
 from labelport.service import imports as import_service
 from labelport.service.auth import Action
 
@@ -68,10 +67,8 @@ def _queue(
 ) -> ImportJobOut:
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
-    with hub.transaction() as conn:
-        digest = hub.blobs.put(conn, data, NDJSON)
-    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, input_blob=digest)
-    caller.ctx.runner.submit(JobKind.IMPORT, job_id, file_name)
+    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=data, input_name=file_name)
+    caller.ctx.runner.submit(job_id)
     return ImportJobOut.of(import_service.get_import_job(hub, job_id))
 
 
@@ -83,7 +80,7 @@ def list_import_jobs(project_id: str, caller: CallerDep, page: PageDep) -> Page[
 
 @router.get("/imports/{job_id}", tags=["imports"])
 def get_import_job(job_id: str, caller: CallerDep) -> ImportJobOut:
-    caller.require(auth.project_of_import_job(caller.ctx.db, caller.principal, job_id), Action.READ)
+    caller.require_job(job_id, JobKind.IMPORT, Action.READ)
     return ImportJobOut.of(import_service.get_import_job(caller.hub, job_id))
 
 
@@ -94,6 +91,6 @@ def import_statuses(
     page: PageDep,
     failures_only: Annotated[bool, Query(description="Only the FAILURE statuses")] = False,
 ) -> Page[ImportStatusOut]:
-    caller.require(auth.project_of_import_job(caller.ctx.db, caller.principal, job_id), Action.READ)
+    caller.require_job(job_id, JobKind.IMPORT, Action.READ)
     statuses = import_service.import_statuses_of(caller.hub, job_id, failures_only=failures_only)
     return paginate([ImportStatusOut(**s) for s in statuses], page)

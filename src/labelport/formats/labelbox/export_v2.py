@@ -65,6 +65,7 @@ from labelport.model.media import DataRow, MediaType, PlaneGroup
 from labelport.model.workflow import HistoryEntry, WorkflowAction, WorkflowStatus, as_utc, task_id
 
 NAME = "labelbox_export_v2"
+FILE_NAME = "export.ndjson"  # what an export job writes
 FORMAT_VERSION = "1.0.0"
 LABEL_KINDS = {
     MediaType.IMAGE: "Default",

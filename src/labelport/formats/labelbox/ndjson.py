@@ -40,6 +40,7 @@ from labelport.formats.labelbox.ndjson_write import write_items
 from labelport.model.item import DataRowKey, LabeledItem
 
 NAME = "labelbox_ndjson"
+FILE_NAME = "annotations.ndjson"  # what an export job writes
 _DETECT_ITEMS = 5
 
 

@@ -13,8 +13,8 @@ The store no longer keeps any platform's wire shape:
 This migration reads and writes JSON with labelport's own parsers (``formats.labelbox.ontology``), so the
 conversion is the one the code applies to new data.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-28 00:00:00.000000
 """
 
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
