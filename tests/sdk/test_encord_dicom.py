@@ -297,3 +297,41 @@ def test_export_writes_slices_with_their_uids_and_reads_back_to_the_same_voxels(
             a, b = annotation.geometry, again.geometry
             assert isinstance(a, Rectangle) and isinstance(b, Rectangle)
             assert np.allclose([a.start.x, a.start.y, a.end.x, a.end.y], [b.start.x, b.start.y, b.end.x, b.end.y])
+
+
+def test_converted_without_a_store_an_encord_mask_becomes_a_nifti_label_map_at_the_same_voxels(tmp_path: Path) -> None:
+    """``labelport convert rows.json --to nifti --series DIR``: the series joined by the row's series UID, slices
+    found by instance UID in Encord's shuffled order, the label map on the series grid."""
+    import nibabel as nib
+
+    import labelport
+    from labelport.service.media import dicom_attributes, series_files
+
+    orientation = ORIENTATIONS["sagittal"]
+    write_series(
+        tmp_path / "series",
+        rows=ROWS,
+        columns=COLUMNS,
+        slices=SLICES,
+        spacing=SPACING,
+        orientation=orientation,
+        origin=ORIGIN,
+    )
+    attributes = dicom_attributes(series_files(str(tmp_path / "series"), "series"), "series")
+    uids = attributes.instance_uids
+    assert uids is not None
+    drawn = masks(SLICES, 3)
+    order = [3, 0, 4, 1, 2]
+    row = dicom_row({i: slice_labels(uids[k], [mask_object(drawn[k])]) for i, k in enumerate(order)})
+    row["data_units"]["unit"]["metadata"] = {"series_uid": attributes.series_instance_uid}
+    (tmp_path / "rows.json").write_text(json.dumps([row]))
+    result = labelport.convert(tmp_path / "rows.json", "nifti", tmp_path / "out", series=tmp_path / "series")
+    assert result.ok, (result.problems, result.report)
+    [written] = list((tmp_path / "out").glob("*.nii.gz"))
+    image = nib.load(written)
+    labels = np.asarray(image.dataobj)
+    grid = grid_from_attributes(attributes)
+    assert labels.shape == grid.shape
+    assert np.allclose(np.diag([-1.0, -1.0, 1.0, 1.0]) @ image.affine, grid.affine_lps)  # RAS on disk, LPS here
+    for k in range(SLICES):
+        np.testing.assert_array_equal(labels[:, :, k].T != 0, drawn[k])

@@ -166,7 +166,6 @@ class EmbeddedBackend:
     def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]:
         return workflow_service.history(self.hub, project_id, data_row_id)
 
-
     def encord_rows(
         self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
     ) -> list[tuple[DataRow, dict[str, Any]]]:
@@ -188,7 +187,9 @@ class EmbeddedBackend:
         context = WriteContext(ontology=ontology, pixels=export_service.StorePixels(self.hub))
         ids = list(data_row_ids) if data_row_ids is not None else None
         size = export_service.MAX_IDS
-        chunks: list[list[str] | None] = [ids[i : i + size] for i in range(0, len(ids), size)] if ids else [None]
+        chunks: list[list[str] | None] = (
+            [None] if ids is None else [ids[i : i + size] for i in range(0, len(ids), size)]
+        )
         out: list[tuple[DataRow, dict[str, Any]]] = []
         for chunk in chunks:
             filters = {"data_row_ids": chunk} if chunk is not None else None
@@ -198,6 +199,7 @@ class EmbeddedBackend:
             rows = orjson.loads(buffer.getvalue())
             out.extend((item.media, row) for item, row in zip(items, rows, strict=True) if item.media is not None)
         return out
+
     def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState:
         return workflow_service.status_of(self.hub, project_id, data_row_id)
 

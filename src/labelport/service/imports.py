@@ -850,7 +850,9 @@ def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file:
     load = getattr(entry.module, "ontology_of", None)
     link = getattr(entry.module, "linked_ontology", None)
     if load is None or link is None:
-        raise ValidationError(f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file))
+        raise ValidationError(
+            f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file)
+        )
     theirs: Ontology = load(ontology_file)
     project = get_project(hub, project_id)
     if project.ontology_id is None:

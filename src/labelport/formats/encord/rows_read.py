@@ -64,6 +64,7 @@ from labelport.formats.encord.fields import (
     OBJECT_HASH,
     OBJECTS,
     RANGE,
+    SERIES_UID,
     SHAPE,
     UNSUPPORTED_SHAPES,
     WIDTH,
@@ -128,7 +129,8 @@ class ReadOptions:
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> ReadOptions:
-        unknown = sorted(set(options) - {"match", "tolerance", "fast"})
+        # ``series``: the series a conversion joins (a callable of the data row key and series UID).
+        unknown = sorted(set(options) - {"match", "tolerance", "fast", "series"})
         if unknown:
             raise ValidationError(
                 f"unknown Encord read option {unknown[0]!r}; known: match, tolerance, fast", field=unknown[0]
@@ -377,9 +379,18 @@ class RowReader:
             media_attributes=attributes,
         )
 
-    def _stored(self, unit: _Unit, key: DataRowKey) -> DataRow:
-        """The caller's data row for ``unit``; _Failed naming both of the row's names when there is none."""
-        assert self.ctx.media is not None  # callers check
+    def _stored(self, unit: _Unit, key: DataRowKey) -> DataRow | None:
+        """The caller's data row for ``unit`` (a project's, or the series a conversion joins, found by the
+        row's series UID or names); None when the caller has none to give; _Failed naming both of the row's
+        names when a project has none of them."""
+        series = self.ctx.options.get("series")
+        if self.ctx.media is None:
+            if not callable(series):
+                return None
+            metadata = unit.raw.get(METADATA)
+            uid = metadata.get(SERIES_UID) if isinstance(metadata, Mapping) else None
+            found: DataRow | None = series(key, uid if isinstance(uid, str) else None)
+            return found
         try:
             return self.ctx.media(key)
         except LabelportError as exc:
@@ -742,7 +753,7 @@ class RowReader:
         key = self.key(unit)
         self.problems = []
         try:
-            media = self._stored(unit, key) if self.ctx.media is not None else None
+            media = self._stored(unit, key)
             frames = self._frames(unit)
             if data_type is DataType.VIDEO:
                 annotations, paths = self._video(unit, media, frames)

@@ -248,6 +248,8 @@ class RowWriter:
             height = slices.rows if slices is not None else _size(media, "height")
         else:
             width, height = _size(media, "width"), _size(media, "height")
+        if (width is None or height is None) and data_type is DataType.IMAGE:
+            width, height = self._mask_size(annotations) or (width, height)
         # Without the media's size no coordinates can be written; classifications still can.
         size = Frame(width, height) if width is not None and height is not None else _NO_SIZE
         frame_count = media.media_attributes.frames if media is not None else None
@@ -293,6 +295,18 @@ class RowWriter:
             OBJECT_ACTIONS: row.object_actions,
             SPACES: {},
         }
+
+    def _mask_size(self, annotations: Sequence[AnyAnnotation]) -> tuple[int, int] | None:
+        """An image's size from one of its masks, when nothing else gives it (a mask covers the whole image:
+        COCO's RLE size is the image's)."""
+        for annotation in annotations:
+            if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
+                try:
+                    shape = self._plane(annotation.geometry.source).shape
+                except (Unwritable, ValidationError):
+                    continue
+                return int(shape[1]), int(shape[0])
+        return None
 
     @staticmethod
     def _data_type(media: DataRow | None, annotations: Sequence[AnyAnnotation]) -> DataType:
