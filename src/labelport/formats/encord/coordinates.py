@@ -27,7 +27,6 @@ from labelport.formats.encord.fields import (
     BOUNDING_BOX,
     COLOR,
     ELLIPSE,
-    FEATURE_HASH,
     HEIGHT,
     LEFT,
     NAME,
@@ -354,15 +353,6 @@ def shape_dict(geometry: Geometry, frame: Frame, mask: npt.NDArray[Any] | None =
 def snake(name: str) -> str:
     """Encord's ``value`` of a name (``_lower_snake_case``)."""
     return name.lower().replace(" ", "_")
-
-
-def skeleton_point_hashes(data: Mapping[str, Any]) -> dict[str, str]:
-    """Node name -> the point's ``featureHash`` in a frame object's skeleton (kept for the write back)."""
-    out = {}
-    for value in data.values():
-        if isinstance(value, Mapping) and isinstance(value.get(NAME), str) and isinstance(value.get(FEATURE_HASH), str):
-            out[value[NAME]] = value[FEATURE_HASH]
-    return out
 
 
 __all__ = [

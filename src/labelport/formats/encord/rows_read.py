@@ -22,20 +22,17 @@ answer) are skipped, as Encord's SDK skips them.
 
 from __future__ import annotations
 
-import functools
 import gc
 import itertools
 import uuid as uuid_module
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 from labelport.errors import LabelportError, Location, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source, iter_json_items
 from labelport.formats.encord.answers import Scope, read_answers, read_range
-from labelport.formats.encord.coordinates import DEFAULT_TOLERANCE, Frame, geometry_of
+from labelport.formats.encord.coordinates import Frame, geometry_of
 from labelport.formats.encord.fast import encoded_object
 from labelport.formats.encord.fields import (
     ACTIONS,
@@ -46,18 +43,15 @@ from labelport.formats.encord.fields import (
     CREATED_AT,
     DATA_HASH,
     DATA_LINK,
-    DATA_SEQUENCE,
     DATA_TITLE,
     DATA_TYPE,
     DATA_UNITS,
-    DICOM_INSTANCE_UID,
     FEATURE_HASH,
     HEIGHT,
     LABEL_HASH,
     LABELS,
     LAST_EDITED_AT,
     METADATA,
-    MULTIFRAME_FRAME_NUMBER,
     NAME,
     OBJECT_ACTIONS,
     OBJECT_ANSWERS,
@@ -72,172 +66,40 @@ from labelport.formats.encord.fields import (
     Shape,
 )
 from labelport.formats.encord.hashes import uuid_of_hash
-from labelport.formats.encord.ontology import TOOL_FOR_SHAPE, attribute_hash, feature_hash
-from labelport.formats.encord.slices import SliceMap, frames_in, ranges
-from labelport.formats.encord.volumes import MaskVolume
+from labelport.formats.encord.ontology import TOOL_FOR_SHAPE
+from labelport.formats.encord.reading import (
+    MEDIA,
+    SHAPES,
+    Failed,
+    Features,
+    Gathered,
+    Match,
+    ReadOptions,
+    Unit,
+    framed,
+    keyed,
+    on_image,
+    parse_time,
+    positive,
+    sequence_of,
+    track,
+)
+from labelport.formats.encord.rows_series import SeriesRows
+from labelport.formats.encord.slices import frames_in
 from labelport.model.annotation import (
     AnyAnnotation,
     ClassificationAnnotation,
-    FrameMask,
-    FrameMasks,
-    FrameRange,
-    Keyframe,
-    MaskInstance,
     ObjectAnnotation,
-    Placement,
     Radio,
-    Segment,
-    TrackedObject,
-    VolumeMask,
 )
 from labelport.model.encoded import EncodedAnnotation
-from labelport.model.geometry import Geometry, Mask, VolumeSource
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import Label, LabelDetails
-from labelport.model.media import DataRow, MediaAttributes, MediaType
-from labelport.model.ontology import Classification, Ontology, Tool
-
-_MEDIA = {
-    DataType.IMAGE: MediaType.IMAGE,
-    DataType.IMG_GROUP: MediaType.IMAGE,
-    DataType.VIDEO: MediaType.VIDEO,
-    DataType.DICOM: MediaType.DICOM,
-    DataType.NIFTI: MediaType.NIFTI,
-}
-_TIME_FORMATS = ("%a, %d %b %Y %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-_MASK_COLOR = (255, 255, 255)
-_SHAPES: dict[Any, Shape] = {shape.value: shape for shape in Shape}
+from labelport.model.media import DataRow, MediaAttributes
+from labelport.model.ontology import Classification
 
 
-class Match(StrEnum):
-    """Which name of a label row's media must be a data row's global key or external id."""
-
-    DATA_HASH = "data_hash"
-    DATA_TITLE = "data_title"
-    BOTH = "both"
-
-
-@dataclass(frozen=True, slots=True)
-class ReadOptions:
-    """``match``: data_hash, data_title or both (default: both, refused when they name different rows);
-    ``tolerance``: how far past 0..1 a coordinate may go, as a fraction of the image; ``fast`` (default true):
-    plain image objects come as ``EncodedAnnotation`` (``fast.py``)."""
-
-    match: Match = Match.BOTH
-    tolerance: float = DEFAULT_TOLERANCE
-    fast: bool = True
-
-    @classmethod
-    def parse(cls, options: Mapping[str, Any]) -> ReadOptions:
-        # ``series``: the series a conversion joins (a callable of the data row key and series UID).
-        unknown = sorted(set(options) - {"match", "tolerance", "fast", "series"})
-        if unknown:
-            raise ValidationError(
-                f"unknown Encord read option {unknown[0]!r}; known: match, tolerance, fast", field=unknown[0]
-            )
-        raw_match = options.get("match") or Match.BOTH
-        try:
-            match = Match(str(raw_match))
-        except ValueError:
-            raise ValidationError(
-                f"match must be data_hash, data_title or both, found {raw_match!r}", field="match", value=raw_match
-            ) from None
-        tolerance = options.get("tolerance", DEFAULT_TOLERANCE)
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
-            raise ValidationError(f"tolerance must be a number in 0..1, found {tolerance!r}", field="tolerance")
-        return cls(match, float(tolerance), bool(options.get("fast", True)))
-
-
-class Features:
-    """An ontology's objects and classifications by the hashes Encord names them with."""
-
-    def __init__(self, ontology: Ontology) -> None:
-        self.tools: dict[str, Tool] = {}
-        self.classifications: dict[str, Classification] = {}
-        for tool in ontology.tools:
-            for key in (feature_hash(tool), tool.schema_id):
-                self.tools.setdefault(key, tool)
-        for c in ontology.classifications:
-            for key in (feature_hash(c), c.schema_id, attribute_hash(c)):
-                self.classifications.setdefault(key, c)
-        self.scopes: dict[str, Scope] = {}
-
-    def scope(self, tool: Tool) -> Scope:
-        """The attributes of ``tool`` (made once: most objects of an export share a few tools)."""
-        found = self.scopes.get(tool.schema_id)
-        if found is None:
-            found = self.scopes[tool.schema_id] = Scope(tool.classifications)
-        return found
-
-    def tool_names(self) -> str:
-        return ", ".join(sorted({f"{t.name} ({feature_hash(t)})" for t in self.tools.values()})) or "none"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A label row timestamp in any form the SDK reads (notes section 1), as UTC; None if it is none."""
-    if not isinstance(value, str) or not value:
-        return None
-    return _parse_time(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_time(value: str) -> datetime | None:
-    # Cached: an export repeats its timestamps, and strptime is slow.
-    text = value.replace("GMT", "UTC")
-    for pattern in _TIME_FORMATS:
-        try:
-            parsed = datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-class _Failed(Exception):
-    """One object, classification or frame that cannot be read: the problem is already worded."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-@dataclass(slots=True)
-class _Object:
-    """One objectHash of a data unit, gathered across its frames."""
-
-    hash: str
-    path: str
-    name: str | None
-    schema_id: str | None
-    tool: Tool | None
-    shape: Shape
-    confidence: float | None
-    frames: list[tuple[int, Geometry, str]] = field(default_factory=list)
-    failure: Problem | None = None
-
-    @property
-    def uuid(self) -> str:
-        return uuid_of_hash(self.hash)
-
-
-@dataclass(slots=True)
-class _Unit:
-    """A data unit as read: its key, names, size, frames of labels."""
-
-    key: str
-    raw: Mapping[str, Any]
-    path: str
-    data_hash: str
-    data_title: str
-    width: int | None
-    height: int | None
-
-
-class RowReader:
+class RowReader(SeriesRows):
     """Reads one label row into items and problems."""
 
     def __init__(
@@ -296,11 +158,11 @@ class RowReader:
             return
         details = LabelDetails(parse_time(raw.get(CREATED_AT)), parse_time(raw.get(LAST_EDITED_AT)))
         if data_type is DataType.IMG_GROUP:
-            ordered = sorted(units, key=lambda u: _sequence(u.raw))
+            ordered = sorted(units, key=lambda u: sequence_of(u.raw))
             # A classification's frame entries may sit in any image of the group: gather them all first.
-            per_frame = self._frame_classifications({_sequence(u.raw): u.raw.get(LABELS) for u in ordered})
+            per_frame = self._frame_classifications({sequence_of(u.raw): u.raw.get(LABELS) for u in ordered})
             for unit in ordered:
-                yield from self._flat_unit(data_type, unit, details, _sequence(unit.raw), per_frame)
+                yield from self._flat_unit(data_type, unit, details, sequence_of(unit.raw), per_frame)
             return
         [unit] = units
         unit.data_hash, unit.data_title = str(raw[DATA_HASH]), str(raw.get(DATA_TITLE) or raw[DATA_HASH])
@@ -310,7 +172,7 @@ class RowReader:
         else:
             yield from self._framed_unit(data_type, unit, details)
 
-    def _header(self, raw: Mapping[str, Any]) -> tuple[DataType, list[_Unit]]:
+    def _header(self, raw: Mapping[str, Any]) -> tuple[DataType, list[Unit]]:
         for key in (LABEL_HASH, DATA_HASH, DATA_TYPE, DATA_UNITS):
             if raw.get(key) in (None, ""):
                 raise ValidationError(f"a label row needs {key!r}", field=key, value=None)
@@ -336,14 +198,14 @@ class RowReader:
                 raise ValidationError(f"{where} must be an object, found {str(unit)[:80]}", field=where)
             width, height = unit.get(WIDTH), unit.get(HEIGHT)
             units.append(
-                _Unit(
+                Unit(
                     str(key),
                     unit,
                     where,
                     str(unit.get(DATA_HASH) or key),
                     str(unit.get(DATA_TITLE) or unit.get(DATA_HASH) or key),
-                    width if _positive(width) else None,
-                    height if _positive(height) else None,
+                    width if positive(width) else None,
+                    height if positive(height) else None,
                 )
             )
         if data_type is not DataType.IMG_GROUP and len(units) != 1:
@@ -355,7 +217,7 @@ class RowReader:
                 raise ValidationError(f"{name} must be an object, found {str(raw[name])[:80]}", field=name)
         return data_type, units
 
-    def key(self, unit: _Unit) -> DataRowKey:
+    def key(self, unit: Unit) -> DataRowKey:
         if self.options.match is Match.DATA_HASH:
             names: tuple[str, ...] = (unit.data_hash,)
         elif self.options.match is Match.DATA_TITLE:
@@ -364,7 +226,7 @@ class RowReader:
             names = tuple(dict.fromkeys((unit.data_hash, unit.data_title)))
         return DataRowKey(names=names)
 
-    def _media(self, data_type: DataType, unit: _Unit, key: DataRowKey) -> DataRow:
+    def _media(self, data_type: DataType, unit: Unit, key: DataRowKey) -> DataRow:
         """The data row as the label row describes it (when the caller has none to give)."""
         attributes = MediaAttributes(width=unit.width, height=unit.height)
         if data_type in (DataType.DICOM, DataType.NIFTI):
@@ -373,15 +235,15 @@ class RowReader:
         return DataRow(
             id=unit.data_hash,
             row_data=link if isinstance(link, str) and link else unit.data_title,
-            media_type=_MEDIA[data_type],
+            media_type=MEDIA[data_type],
             global_key=unit.data_title,
             external_id=unit.data_hash,
             media_attributes=attributes,
         )
 
-    def _stored(self, unit: _Unit, key: DataRowKey) -> DataRow | None:
+    def _stored(self, unit: Unit, key: DataRowKey) -> DataRow | None:
         """The caller's data row for ``unit`` (a project's, or the series a conversion joins, found by the
-        row's series UID or names); None when the caller has none to give; _Failed naming both of the row's
+        row's series UID or names); None when the caller has none to give; Failed naming both of the row's
         names when a project has none of them."""
         series = self.ctx.options.get("series")
         if self.ctx.media is None:
@@ -394,7 +256,7 @@ class RowReader:
         try:
             return self.ctx.media(key)
         except LabelportError as exc:
-            raise _Failed(
+            raise Failed(
                 self.problem(
                     None,
                     f"data_hash {unit.data_hash!r} / data_title {unit.data_title!r}: {exc}",
@@ -406,7 +268,7 @@ class RowReader:
     # --- objects -------------------------------------------------------------------------------------------
 
     def _frame_objects(
-        self, unit: _Unit, frame: int, frame_path: str, labels: Any, size: Frame, gathered: dict[str, _Object]
+        self, unit: Unit, frame: int, frame_path: str, labels: Any, size: Frame, gathered: dict[str, Gathered]
     ) -> None:
         """Gather the objects of one frame into ``gathered`` (by objectHash), recording each failure."""
         objects = labels.get(OBJECTS) if isinstance(labels, Mapping) else None
@@ -419,7 +281,7 @@ class RowReader:
             path = f"{frame_path}.{OBJECTS}[{i}]"
             self._frame_object(obj, frame, path, size, gathered)
 
-    def _frame_object(self, obj: Any, frame: int, path: str, size: Frame, gathered: dict[str, _Object]) -> None:
+    def _frame_object(self, obj: Any, frame: int, path: str, size: Frame, gathered: dict[str, Gathered]) -> None:
         if not isinstance(obj, Mapping) or not isinstance(obj.get(OBJECT_HASH), str) or not obj[OBJECT_HASH]:
             found = obj.get(OBJECT_HASH) if isinstance(obj, Mapping) else obj
             self.problems.append(self.problem(path, "a frame object needs an objectHash", found, frame=frame))
@@ -436,7 +298,9 @@ class RowReader:
             if known is not None:
                 known.failure = problem
             else:
-                gathered[object_hash] = _Object(object_hash, path, None, None, None, Shape.POINT, None, failure=problem)
+                gathered[object_hash] = Gathered(
+                    object_hash, path, None, None, None, Shape.POINT, None, failure=problem
+                )
 
         shape_raw = obj.get(SHAPE)
         if shape_raw in UNSUPPORTED_SHAPES:
@@ -485,7 +349,7 @@ class RowReader:
             return
         if known is None:
             name = obj.get(NAME)
-            known = gathered[object_hash] = _Object(
+            known = gathered[object_hash] = Gathered(
                 object_hash,
                 path,
                 tool.name if tool is not None else (name if isinstance(name, str) and name else None),
@@ -502,7 +366,7 @@ class RowReader:
             return
         known.frames.append((frame, geometry, path))
 
-    def _fast(self, obj: Any, size: Frame, unit: _Unit, gathered: dict[str, _Object]) -> EncodedAnnotation | None:
+    def _fast(self, obj: Any, size: Frame, unit: Unit, gathered: dict[str, Gathered]) -> EncodedAnnotation | None:
         """A plain object of an image in its stored form (``fast``), or None for the checked path: an object with
         answers, or on the image twice, or that the fast path cannot vouch for."""
         if self.features is None or type(obj) is not dict:
@@ -511,7 +375,7 @@ class RowReader:
         if type(object_hash) is not str or not object_hash or object_hash in gathered or object_hash in self.fast_seen:
             return None
         tool = self.features.tools.get(feature) if type(feature) is str else None
-        shape = _SHAPES.get(obj.get(SHAPE))
+        shape = SHAPES.get(obj.get(SHAPE))
         if tool is None or shape is None or tool.type is not TOOL_FOR_SHAPE[shape]:
             return None
         answers = (self.raw.get(OBJECT_ANSWERS) or {}).get(object_hash)
@@ -526,7 +390,7 @@ class RowReader:
             self.fast_seen.add(object_hash)
         return encoded
 
-    def _answers(self, obj: _Object, dynamic: bool) -> tuple[ClassificationAnnotation, ...]:
+    def _answers(self, obj: Gathered, dynamic: bool) -> tuple[ClassificationAnnotation, ...]:
         source = self.raw.get(OBJECT_ACTIONS if dynamic else OBJECT_ANSWERS) or {}
         entry = source.get(obj.hash)
         if not isinstance(entry, Mapping):
@@ -537,9 +401,9 @@ class RowReader:
         try:
             return read_answers(entry.get(key), scope, where, dynamic=dynamic)
         except ValidationError as exc:
-            raise _Failed(self.problem(where, exc.message, exc.value, object_hash=obj.hash, uuid=obj.uuid)) from None
+            raise Failed(self.problem(where, exc.message, exc.value, object_hash=obj.hash, uuid=obj.uuid)) from None
 
-    def _classifications_of(self, obj: _Object) -> tuple[ClassificationAnnotation, ...]:
+    def _classifications_of(self, obj: Gathered) -> tuple[ClassificationAnnotation, ...]:
         return (*self._answers(obj, False), *self._answers(obj, True))
 
     # --- classifications -------------------------------------------------------------------------------------
@@ -643,7 +507,7 @@ class RowReader:
     def _flat_unit(
         self,
         data_type: DataType,
-        unit: _Unit,
+        unit: Unit,
         details: LabelDetails,
         sequence: int,
         per_frame: dict[str, tuple[list[int], dict[str, Any]]],
@@ -661,7 +525,7 @@ class RowReader:
             return
         size = Frame(unit.width, unit.height, self.options.tolerance)
         labels = unit.raw.get(LABELS) or {}
-        gathered: dict[str, _Object] = {}
+        gathered: dict[str, Gathered] = {}
         annotations: list[AnyAnnotation | EncodedAnnotation] = []
         paths: dict[str, str] = {}
         objects = labels.get(OBJECTS) if isinstance(labels, Mapping) else None
@@ -680,12 +544,12 @@ class RowReader:
                 paths[encoded.uuid] = self.where(path)
         for obj in gathered.values():
             if obj.failure is not None:
-                self.problems.append(_keyed(obj.failure, key))
+                self.problems.append(keyed(obj.failure, key))
                 continue
             try:
-                classifications = _on_image(self._classifications_of(obj), sequence)
-            except _Failed as failed:
-                self.problems.append(_keyed(failed.problem, key))
+                classifications = on_image(self._classifications_of(obj), sequence)
+            except Failed as failed:
+                self.problems.append(keyed(failed.problem, key))
                 continue
             ((_, geometry, path),) = obj.frames
             uuid = obj.uuid
@@ -701,7 +565,7 @@ class RowReader:
             paths[uuid] = self.where(path)
         for found in self._classifications(per_frame, image=True, sequence=sequence):
             if isinstance(found, Problem):
-                self.problems.append(_keyed(found, key))
+                self.problems.append(keyed(found, key))
                 continue
             annotation, _frames = found
             annotations.append(self._for_unit(annotation, unit))
@@ -716,7 +580,7 @@ class RowReader:
             paths=paths,
         )
 
-    def _for_unit(self, annotation: ClassificationAnnotation, unit: _Unit) -> ClassificationAnnotation:
+    def _for_unit(self, annotation: ClassificationAnnotation, unit: Unit) -> ClassificationAnnotation:
         """A classification of an image group on one of its images: the first image it is on keeps its uuid,
         the others derive one from it and the image (each image is a data row, and a uuid one annotation)."""
         if annotation.uuid is None:
@@ -729,10 +593,10 @@ class RowReader:
 
     # --- video, DICOM and NIfTI units -------------------------------------------------------------------------
 
-    def _frames(self, unit: _Unit) -> dict[int, Any]:
+    def _frames(self, unit: Unit) -> dict[int, Any]:
         labels = unit.raw.get(LABELS) or {}
         if not isinstance(labels, Mapping):
-            raise _Failed(
+            raise Failed(
                 self.problem(f"{unit.path}.{LABELS}", "labels must be an object keyed by frame", str(labels)[:80])
             )
         frames = {}
@@ -749,7 +613,7 @@ class RowReader:
             frames[frame] = content
         return frames
 
-    def _framed_unit(self, data_type: DataType, unit: _Unit, details: LabelDetails) -> Iterator[LabeledItem | Problem]:
+    def _framed_unit(self, data_type: DataType, unit: Unit, details: LabelDetails) -> Iterator[LabeledItem | Problem]:
         key = self.key(unit)
         self.problems = []
         try:
@@ -759,11 +623,11 @@ class RowReader:
                 annotations, paths = self._video(unit, media, frames)
             else:
                 annotations, paths = self._series(unit, media, frames)
-        except _Failed as failed:
-            yield from (_keyed(p, key) for p in self.problems)
-            yield _keyed(failed.problem, key)
+        except Failed as failed:
+            yield from (keyed(p, key) for p in self.problems)
+            yield keyed(failed.problem, key)
             return
-        yield from (_keyed(p, key) for p in self.problems)
+        yield from (keyed(p, key) for p in self.problems)
         yield LabeledItem(
             key,
             (Label(self.ctx.label_kind, tuple(annotations), details),),
@@ -775,10 +639,10 @@ class RowReader:
         )
 
     def _video(
-        self, unit: _Unit, media: DataRow | None, frames: dict[int, Any]
+        self, unit: Unit, media: DataRow | None, frames: dict[int, Any]
     ) -> tuple[list[AnyAnnotation], dict[str, str]]:
         if unit.width is None or unit.height is None:
-            raise _Failed(self.problem(unit.path, "the data unit needs its width and height", None))
+            raise Failed(self.problem(unit.path, "the data unit needs its width and height", None))
         attributes = media.media_attributes if media is not None else None
         if (
             attributes is not None
@@ -789,7 +653,7 @@ class RowReader:
                 unit.height,
             )
         ):
-            raise _Failed(
+            raise Failed(
                 self.problem(
                     unit.path,
                     f"the label row's video is {unit.width} x {unit.height} px, the data row's "
@@ -799,7 +663,7 @@ class RowReader:
             )
         limit = attributes.frames if attributes is not None else None
         size = Frame(unit.width, unit.height, self.options.tolerance)
-        gathered: dict[str, _Object] = {}
+        gathered: dict[str, Gathered] = {}
         for frame, labels in sorted(frames.items()):
             frame_path = f"{unit.path}.{LABELS}.{frame}"
             if limit is not None and frame >= limit:
@@ -811,7 +675,7 @@ class RowReader:
         annotations: list[AnyAnnotation] = []
         paths: dict[str, str] = {}
         for obj in gathered.values():
-            built = self._object(obj, lambda o: _track(o, self._classifications_of(o)))
+            built = self._object(obj, lambda o: track(o, self._classifications_of(o)))
             if built is not None:
                 annotations.append(built)
                 paths[obj.uuid] = self.where(obj.path)
@@ -820,7 +684,7 @@ class RowReader:
                 self.problems.append(found)
                 continue
             annotation, spans = found
-            annotations.append(_framed(annotation, spans))
+            annotations.append(framed(annotation, spans))
         return annotations, paths
 
     def _beyond(self, labels: Any, frame: int, frame_path: str, message: str) -> None:
@@ -835,338 +699,19 @@ class RowReader:
                 )
             )
 
-    def _object(self, obj: _Object, build: Any) -> AnyAnnotation | None:
+    def _object(self, obj: Gathered, build: Any) -> AnyAnnotation | None:
         if obj.failure is not None:
             self.problems.append(obj.failure)
             return None
         try:
             built: AnyAnnotation = build(obj)
-        except _Failed as failed:
+        except Failed as failed:
             self.problems.append(failed.problem)
             return None
         except ValidationError as exc:
             self.problems.append(self.problem(obj.path, exc.message, exc.value, object_hash=obj.hash, uuid=obj.uuid))
             return None
         return built
-
-    def _series(
-        self, unit: _Unit, media: DataRow | None, frames: dict[int, Any]
-    ) -> tuple[list[AnyAnnotation], dict[str, str]]:
-        """The objects of a DICOM or NIfTI row, on the series grid when the series is known."""
-        if media is None or media.media_attributes.slices is None:
-            return self._unplaced(unit, frames)
-        try:
-            slices = SliceMap.of(media.media_attributes)
-        except ValidationError as exc:
-            raise _Failed(self.problem(unit.path, f"the data row's geometry: {exc.message}", exc.value)) from None
-        size = Frame(slices.columns, slices.rows, self.options.tolerance)
-        for name, given, wanted in ((WIDTH, unit.width, slices.columns), (HEIGHT, unit.height, slices.rows)):
-            if given is not None and given != wanted:
-                raise _Failed(
-                    self.problem(
-                        f"{unit.path}.{name}",
-                        f"the label row's slices are {unit.width} x {unit.height} px, the series' "
-                        f"{slices.columns} x {slices.rows} px",
-                        given,
-                    )
-                )
-        to_grid: dict[int, int] = {}
-        gathered: dict[str, _Object] = {}
-        # Slices named by instance UID first; then those without one, placed as the named ones show Encord
-        # orders the series (or by index, when none is named).
-        named = {i: _instance(labels) for i, labels in frames.items()}
-        for index in sorted(frames, key=lambda i: (named[i][0] is None, i)):
-            labels = frames[index]
-            frame_path = f"{unit.path}.{LABELS}.{index}"
-            uid, number = named[index]
-            try:
-                metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
-                if isinstance(metadata, Mapping):
-                    _slice_size(metadata, slices)
-                k = slices.slice_of(index, uid, number) if uid is not None else self._grid_slice(index, to_grid, slices)
-            except ValidationError as exc:
-                self._beyond(labels, index, frame_path, exc.message)
-                continue
-            to_grid[index] = k
-            self._frame_objects(unit, k, frame_path, labels, size, gathered)
-        volume = MaskVolume((slices.columns, slices.rows, slices.slices))
-        masks: list[tuple[int, _Object]] = []
-        annotations: list[AnyAnnotation] = []
-        paths: dict[str, str] = {}
-        index_of: dict[str, int] = {}
-        for obj in gathered.values():
-            if obj.failure is None and obj.shape is Shape.BITMASK:
-                try:
-                    classifications = self._classifications_of(obj)
-                    self._check_dynamic(obj, classifications, to_grid, slices)
-                except _Failed as failed:
-                    self.problems.append(failed.problem)
-                    continue
-                number = index_of[obj.hash] = len(index_of) + 1
-                for k, geometry, _path in obj.frames:
-                    assert isinstance(geometry, Mask) and geometry.source.pixels is not None
-                    volume.add(number, k, geometry.source.pixels.array())
-                masks.append((number, obj))
-                paths[obj.uuid] = self.where(obj.path)
-                continue
-            built = self._object(obj, lambda o: self._placed(o, slices, to_grid))
-            if built is not None:
-                annotations.append(built)
-                paths[obj.uuid] = self.where(obj.path)
-        if masks:
-            source = VolumeSource(pixels=volume.pixels())
-            for number, obj in masks:
-                values = volume.values_of(number) or (volume._value(frozenset({number})),)
-                classifications = self._placed_classifications(self._classifications_of(obj), to_grid, slices)
-                annotations.append(
-                    VolumeMask(
-                        obj.uuid,
-                        source,
-                        values,
-                        obj.name,
-                        obj.schema_id,
-                        group=slices.plane,
-                        confidence=obj.confidence,
-                        classifications=classifications,
-                    )
-                )
-        for found in self._classifications(self._frame_classifications(frames), image=False):
-            if isinstance(found, Problem):
-                self.problems.append(found)
-                continue
-            annotation, indexes = found
-            try:
-                mapped = (
-                    None
-                    if indexes is None
-                    else [slices.frame_of(self._grid_slice(i, to_grid, slices)) for i in indexes]
-                )
-            except ValidationError as exc:
-                self.problems.append(
-                    self.problem(f"{CLASSIFICATION_ANSWERS}", exc.message, exc.value, uuid=annotation.uuid)
-                )
-                continue
-            placed = ClassificationAnnotation(
-                annotation.answer,
-                annotation.name,
-                annotation.schema_id,
-                annotation.uuid,
-                annotation.confidence,
-                placement=Placement(group=slices.plane),
-                frames=ranges(mapped) if mapped is not None else (),
-            )
-            annotations.append(placed)
-        return annotations, paths
-
-    def _grid_slice(self, index: int, to_grid: Mapping[int, int], slices: SliceMap) -> int:
-        """Grid slice of an Encord slice index: known from its UID, else inferred from how the labelled slices
-        map (in order, or reversed), else by the index when the row names no UIDs."""
-        if index in to_grid:
-            return to_grid[index]
-        pairs = list(to_grid.items())
-        if not pairs or all(i == k for i, k in pairs):
-            return slices.slice_of(index, None, None)
-        if all(k == slices.slices - 1 - i for i, k in pairs):
-            return (
-                slices.slice_of(slices.slices - 1 - index, None, None)
-                if 0 <= index < slices.slices
-                else slices.slice_of(index, None, None)
-            )
-        raise ValidationError(
-            f"slice {index} has no instance UID in the label row, and the labelled slices do not follow one order "
-            "to place it by",
-            field="range",
-            value=index,
-        )
-
-    def _placed_classifications(
-        self, classifications: tuple[ClassificationAnnotation, ...], to_grid: Mapping[int, int], slices: SliceMap
-    ) -> tuple[ClassificationAnnotation, ...]:
-        out = []
-        for c in classifications:
-            if not c.frames:
-                out.append(c)
-                continue
-            mapped = [slices.frame_of(self._grid_slice(i, to_grid, slices)) for i in frames_in(c.frames)]
-            out.append(replace(c, frames=ranges(mapped)))
-        return tuple(out)
-
-    def _check_dynamic(
-        self,
-        obj: _Object,
-        classifications: tuple[ClassificationAnnotation, ...],
-        to_grid: Mapping[int, int],
-        slices: SliceMap,
-    ) -> None:
-        try:
-            self._placed_classifications(classifications, to_grid, slices)
-        except ValidationError as exc:
-            raise _Failed(
-                self.problem(
-                    f"{OBJECT_ACTIONS}.{obj.hash}", exc.message, exc.value, object_hash=obj.hash, uuid=obj.uuid
-                )
-            ) from None
-
-    def _placed(self, obj: _Object, slices: SliceMap, to_grid: Mapping[int, int]) -> AnyAnnotation:
-        classifications = self._placed_classifications(self._classifications_of(obj), to_grid, slices)
-        keyframes = sorted(
-            ((slices.frame_of(k), slices.to_plane(geometry)) for k, geometry, _ in obj.frames), key=lambda kv: kv[0]
-        )
-        if len(keyframes) == 1:
-            frame, geometry = keyframes[0]
-            return ObjectAnnotation(
-                obj.uuid,
-                geometry,
-                obj.name,
-                obj.schema_id,
-                Placement(frame, slices.plane),
-                obj.confidence,
-                classifications=classifications,
-            )
-        return TrackedObject(
-            obj.uuid,
-            _segments(keyframes),
-            obj.name,
-            obj.schema_id,
-            slices.plane,
-            obj.confidence,
-            classifications=classifications,
-        )
-
-    def _unplaced(self, unit: _Unit, frames: dict[int, Any]) -> tuple[list[AnyAnnotation], dict[str, str]]:
-        """A series row read without its series: objects stay on Encord's slice indexes, with no plane."""
-        if unit.width is None or unit.height is None:
-            raise _Failed(self.problem(unit.path, "the data unit needs its width and height", None))
-        gathered: dict[str, _Object] = {}
-        for index, labels in sorted(frames.items()):
-            metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
-            # A slice's own size wins over the unit's (the SDK's FrameView does the same).
-            own = metadata if isinstance(metadata, Mapping) else {}
-            width = int(own[WIDTH]) if _positive(own.get(WIDTH)) else unit.width
-            height = int(own[HEIGHT]) if _positive(own.get(HEIGHT)) else unit.height
-            size = Frame(width, height, self.options.tolerance)
-            self._frame_objects(unit, index, f"{unit.path}.{LABELS}.{index}", labels, size, gathered)
-        annotations: list[AnyAnnotation] = []
-        paths: dict[str, str] = {}
-
-        def build(obj: _Object) -> AnyAnnotation:
-            classifications = self._classifications_of(obj)
-            if len(obj.frames) == 1:
-                frame, geometry, _ = obj.frames[0]
-                return ObjectAnnotation(
-                    obj.uuid,
-                    geometry,
-                    obj.name,
-                    obj.schema_id,
-                    Placement(frame),
-                    obj.confidence,
-                    classifications=classifications,
-                )
-            return _track(obj, classifications)
-
-        for obj in gathered.values():
-            built = self._object(obj, build)
-            if built is not None:
-                annotations.append(built)
-                paths[obj.uuid] = self.where(obj.path)
-        for found in self._classifications(self._frame_classifications(frames), image=False):
-            if isinstance(found, Problem):
-                self.problems.append(found)
-                continue
-            annotation, spans = found
-            annotations.append(_framed(annotation, spans))
-        return annotations, paths
-
-
-def _on_image(
-    classifications: tuple[ClassificationAnnotation, ...], sequence: int
-) -> tuple[ClassificationAnnotation, ...]:
-    """An image's dynamic answers: those holding on its place in the group, on its one frame (0)."""
-    out = []
-    for c in classifications:
-        if not c.frames:
-            out.append(c)
-        elif any(r.start <= sequence <= r.end for r in c.frames):
-            out.append(replace(c, frames=(FrameRange(0, 0),)))
-    return tuple(out)
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _sequence(unit: Mapping[str, Any]) -> int:
-    try:
-        return int(unit.get(DATA_SEQUENCE, 0))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _instance(labels: Any) -> tuple[str | None, int | None]:
-    """The instance UID (and multi-frame frame number) a slice's metadata names, if any."""
-    metadata = labels.get(METADATA) if isinstance(labels, Mapping) else None
-    if not isinstance(metadata, Mapping):
-        return None, None
-    uid, number = metadata.get(DICOM_INSTANCE_UID), metadata.get(MULTIFRAME_FRAME_NUMBER)
-    return (uid if isinstance(uid, str) and uid else None), (number if isinstance(number, int) else None)
-
-
-def _slice_size(metadata: Mapping[str, Any], slices: SliceMap) -> None:
-    width, height = metadata.get(WIDTH), metadata.get(HEIGHT)
-    if _positive(width) and _positive(height) and (width, height) != (slices.columns, slices.rows):
-        raise ValidationError(
-            f"the slice is {width} x {height} px, the series' slices {slices.columns} x {slices.rows} px",
-            field=WIDTH,
-            value=[width, height],
-        )
-
-
-def _keyed(problem: Problem, key: DataRowKey) -> Problem:
-    if problem.data_row is not None:
-        return problem
-    return Problem(problem.location, problem.message, problem.value, problem.uuid, key)
-
-
-def _segments(keyframes: list[tuple[int, Geometry]]) -> tuple[Segment, ...]:
-    """Keyframes in segments broken where a frame is missing: Encord draws an object only where it is."""
-    segments: list[list[Keyframe]] = []
-    for frame, geometry in keyframes:
-        if segments and segments[-1][-1].frame == frame - 1:
-            segments[-1].append(Keyframe(frame, geometry))
-        else:
-            segments.append([Keyframe(frame, geometry)])
-    return tuple(Segment(tuple(s)) for s in segments)
-
-
-def _track(obj: _Object, classifications: tuple[ClassificationAnnotation, ...]) -> AnyAnnotation:
-    ordered = sorted(((f, g) for f, g, _ in obj.frames), key=lambda kv: kv[0])
-    if obj.shape is Shape.BITMASK:
-        return FrameMasks(
-            obj.uuid,
-            tuple(FrameMask(f, g.source) for f, g in ordered if isinstance(g, Mask)),
-            (MaskInstance(_MASK_COLOR, obj.name, obj.schema_id),),
-        )
-    return TrackedObject(
-        obj.uuid,
-        _segments(ordered),
-        obj.name,
-        obj.schema_id,
-        confidence=obj.confidence,
-        classifications=classifications,
-    )
-
-
-def _framed(annotation: ClassificationAnnotation, frames: list[int] | None) -> ClassificationAnnotation:
-    if frames is None:
-        return annotation
-    return ClassificationAnnotation(
-        annotation.answer,
-        annotation.name,
-        annotation.schema_id,
-        annotation.uuid,
-        annotation.confidence,
-        frames=ranges(frames),
-    )
 
 
 def read_rows(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
@@ -1195,4 +740,4 @@ def read_rows(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Proble
         gc.unfreeze()
 
 
-__all__ = ["Features", "Match", "ReadOptions", "RowReader", "parse_time", "read_rows"]
+__all__ = ["RowReader", "read_rows"]

@@ -59,7 +59,7 @@ from labelport.formats.encord.fields import (
     AttributeType,
     DataType,
 )
-from labelport.formats.encord.rows_read import parse_time
+from labelport.formats.encord.reading import parse_time
 from labelport.formats.encord.rows_write import timestamp
 from labelport.formats.encord.slices import ranges
 from labelport.model.label import LabelKind
