@@ -517,3 +517,74 @@ def test_a_uuid_is_its_own_hash_and_a_long_hash_a_stable_uuid(value: Any) -> Non
     assert uuid_of_hash(str(value)) == str(value) == hash_of_uuid(str(value))
     long = f"hash-{value}"
     assert uuid_of_hash(long) == uuid_of_hash(long) and hash_of_uuid(uuid_of_hash(long)) == uuid_of_hash(long)
+
+
+def test_the_fast_path_and_the_checked_path_agree() -> None:
+    """Plain image objects the fast path encodes decode to what the checked path builds, and whatever it cannot
+    vouch for (out of bounds, a degenerate polygon, holes, answers) takes the checked path and fails the same."""
+    from labelport.model import EncodedAnnotation
+
+    objects = [
+        BOX,
+        {**BOX, "objectHash": "int00001", "boundingBox": {"x": 0, "y": 0, "w": 1, "h": 1}},
+        {
+            "objectHash": "poly0001",
+            "featureHash": "polyFNH1",
+            "shape": "polygon",
+            "polygon": {"0": {"x": 0.1, "y": 0.1}, "1": {"x": 0.5, "y": 0.1}, "2": {"x": 0.5, "y": 0.6}},
+        },
+        {
+            "objectHash": "poly0002",
+            "featureHash": "polyFNH1",
+            "shape": "polygon",
+            "polygon": [],
+            "polygons": [[[0.1, 0.1, 0.9, 0.1, 0.9, 0.9, 0.1, 0.1]]],
+        },
+        {
+            "objectHash": "poly0003",
+            "featureHash": "polyFNH1",
+            "shape": "polygon",
+            "polygon": [{"x": 0.1, "y": 0.1}, {"x": 0.1, "y": 0.1}, {"x": 0.5, "y": 0.5}],
+        },
+        {
+            "objectHash": "line0001",
+            "featureHash": "lineFNH1",
+            "shape": "polyline",
+            "polyline": {"1": {"x": 0.2, "y": 0.2}, "0": {"x": 0.1, "y": 0.1}},
+        },
+        {
+            "objectHash": "pt000001",
+            "featureHash": "pointFN1",
+            "shape": "point",
+            "point": {"0": {"x": 0.25, "y": 0.75}},
+            "confidence": 0.5,
+        },
+        {"objectHash": "pt000002", "featureHash": "pointFN1", "shape": "point", "point": {"0": {"x": 1.5, "y": 0.75}}},
+        {**BOX, "objectHash": "box00009", "confidence": 2},
+    ]
+    ontology = read_ontology(
+        {
+            "objects": [
+                *ONTOLOGY["objects"],
+                {"id": "3", "name": "Poly", "shape": "polygon", "featureNodeHash": "polyFNH1"},
+                {"id": "4", "name": "Line", "shape": "polyline", "featureNodeHash": "lineFNH1"},
+                {"id": "5", "name": "Point", "shape": "point", "featureNodeHash": "pointFN1"},
+            ],
+            "classifications": [],
+        }
+    ).ontology
+    rows = [image_row(objects)]
+
+    def read(fast: bool) -> tuple[dict[str, Any], list[str]]:
+        out = list(ROWS.read(rows, ReadContext(ontology=ontology, options={"fast": fast})))
+        items = [i for i in out if isinstance(i, LabeledItem)]
+        problems = sorted(p.message for p in out if isinstance(p, Problem))
+        return annotations_of(items[0]), problems
+
+    fast, fast_problems = read(True)
+    checked, checked_problems = read(False)
+    assert fast == checked and fast_problems == checked_problems
+    assert len(checked_problems) == 3  # the degenerate polygon, the point outside, the confidence of 2
+    [item] = [i for i in ROWS.read(rows, ReadContext(ontology=ontology)) if isinstance(i, LabeledItem)]
+    encoded = [a for a in item.labels[0].annotations if isinstance(a, EncodedAnnotation)]
+    assert len(encoded) == 6  # the boxes, the polygons of one ring, the line, the point with its confidence
