@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -201,12 +200,35 @@ def test_encord_bitmasks_round_trip_through_coco_rle(tmp_path: Path) -> None:
     assert written["box00001"]["boundingBox"] == objects[1]["boundingBox"]
 
 
-@pytest.mark.parametrize("target", ["redbrick"])
-def test_round_trips_through_other_platforms(target: str, tmp_path: Path) -> None:
-    """RedBrick segmentation -> SEG -> RedBrick, once that format is registered (it is written in parallel;
-    see the report). Encord's round trip is the test above."""
-    try:
-        get_format(target)
-    except labelport.LabelportError:
-        pytest.skip(f"the {target} format is not registered yet")
-    pytest.fail(f"the {target} format is registered: write its round trip here")
+def test_redbrick_segmentation_round_trips_through_dicom_seg(tmp_path: Path) -> None:
+    """RedBrick segmentation (the guide's example II: two files, an overlap group) -> DICOM SEG -> RedBrick
+    tasks.json: every instance keeps its voxels, the overlap included."""
+    from labelport.formats.base import Problem, ReadContext
+    from labelport.imaging.grids import volume_on_grid
+    from labelport.imaging.volume import Grid, read_series_header
+    from labelport.model import LabeledItem, VolumeMask, decoded
+    from labelport.service.convert import convert
+    from labelport.service.hub import Settings
+    from labelport.service.masks import FileResolver
+    from tests.fixtures import REDBRICK
+
+    header = read_series_header(AXIAL)
+    grid = Grid((header.columns, header.rows, header.slices), header.affine_lps)
+
+    def voxels(source: Path) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+        ctx = ReadContext(resolver=FileResolver(Settings.from_env(), (REDBRICK, tmp_path)))
+        found = list(get_format("redbrick").read(source, ctx))
+        assert not [str(f) for f in found if isinstance(f, Problem)]
+        item = next(f for f in found if isinstance(f, LabeledItem) and "guide-II" in str(f.data_row.global_key))
+        masks = [a for a in map(decoded, item.labels[0].annotations) if isinstance(a, VolumeMask)]
+        return {str(m.name): np.isin(volume_on_grid(m.source, grid, Path), m.values) for m in masks}
+
+    items = REDBRICK / "items" / "items_fixture.json"
+    convert(str(items), "dicom_seg", tmp_path / "seg")
+    back = convert(str(tmp_path / "seg" / "guide-II_CT.SEG.dcm"), "redbrick", tmp_path / "rb", series=str(AXIAL))
+    assert back.report.losses == [] and back.report.items == 1
+    before, after = voxels(items), voxels(tmp_path / "rb" / "tasks.json")
+    assert after.keys() == before.keys() == {"liver", "spleen", "kidney", "lesion"}
+    for name, expected in before.items():
+        assert np.array_equal(after[name], expected), name
+    assert np.any(after["spleen"] & after["lesion"])  # the overlap survived both conversions

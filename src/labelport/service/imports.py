@@ -825,7 +825,7 @@ def reader(
     references resolve against ``base`` (the folder of the file the input came from).
 
     With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology."""
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
     media, ontology = None, None
     if project_id is not None:
         media = media_lookup(hub, project_id)
@@ -868,6 +868,18 @@ def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file:
     return add_external_ids(hub, project.ontology_id, link(ours, theirs)).ontology
 
 
+def _annotations_only(entry: FormatEntry) -> FormatEntry:
+    """The entry, unless its items bring data rows to create (they are imported by ``service.items``)."""
+    if entry.brings_media:
+        raise ValidationError(
+            f"format {entry.name!r} brings its media (data rows to create); import it with "
+            "service.items.import_items (`labelport import`)",
+            field="format",
+            value=entry.name,
+        )
+    return entry
+
+
 def import_source(
     hub: Hub,
     project_id: str,
@@ -886,7 +898,7 @@ def import_source(
     ``ontology_file``: the ontology the labels were made with, in the format's own JSON (``input_ontology``)."""
     if isinstance(source, Path) and not source.is_file():
         raise MediaError(f"import file {str(source)!r} does not exist", path=str(source))
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
     if ontology_file is not None:
         input_ontology(hub, project_id, entry, ontology_file)
     job_id = start_import(
