@@ -11,8 +11,15 @@ REFEREE_STAMP := $(REFEREE_VENV)/.installed
 # which clashes with our opencv-python-headless) referee our formats from a venv of their own (their pins
 # clash with ours).
 REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7" "rt-utils==1.2.7"
+# redbrick-sdk pins its own numpy, pydicom and SimpleITK: the RedBrick referee has a venv of its own.
+REDBRICK_VENV := .venv-redbrick
+REDBRICK_STAMP := $(REDBRICK_VENV)/.installed
+REDBRICK_REQUIREMENTS := "redbrick-sdk==2.35.4"
+# Encord's SDK referees at two versions either side of its classification change, one venv each.
+ENCORD_VERSIONS := 0.1.211 0.1.190
+ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v)/.installed)
 
-.PHONY: run demo cluster test lint typecheck pytest bench referee-venv clean
+.PHONY: run demo cluster test lint typecheck pytest bench referee-venv redbrick-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +50,21 @@ $(REFEREE_STAMP):
 	$(REFEREE_VENV)/bin/python -m pip install --quiet $(REFEREE_REQUIREMENTS)
 	touch $@
 
-referee-venv: $(REFEREE_STAMP)
+$(REDBRICK_STAMP):
+	test -x $(REDBRICK_VENV)/bin/python || $(PYTHON) -m venv $(REDBRICK_VENV)
+	$(REDBRICK_VENV)/bin/python -m pip install --quiet $(REDBRICK_REQUIREMENTS)
+	touch $@
 
-pytest: $(STAMP) $(REFEREE_STAMP)
+redbrick-venv: $(REDBRICK_STAMP)
+
+.venv-referee-encord-%/.installed:
+	test -x .venv-referee-encord-$*/bin/python || $(PYTHON) -m venv .venv-referee-encord-$*
+	.venv-referee-encord-$*/bin/python -m pip install --quiet "encord==$*"
+	touch $@
+
+referee-venv: $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
+
+pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -54,8 +73,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP) $(REFEREE_STAMP)
+bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 	@for f in benchmarks/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(REFEREE_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REFEREE_VENV) $(REDBRICK_VENV) .venv-referee-encord-* .mypy_cache .ruff_cache .pytest_cache

@@ -261,6 +261,21 @@ CASES = [
         body=lambda w: {"seconds_to_create": 3},
     ),
 ]
+VIEWER_ROW = "/api/v1/projects/{project_id}/viewer/rows/{data_row_id}"
+CASES += [
+    Case("GET", "/api/v1/viewer/projects", 200, AUTHENTICATED),
+    Case("GET", "/api/v1/projects/{project_id}/viewer", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/rows", 200, A_ROLES),
+    Case("GET", VIEWER_ROW, 200, A_ROLES),
+    Case("GET", VIEWER_ROW + "/annotations", 200, A_ROLES),
+    # The world's row is an image: callers allowed to read get past the role check to "no planes" (422).
+    Case("GET", VIEWER_ROW + "/slices/{plane}/{frame}", 422, A_ROLES),
+    Case("GET", VIEWER_ROW + "/frames/{frame}", 200, A_ROLES),
+    Case("GET", VIEWER_ROW + "/masks/{kind}/{annotation_uuid}/slices/{plane}/{frame}", 422, A_ROLES),
+    Case("GET", VIEWER_ROW + "/masks/{kind}/{annotation_uuid}/frames/{frame}", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/queue/next", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/jobs", 200, A_ROLES),
+]
 UNAUTHENTICATED = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 
 
@@ -276,7 +291,12 @@ def _path(route: str, world: World) -> str:
         "feature_id": MASK_UUID,
         "frame": "1",
         "path": "export.ndjson",
+        "plane": "axial",
+        "kind": "ground_truth",
+        "annotation_uuid": MASK_UUID,
     }
+    if "/viewer/" in route:
+        values["frame"] = "0"  # the viewer counts frames from 0
     if "/exports/{job_id}" in route:
         values["job_id"] = world.ids["export"]
     return route.format(**values)

@@ -162,7 +162,7 @@ def test_the_lease_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings.from_env().job_lease_seconds == 7.5
 
 
-def test_migration_0006_adds_leases_and_goes_back(database_url: str, tmp_path: Path) -> None:
+def test_migration_0007_adds_leases_and_goes_back(database_url: str, tmp_path: Path) -> None:
     from alembic import command
 
     from labelport.store.database import _alembic_config
@@ -170,7 +170,7 @@ def test_migration_0006_adds_leases_and_goes_back(database_url: str, tmp_path: P
     db = Database(database_url)
     config = _alembic_config(db.engine)
     try:
-        command.downgrade(config, "0005")
+        command.downgrade(config, "0006")
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("jobs")}
         assert not columns & {"claimed_by", "lease_expires_at", "attempts"}
         with db.engine.begin() as conn:
@@ -183,11 +183,11 @@ def test_migration_0006_adds_leases_and_goes_back(database_url: str, tmp_path: P
                 ),
                 {"t": _T},
             )
-        command.upgrade(config, "0006")
+        command.upgrade(config, "0007")
         with db.engine.connect() as conn:
             row = conn.execute(sa.text("SELECT state, claimed_by, lease_expires_at, attempts FROM jobs")).one()
         assert tuple(row) == ("RUNNING", None, None, 0)  # claimed before leases: any runner may take it over
-        command.downgrade(config, "0005")
+        command.downgrade(config, "0006")
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT id, state FROM jobs")).one() == ("j1", "RUNNING")
     finally:

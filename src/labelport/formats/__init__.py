@@ -56,6 +56,8 @@ class FormatEntry:
     """A registered format: its name, description, module and capabilities.
 
     ``read_alias`` / ``write_alias``: a short name that selects this entry for reading / writing.
+    ``brings_media``: its items carry the data rows to create (``item.media``), so an import creates them
+    first (``service.items``) rather than naming rows that exist.
     """
 
     name: str
@@ -68,6 +70,7 @@ class FormatEntry:
     read_alias: str | None = None
     write_alias: str | None = None
     doc: str = ""
+    brings_media: bool = False
 
     def detect(self, source: Source) -> Detection:
         return self.module.detect(source)
@@ -102,7 +105,10 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 def _registry() -> tuple[FormatEntry, ...]:
     from labelport.formats import coco, dicom_seg, dicom_sr, nifti, rtstruct
+    from labelport.formats.encord import export as encord_export
+    from labelport.formats.encord import rows as encord_rows
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
+    from labelport.formats.redbrick import tasks as redbrick_tasks
 
     everything = frozenset(MediaType)
     volumes = frozenset({MediaType.DICOM})
@@ -189,6 +195,41 @@ def _registry() -> tuple[FormatEntry, ...]:
             writes=True,
             media=frozenset({MediaType.IMAGE, MediaType.DICOM, MediaType.NIFTI}),
             doc="docs/formats/coco.md",
+        ),
+        FormatEntry(
+            redbrick_tasks.NAME,
+            "RedBrick AI items list with NIfTI segmentations (import, media included); tasks.json with a "
+            "segmentations folder (export)",
+            redbrick_tasks,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.DICOM, MediaType.NIFTI}),
+            output=Output.FOLDER,
+            read_alias="redbrick",
+            write_alias="redbrick",
+            doc="docs/formats/redbrick.md",
+            brings_media=True,
+        ),
+        FormatEntry(
+            encord_rows.NAME,
+            "Encord label rows (LabelRowV2 dicts, an Encord export): image, image group, video, DICOM, NIfTI",
+            encord_rows,
+            reads=True,
+            writes=True,
+            media=everything,
+            read_alias="encord",
+            doc="docs/formats/encord.md",
+        ),
+        FormatEntry(
+            encord_export.NAME,
+            "Encord export folder: label_rows.json with the Encord ontology.json they pair with",
+            encord_export,
+            reads=False,
+            writes=True,
+            media=everything,
+            output=Output.FOLDER,
+            write_alias="encord",
+            doc="docs/formats/encord.md",
         ),
     )
 

@@ -146,6 +146,7 @@ def _history(d: Mapping[str, Any]) -> HistoryEntry:
         to_status=WorkflowStatus(d["to_status"]),
         from_task=d["from_task"],
         to_task=d["to_task"],
+        reason=d.get("reason"),
     )
 
 
@@ -456,6 +457,14 @@ class HttpBackend:
         errors = list(job["errors"]) + ([{"message": job["error"]}] if job["error"] else [])
         status = "COMPLETE" if path is not None else "FAILED"
         return ExportTaskInfo(job["id"], project_id, status, path, job["rows"], errors)
+
+    def encord_rows(
+        self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
+    ) -> list[tuple[DataRow, dict[str, Any]]]:
+        raise LabelportError(
+            "Encord label rows are read on the embedded client (labelport.Client()); over HTTP, export the "
+            "project with `labelport export encord` and import label rows with `labelport import encord`"
+        )
 
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
         body = {"start": start, "end": end}

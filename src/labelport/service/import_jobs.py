@@ -48,7 +48,9 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
         options = job.options.get("reader_options") or {}
         kind = job.options["label_kind"]
         base = Path(job.options["base"]) if isinstance(job.options.get("base"), str) else None
-        _entry, items = imports.reader(hub, source, job.format, kind, roots=roots, options=options, base=base)
+        _entry, items = imports.reader(
+            hub, source, job.format, kind, roots=roots, options=options, base=base, project_id=job.project_id
+        )
         imports.run_import(hub, job.id, items, roots=roots, progress=recorder, owner=job.claimed_by)
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import orjson
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from labelport.errors import LabelportError, Location, MediaError, NotFoundError, StoreError, ValidationError
 from labelport.formats import FormatEntry, detect_format, get_format
-from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
+from labelport.formats.base import ErrorPolicy, MediaLookup, Problem, ReadContext, Source
 from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
 from labelport.imaging.grids import encode_label_volume, grid_from_attributes, plane_of, volume_on_grid
 from labelport.model.annotation import (
@@ -41,7 +41,8 @@ from labelport.model.ids import new_id
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.jobs import ImportJobInfo, JobKind
 from labelport.model.label import LabelKind
-from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
+from labelport.model.media import DataRow, MediaAttributes, MediaType, PlaneGroup
+from labelport.model.ontology import Ontology
 from labelport.service import jobs, masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
@@ -72,6 +73,9 @@ class _Row:
     in_project: bool
 
 
+# What a name of a data row key may be: a global key, an external id, or (a name labelport wrote, such as an
+# Encord data_hash of a row with no external id) its id.
+_NAME_COLUMNS = ("global_key", "external_id", "id")
 # How a data row key's fields are looked up, in the order they are tried.
 _KEY_COLUMNS = (
     ("id", data_rows.c.id),
@@ -108,6 +112,10 @@ class _Run:
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
     volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
+    # Formats whose item is the whole label of its data row (Encord label rows): importing one replaces
+    # every annotation the label had, once per data row and import.
+    whole_rows: bool = False
+    cleared: set[str] = field(default_factory=set)
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -338,7 +346,23 @@ def _annotation_row(annotation: AnyAnnotation, feature: Feature) -> dict[str, An
     return row
 
 
-def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
+class _Rows(Protocol):
+    """What data row look-ups need: the store, the project, and the rows found so far (an import's run, or a
+    reader's ``media_lookup``)."""
+
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]]
+
+
+@dataclass
+class _Lookup:
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]] = field(default_factory=dict)
+
+
+def _resolve_rows(run: _Rows, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
     """Look up, in batches, every identifier of ``keys`` not looked up yet (an unknown one maps to no row)."""
     wanted: dict[str, set[str]] = {name: set() for name, _ in _KEY_COLUMNS}
     for key in keys:
@@ -347,7 +371,7 @@ def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) ->
             if value is not None and (name, value) not in run.rows:
                 wanted[name].add(value)
         for value in key.names:
-            for name in ("global_key", "external_id"):
+            for name in _NAME_COLUMNS:
                 if (name, value) not in run.rows:
                     wanted[name].add(value)
     in_batch = sa.exists().where(
@@ -375,7 +399,7 @@ def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) ->
                 run.rows[(name, value)] = tuple(rows)
 
 
-def _row_for(run: _Run, key: DataRowKey) -> _Row:
+def _row_for(run: _Rows, key: DataRowKey) -> _Row:
     """The data row ``key`` names: by id, global key or external id (the first given that matches), else by
     its names (a global key or an external id); names that match different rows are refused."""
     for name, _column in _KEY_COLUMNS:
@@ -391,12 +415,7 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
             )
         if rows:
             return _in_project(rows[0], key)
-    candidates = {
-        r.id: r
-        for value in key.names
-        for name in ("global_key", "external_id")
-        for r in run.rows.get((name, value), ())
-    }
+    candidates = {r.id: r for value in key.names for name in _NAME_COLUMNS for r in run.rows.get((name, value), ())}
     if len(candidates) > 1:
         shown = ", ".join(sorted(r.global_key or r.id for r in candidates.values()))
         raise ValidationError(
@@ -407,6 +426,25 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
     if candidates:
         return _in_project(next(iter(candidates.values())), key)
     raise NotFoundError(f"no data row with {key}")
+
+
+def media_lookup(hub: Hub, project_id: str) -> MediaLookup:
+    """The data row a key names in the project (by id, global key, external id or names, as imports resolve
+    them), for readers that place labels on the media's geometry; raises naming the key when it names none
+    or several, or a row outside the project."""
+    from labelport.service.datasets import get_data_row
+
+    lookup = _Lookup(hub, project_id)
+    found: dict[DataRowKey, DataRow] = {}
+
+    def media(key: DataRowKey) -> DataRow:
+        if key not in found:
+            with hub.read() as conn:
+                _resolve_rows(lookup, conn, [key])
+            found[key] = get_data_row(hub, _row_for(lookup, key).id)
+        return found[key]
+
+    return media
 
 
 def _in_project(row: _Row, key: DataRowKey) -> _Row:
@@ -608,6 +646,35 @@ def _import_annotation(
         _failure(run, uuid, key, errors)
 
 
+def _clear_labels(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
+    """Empty the label of each data row the chunk's items name, before their annotations go in (an item that
+    names no row of the project leaves nothing to clear; its annotations fail on their own)."""
+    for item in chunk:
+        if isinstance(item, Problem):
+            continue
+        try:
+            row = _row_for(run, item.data_row)
+        except LabelportError:
+            continue
+        if row.id in run.cleared or row.media_type is not run.media_type:
+            continue
+        run.cleared.add(row.id)
+        label_id = _label_id(run, conn, row.id)
+        if row.id not in run.new_labels:
+            conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id == label_id))
+
+
+def _whole_rows(fmt: str | None) -> bool:
+    """Whether an item of the format is the whole label of its data row (``WHOLE_ROWS`` of its module)."""
+    if fmt is None:
+        return False
+    try:
+        entry = get_format(fmt, reading=True)
+    except LabelportError:
+        return False
+    return bool(getattr(entry.module, "WHOLE_ROWS", False))
+
+
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
     """Check each annotation of each item of ``chunk`` and insert those that pass, with one status each.
 
@@ -615,6 +682,8 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
     model annotation without building it.
     """
     _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
+    if run.whole_rows:
+        _clear_labels(run, conn, chunk)
     pending = _Pending(run, conn)
     for item in chunk:
         if isinstance(item, Problem):
@@ -704,6 +773,7 @@ def run_import(
         kind=LabelKind(job.options["label_kind"]),
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         roots=(Path.cwd(), *roots),
+        whole_rows=_whole_rows(job.format),
     )
     with hub.transaction() as conn:
         chunk: list[LabeledItem | Problem] = []
@@ -758,18 +828,66 @@ def reader(
     roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
     base: Path | None = None,
+    project_id: str | None = None,
 ) -> tuple[FormatEntry, Iterator[LabeledItem | Problem]]:
     """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
     its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable; relative file
-    references resolve against ``base`` (the folder of the file the input came from)."""
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    references resolve against ``base`` (the folder of the file the input came from).
+
+    With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology."""
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
+    media, ontology = None, None
+    if project_id is not None:
+        media = media_lookup(hub, project_id)
+        project = get_project(hub, project_id)
+        ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
         resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots), base),
+        ontology=ontology,
         label_kind=LabelKind.parse(kind),
         options=dict(options or {}),
+        media=media,
     )
     return entry, entry.read(source, ctx)
+
+
+def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file: str | Path) -> Ontology:
+    """The project's ontology for an input whose labels were made with ``ontology_file`` (a format's own
+    JSON, e.g. Encord's): connected as the project's when the project has none; else the project's, matched
+    to it by feature name and kind, with the file's ids recorded on the project's features that had none
+    (so the reader finds them, and an export writes them back)."""
+    load = getattr(entry.module, "ontology_of", None)
+    link = getattr(entry.module, "linked_ontology", None)
+    if load is None or link is None:
+        raise ValidationError(
+            f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file)
+        )
+    theirs: Ontology = load(ontology_file)
+    project = get_project(hub, project_id)
+    if project.ontology_id is None:
+        from labelport.service.ontologies import create_ontology
+        from labelport.service.projects import connect_ontology
+
+        created = create_ontology(hub, theirs.name, theirs, project.media_type)
+        connect_ontology(hub, project_id, created.id)
+        return created.ontology
+    from labelport.service.ontologies import add_external_ids
+
+    ours = get_ontology(hub, project.ontology_id).ontology
+    return add_external_ids(hub, project.ontology_id, link(ours, theirs)).ontology
+
+
+def _annotations_only(entry: FormatEntry) -> FormatEntry:
+    """The entry, unless its items bring data rows to create (they are imported by ``service.items``)."""
+    if entry.brings_media:
+        raise ValidationError(
+            f"format {entry.name!r} brings its media (data rows to create); import it with "
+            "service.items.import_items (`labelport import`)",
+            field="format",
+            value=entry.name,
+        )
+    return entry
 
 
 def import_source(
@@ -782,13 +900,17 @@ def import_source(
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    ontology_file: str | Path | None = None,
 ) -> ImportJobInfo:
     """Import a file (or its bytes) in this process as a job that keeps its input, through the registered
     format ``fmt`` (recognised from the content when None); the file's folder is readable for the files it
-    names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path)."""
+    names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path).
+    ``ontology_file``: the ontology the labels were made with, in the format's own JSON (``input_ontology``)."""
     if isinstance(source, Path) and not source.is_file():
         raise MediaError(f"import file {str(source)!r} does not exist", path=str(source))
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
+    if ontology_file is not None:
+        input_ontology(hub, project_id, entry, ontology_file)
     job_id = start_import(
         hub,
         project_id,

@@ -5,8 +5,8 @@ A runner claims a job by a conditional UPDATE that sets ``claimed_by`` and ``lea
 has expired (its runner died). Jobs claimed before this migration have no lease: they can be taken over at
 once, as recovery after a restart did until now. The downgrade drops the three columns.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 00:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
