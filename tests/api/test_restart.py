@@ -171,4 +171,3 @@ def test_sigkill_during_a_large_import(database_url: str, tmp_path: Path) -> Non
         assert statuses == (ANNOTATIONS if final == "FINISHED" else 0)
     finally:
         db.dispose()
-

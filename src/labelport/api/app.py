@@ -17,22 +17,30 @@ from labelport.api import errors, web
 from labelport.api.deps import CallerDep, ServerContext
 from labelport.api.routes import catalog, exports, imports, projects, viewer, workflow
 from labelport.api.schemas import HealthOut, MeOut
-from labelport.jobs import JobContext, ThreadRunner, recover_jobs
+from labelport.jobs import JobContext, JobRunner, ThreadRunner, recover_jobs
 from labelport.service.hub import Settings
-from labelport.store import BlobStore, Database, default_home
+from labelport.store import Database, default_home, open_blob_store
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    """Where the server keeps its store; ``None`` fields follow the environment (``LABELPORT_*``)."""
+    """Where the server keeps its store and runs its jobs; ``None`` fields follow the environment:
+    ``LABELPORT_DATABASE_URL``, ``LABELPORT_BLOB_URL`` (+ ``LABELPORT_S3_ENDPOINT``), ``LABELPORT_REDIS_URL``.
+
+    With a Redis URL, jobs go to the RQ queue for ``labelport worker`` processes, and the replica keeps no
+    state of its own; without one, they run on the server's threads (``job_workers``), which also recover
+    unfinished jobs at start-up (``recover``) and sweep for jobs nobody runs.
+    """
 
     home: Path | None = None
     database_url: str | None = None
     settings: Settings = field(default_factory=Settings.from_env)
     job_workers: int | None = None
     recover: bool = True
+    blob_url: str | None = None
+    redis_url: str | None = None
 
 
 def server_secret(home: Path) -> bytes:
@@ -56,8 +64,15 @@ def open_context(config: ServerConfig) -> ServerContext:
     home = config.home or default_home()
     home.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_url, home=home)
-    blobs = BlobStore(home / "blobs")
-    runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=config.settings), config.job_workers)
+    blobs = open_blob_store(home, config.blob_url)
+    redis_url = config.redis_url or os.environ.get("LABELPORT_REDIS_URL")
+    runner: JobRunner
+    if redis_url:
+        from labelport.jobs.queue import RQRunner
+
+        runner = RQRunner(redis_url)
+    else:
+        runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=config.settings), config.job_workers)
     return ServerContext(db=db, blobs=blobs, settings=config.settings, runner=runner, secret=server_secret(home))
 
 
@@ -68,10 +83,12 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = open_context(config)
         app.state.context = ctx
-        if config.recover:
+        # On Redis, the workers recover and sweep; a replica only enqueues.
+        if isinstance(ctx.runner, ThreadRunner) and config.recover:
             resumed, failed = recover_jobs(JobContext(ctx.db, ctx.blobs, ctx.settings), ctx.runner)
             if resumed or failed:
                 log.warning("unfinished jobs after restart: %d resumed, %d failed", len(resumed), len(failed))
+            ctx.runner.sweep()
         try:
             yield
         finally:

@@ -76,6 +76,22 @@ def import_(
         ),
     ] = "prelabels",
     name: Annotated[str | None, typer.Option(metavar="NAME", help="Import name (default: the file name).")] = None,
+    ontology: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The ontology the file's labels were made with, in the format's own JSON (encord): connected to "
+            "the project when it has none, else matched to its features by name and kind.",
+        ),
+    ] = None,
+    match: Annotated[
+        str | None,
+        typer.Option(
+            metavar="data_hash|data_title",
+            help="encord: which name of a label row's media a data row's global key or external id equals: "
+            "data_hash or data_title (default: either, refused when they name different rows).",
+        ),
+    ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -114,6 +130,8 @@ def import_(
         chosen = label_kind(kind)
         if not file.is_file():
             raise LabelportError(f"import file {str(file)!r} does not exist")
+        if ontology is not None and not ontology.is_file():
+            raise LabelportError(f"ontology file {str(ontology)!r} does not exist")
         h = hub()
         entry = get_format(fmt, reading=True) if fmt is not None else detect_format(file)
         items_flags = {
@@ -124,6 +142,9 @@ def import_(
             "--keep-unmapped": keep_unmapped,
         }
         if entry.brings_media:
+            if ontology is not None or match is not None:
+                flag = "--ontology" if ontology is not None else "--match"
+                raise LabelportError(f"{flag} applies to label files of existing data rows (encord), not {entry.name}")
             options = {
                 "label_validate": label_validate,
                 "prune_segmentations": prune_segmentations,
@@ -139,7 +160,15 @@ def import_(
         with progress_bar() as bar:
             task = bar.add_task("importing lines", total=_progress_total(file))
             job = import_source(
-                h, project, name or file.name, file, chosen, fmt=fmt, progress=lambda n: bar.advance(task, n)
+                h,
+                project,
+                name or file.name,
+                file,
+                chosen,
+                fmt=fmt,
+                progress=lambda n: bar.advance(task, n),
+                options={"match": match} if match is not None else None,
+                ontology_file=ontology,
             )
         if job.state == "FAILED":
             raise LabelportError(f"import failed: {job.error}")

@@ -42,14 +42,16 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
     name = job.options.get("input_name")
     roots = tuple(Path(r) for r in job.options.get("file_roots", ()))
     # On SQLite the import's one transaction holds the write lock: its progress is written when it commits.
-    recorder = jobs.Recorder(hub, job.id, write=not hub.db.is_sqlite, also=on_progress)
-    with hub.blobs.path(job.input_blob).open("rb") as handle:
+    recorder = jobs.Recorder(hub, job.id, write=not hub.db.is_sqlite, also=on_progress, owner=job.claimed_by)
+    with hub.blobs.open(job.input_blob) as handle:
         source = cast(IO[bytes], _Named(handle, name if isinstance(name, str) else None))
         options = job.options.get("reader_options") or {}
         kind = job.options["label_kind"]
         base = Path(job.options["base"]) if isinstance(job.options.get("base"), str) else None
-        _entry, items = imports.reader(hub, source, job.format, kind, roots=roots, options=options, base=base)
-        imports.run_import(hub, job.id, items, roots=roots, progress=recorder)
+        _entry, items = imports.reader(
+            hub, source, job.format, kind, roots=roots, options=options, base=base, project_id=job.project_id
+        )
+        imports.run_import(hub, job.id, items, roots=roots, progress=recorder, owner=job.claimed_by)
 
 
 __all__ = ["execute"]

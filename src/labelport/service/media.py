@@ -194,4 +194,5 @@ __all__ = [
     "nifti_attributes",
     "series_files",
     "sniff_file",
+    "video_attributes",
 ]

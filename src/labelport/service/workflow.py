@@ -377,14 +377,23 @@ def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str])
     return out
 
 
-def history(hub: Hub, project_id: str, data_row_id: str) -> list[HistoryEntry]:
-    """The workflow history of a data row (its id or global key), newest first."""
+def history(
+    hub: Hub, project_id: str, data_row_id: str, *, offset: int = 0, limit: int | None = None
+) -> list[HistoryEntry]:
+    """A row's (its id or global key) workflow changes, newest first (a page with ``offset`` and ``limit``)."""
     get_project(hub, project_id)
     with hub.read() as conn:
         row_id = project_row_ids(conn, project_id, [data_row_id])[0]
         if not _states(conn, project_id, [row_id]):
             raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
-        return histories(conn, project_id, [row_id])[row_id]
+        rows = conn.execute(
+            sa.select(workflow_history)
+            .where(workflow_history.c.project_id == project_id, workflow_history.c.data_row_id == row_id)
+            .order_by(workflow_history.c.at.desc(), workflow_history.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_entry(r) for r in rows]
 
 
 def set_performance(

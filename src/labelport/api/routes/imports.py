@@ -1,12 +1,16 @@
 """Annotation imports: the NDJSON is uploaded, kept in the blob store, and run as a background job.
 
+The upload is streamed to a scratch file while its bytes are counted (at most ``MAX_UPLOAD_BYTES``), then
+stored from that file (multipart to S3): it is never held whole in memory.
+
 The job's state is in the database; ``GET /imports/{id}`` reports it, ``/statuses`` every annotation's
 outcome. Pre-labels need the labeler role or above, ground truth the reviewer role or above.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import tempfile
+from typing import Annotated, Any, BinaryIO, cast
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -56,18 +60,28 @@ async def start_import(
     length = request.headers.get("content-length") or "0"
     if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES:
         raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=length)
-    data = await request.body()
-    if not data.strip():
-        raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
-    return await run_in_threadpool(_queue, caller, project_id, name, kind, data, file_name, entry.name)
+    with tempfile.TemporaryFile(dir=caller.hub.blobs.scratch()) as spooled:
+        size = 0
+        blank = True
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=size)
+            blank = blank and not chunk.strip()
+            spooled.write(chunk)
+        if blank:
+            raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
+        spooled.seek(0)
+        upload = cast(BinaryIO, spooled)
+        return await run_in_threadpool(_queue, caller, project_id, name, kind, upload, file_name, entry.name)
 
 
 def _queue(
-    caller: Caller, project_id: str, name: str, kind: LabelKind, data: bytes, file_name: str | None, fmt: str
+    caller: Caller, project_id: str, name: str, kind: LabelKind, upload: BinaryIO, file_name: str | None, fmt: str
 ) -> ImportJobOut:
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
-    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=data, input_name=file_name)
+    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=upload, input_name=file_name)
     caller.ctx.runner.submit(job_id)
     return ImportJobOut.of(import_service.get_import_job(hub, job_id))
 
@@ -75,7 +89,12 @@ def _queue(
 @router.get("/projects/{project_id}/imports", tags=["imports"])
 def list_import_jobs(project_id: str, caller: CallerDep, page: PageDep) -> Page[ImportJobOut]:
     caller.require(project_id, Action.READ)
-    return paginate([ImportJobOut.of(j) for j in import_service.list_import_jobs(caller.hub, project_id)], page)
+    return paginate(
+        lambda o, n: [
+            ImportJobOut.of(j) for j in import_service.list_import_jobs(caller.hub, project_id, offset=o, limit=n)
+        ],
+        page,
+    )
 
 
 @router.get("/imports/{job_id}", tags=["imports"])
@@ -92,5 +111,12 @@ def import_statuses(
     failures_only: Annotated[bool, Query(description="Only the FAILURE statuses")] = False,
 ) -> Page[ImportStatusOut]:
     caller.require_job(job_id, JobKind.IMPORT, Action.READ)
-    statuses = import_service.import_statuses_of(caller.hub, job_id, failures_only=failures_only)
-    return paginate([ImportStatusOut(**s) for s in statuses], page)
+    return paginate(
+        lambda o, n: [
+            ImportStatusOut(**s)
+            for s in import_service.import_statuses_of(
+                caller.hub, job_id, failures_only=failures_only, offset=o, limit=n
+            )
+        ],
+        page,
+    )
