@@ -21,6 +21,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A store with the demo in it, its ids, and some bad files."""
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LABELPORT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LABELPORT_REDIS_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -102,6 +103,8 @@ def cases(ids: dict[str, str]) -> dict[str, list[Case]]:
             ("workflow", "history", "--project", WRONG, "x"),
         ],
         "serve": [("serve", "--port", "eighty")],
+        "worker": [("worker",), ("worker", "--burst", "--redis-url", "nope")],
+        "cluster up": [("cluster", "up"), ("cluster", "up", "--database-url", "sqlite:///x.db")],
         "keys create": [("keys", "create", "--role", "labeler"), ("keys", "create", "--project", WRONG)],
         "keys list": [("keys", "list", "--format", "xml")],
         "keys revoke": [("keys", "revoke", "lp_nothing")],

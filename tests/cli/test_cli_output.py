@@ -223,7 +223,7 @@ def test_licence_is_an_spdx_expression() -> None:
 def test_a_failed_export_leaves_the_earlier_file_and_no_partial_one(demo: dict[str, Any]) -> None:
     import sqlalchemy as sa
 
-    from labelport.store import BlobStore
+    from labelport.store.blobs import LocalBlobStore
     from labelport.store.schema import annotation_rows
 
     folder: Path = demo["folder"]
@@ -239,7 +239,7 @@ def test_a_failed_export_leaves_the_earlier_file_and_no_partial_one(demo: dict[s
             ).scalar_one()
     finally:
         db.dispose()
-    BlobStore(folder / "home" / "blobs").path(blob).unlink()
+    LocalBlobStore(folder / "home" / "blobs").path(blob).unlink()
     (folder / "export.ndjson").write_text("the export of yesterday\n")
     code, _out, err = invoke("export", "labelbox", "-p", project, "-o", "export.ndjson")
     assert code == 1

@@ -75,6 +75,10 @@ def worker(
     url = redis_url or os.environ.get("LABELPORT_REDIS_URL")
     if not url:
         raise ValidationError("labelport worker needs Redis: give --redis-url or set LABELPORT_REDIS_URL")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValidationError(
+            f"the Redis URL must start with redis://, rediss:// or unix://, found {url!r}", field="redis_url", value=url
+        )
     from labelport.jobs.queue import run_worker
     from labelport.service.jobs import JobContext
 
