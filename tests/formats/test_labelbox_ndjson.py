@@ -316,7 +316,7 @@ def _answers(children: st.SearchStrategy[tuple[ClassificationAnnotation, ...]]) 
 def _classification(depth: int) -> st.SearchStrategy[ClassificationAnnotation]:
     children = st.just(()) if depth == 0 else _classifications(depth - 1)
     answer = st.one_of(
-        st.builds(Text, st.text(max_size=10)),
+        st.builds(Text, st.text(st.characters(blacklist_characters="\x00"), max_size=10)),  # NUL: never imported
         st.builds(Radio, _answers(children)),
         st.builds(Checklist, st.lists(_answers(children), min_size=1, max_size=2).map(tuple)),
     )
@@ -364,7 +364,7 @@ annotations = st.one_of(
     ),
     st.builds(
         ClassificationAnnotation,
-        st.builds(Text, st.text(max_size=5)),
+        st.builds(Text, st.text(st.characters(blacklist_characters="\x00"), max_size=5)),
         names,
         uuid=uuids,
         frames=st.lists(frame_ranges, max_size=2).map(tuple),
@@ -398,9 +398,16 @@ def test_generated_records_round_trip(records: list[Record]) -> None:
     assert [(r.data_row, r.annotation) for r in again] == [(r.data_row, r.annotation) for r in records]
 
 
-def test_png_mask_must_be_binary() -> None:
-    png = base64.b64encode(encode_png_binary(np.eye(2, dtype=bool)).replace(b"", b"")).decode()
+def test_png_masks_are_checked_from_their_header_only() -> None:
+    """Reading never decodes a mask: a PNG whose header says it is too large fails its line at once; its
+    pixels (0/1 or not) are the import's to judge, once the line passed its cheaper checks."""
+    png = base64.b64encode(encode_png_binary(np.eye(2, dtype=bool))).decode()
     grey255 = base64.b64encode(encode_png_composite(np.full((2, 2, 3), 255, np.uint8))).decode()
-    records, problems = split(list(lb.read([line(mask={"png": png}), line(mask={"png": grey255})])))
-    assert len(records) == 1
-    assert problems[0].location.path == "[1].mask.png" and problems[0].value == 255
+    huge = bytearray(encode_png_binary(np.eye(2, dtype=bool)))
+    huge[16:24] = (20000).to_bytes(4, "big") + (20000).to_bytes(4, "big")  # the IHDR size, nothing else
+    lines = [line(mask={"png": png}), line(mask={"png": grey255}), line(mask={"png": base64.b64encode(huge).decode()})]
+    records, problems = split(list(lb.read(lines)))
+    assert len(records) == 2
+    [problem] = problems
+    assert problem.location.path == "[2].mask.png"
+    assert "masks larger than 9000 px on a side are rejected" in problem.message

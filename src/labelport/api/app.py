@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import labelport
-from labelport.api import errors
+from labelport.api import errors, limits
 from labelport.api.deps import CallerDep, ServerContext
 from labelport.api.routes import catalog, exports, imports, projects, workflow
 from labelport.api.schemas import HealthOut, MeOut
@@ -24,15 +24,32 @@ from labelport.store import BlobStore, Database, default_home
 log = logging.getLogger(__name__)
 
 
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() else default
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    """Where the server keeps its store; ``None`` fields follow the environment (``LABELPORT_*``)."""
+    """Where the server keeps its store; ``None`` fields follow the environment (``LABELPORT_*``).
+
+    ``max_body_bytes`` caps a JSON request body (``LABELPORT_MAX_BODY_BYTES``, default 16 MiB) and
+    ``max_upload_bytes`` an import upload (``LABELPORT_MAX_UPLOAD_BYTES``, default 2 GiB). ``public_url``
+    (``LABELPORT_PUBLIC_URL``, e.g. ``https://labels.example.org``) is where clients reach the server: the
+    absolute URLs it hands out (signed mask and download links) start with it, never with a request's
+    ``Host`` header; unset, they use the address the server listens on.
+    """
 
     home: Path | None = None
     database_url: str | None = None
-    settings: Settings = field(default_factory=Settings.from_env)
+    settings: Settings = field(default_factory=Settings.for_server)
     job_workers: int | None = None
     recover: bool = True
+    max_body_bytes: int = field(default_factory=lambda: _env_int("LABELPORT_MAX_BODY_BYTES", limits.MAX_BODY_BYTES))
+    max_upload_bytes: int = field(
+        default_factory=lambda: _env_int("LABELPORT_MAX_UPLOAD_BYTES", limits.MAX_UPLOAD_BYTES)
+    )
+    public_url: str | None = field(default_factory=lambda: os.environ.get("LABELPORT_PUBLIC_URL") or None)
 
 
 def server_secret(home: Path) -> bytes:
@@ -57,8 +74,22 @@ def open_context(config: ServerConfig) -> ServerContext:
     home.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_url, home=home)
     blobs = BlobStore(home / "blobs")
-    runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=config.settings), config.job_workers)
-    return ServerContext(db=db, blobs=blobs, settings=config.settings, runner=runner, secret=server_secret(home))
+    # Whatever the configuration says, a server reads local files for its users only under the roots, and
+    # never its own home (the database, blobs, exports, the URL-signing secret).
+    settings = config.settings.serve(home)
+    runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=settings), config.job_workers)
+    uploads = home / "uploads"
+    uploads.mkdir(mode=0o700, exist_ok=True)
+    return ServerContext(
+        db=db,
+        blobs=blobs,
+        settings=settings,
+        runner=runner,
+        secret=server_secret(home),
+        uploads=uploads,
+        max_upload_bytes=config.max_upload_bytes,
+        public_url=config.public_url.rstrip("/") if config.public_url else None,
+    )
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -90,6 +121,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(limits.BodyGuard, max_body_bytes=config.max_body_bytes, max_upload_bytes=config.max_upload_bytes)
     app.include_router(catalog.router)
     app.include_router(projects.router)
     app.include_router(imports.router)

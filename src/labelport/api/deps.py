@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -22,13 +24,17 @@ MAX_PAGE = 1000
 
 @dataclass
 class ServerContext:
-    """What the running server shares across requests: one engine, the blob store, the job runner."""
+    """What the running server shares across requests: one engine, the blob store, the job runner, the
+    folder uploads stream into before they join the blob store, and where clients reach the server."""
 
     db: Database
     blobs: BlobStore
     settings: Settings
     runner: JobRunner
     secret: bytes
+    uploads: Path | None = None
+    max_upload_bytes: int = 2 * 1024**3
+    public_url: str | None = None
 
 
 def context(request: Request) -> ServerContext:
@@ -36,11 +42,21 @@ def context(request: Request) -> ServerContext:
     return ctx
 
 
+PRINCIPAL = "labelport.principal"  # the scope key where ``limits.BodyGuard`` leaves the caller it checked
+
+
+def authenticated(request: Request, secret: str | None) -> auth.Principal:
+    """The caller of ``secret``, checked once per request (``BodyGuard`` may have done it already)."""
+    known: tuple[str, auth.Principal] | None = request.scope.get(PRINCIPAL)
+    if known is not None and secret is not None and hmac.compare_digest(known[0], secret):
+        return known[1]
+    return auth.authenticate(context(request).db, secret)
+
+
 def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> auth.Principal:
-    secret = credentials.credentials if credentials is not None else None
-    return auth.authenticate(context(request).db, secret)
+    return authenticated(request, credentials.credentials if credentials is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

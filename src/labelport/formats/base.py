@@ -242,16 +242,63 @@ def _name(source: Any) -> str | None:
     return getattr(source, "name", None) if hasattr(source, "read") else None
 
 
+# How deep JSON may nest (objects and arrays): far more than any format needs (an export_v2 row with ten
+# levels of nested classifications is about 40), and far less than what makes readers recurse without end.
+MAX_JSON_DEPTH = 64
+_BOM = b"\xef\xbb\xbf"
+
+
+def json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON value cannot be imported, or None: nesting deeper than ``limit``, or a NUL character in
+    a string or a key (PostgreSQL stores none, and labelport holds SQLite to the same rule)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        current, path, depth = stack.pop()
+        kind = type(current)
+        if kind is str:
+            if "\x00" in current:
+                return f"{path or 'the value'} holds a NUL character (\\u0000), which labelport does not store"
+            continue
+        if kind is dict:
+            if depth >= limit:
+                return f"{path or 'the value'} nests JSON deeper than {limit} levels, labelport's limit"
+            for key, item in current.items():
+                if type(key) is str and "\x00" in key:
+                    return f"a key under {path or 'the top level'} holds a NUL character (\\u0000)"
+                if type(item) in (dict, list, str):
+                    stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif kind is list:
+            if depth >= limit:
+                return f"{path or 'the value'} nests JSON deeper than {limit} levels, labelport's limit"
+            stack.extend(
+                (item, f"{path}[{i}]", depth + 1) for i, item in enumerate(current) if type(item) in (dict, list, str)
+            )
+    return None
+
+
+def _suspect(raw: bytes) -> bool:
+    """Whether raw JSON text may break ``json_problem``'s rules (cheap, so most lines skip the walk)."""
+    return b"\\u0000" in raw or raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
+
+
+def _checked(item: JsonItem) -> JsonItem:
+    problem = json_problem(item.value)
+    if problem is None:
+        return item
+    return JsonItem(None, item.file, item.line, item.path, error=problem)
+
+
 def iter_json_items(source: Source) -> Iterator[JsonItem]:
     """Yield the JSON objects of an NDJSON file, a JSON array file, or a list of dicts.
 
     The input is sniffed, never judged by its extension: NDJSON (one value per line, blank lines skipped),
-    a JSON array (on one line or pretty-printed), or one pretty-printed object. A line that is not JSON
-    becomes an item with ``error`` set, and the lines after it are still read.
+    a JSON array (on one line or pretty-printed), or one pretty-printed object; a UTF-8 byte order mark
+    before it is skipped. A line that is not JSON becomes an item with ``error`` set, and the lines after
+    it are still read; so does a value nested deeper than ``MAX_JSON_DEPTH`` or holding a NUL character.
     """
     if not isinstance(source, str | Path | bytes) and not hasattr(source, "read"):
         for index, value in enumerate(source):
-            yield JsonItem(value, path=f"[{index}]")
+            yield _checked(JsonItem(value, path=f"[{index}]"))
         return
     file = _name(source)
     if isinstance(source, bytes):
@@ -270,6 +317,8 @@ def iter_json_items(source: Source) -> Iterator[JsonItem]:
 def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
     lines = enumerate(handle, start=1)
     for number, line in lines:
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
         stripped = line.strip()
         if not stripped:
             continue
@@ -283,7 +332,7 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
                 if isinstance(value, list):
                     yield from _array_items(whole, file, None)
                 else:
-                    yield JsonItem(value, file, number)
+                    yield _checked(JsonItem(value, file, number)) if _suspect(whole) else JsonItem(value, file, number)
                 return
             yield from _line_item(stripped, file, number)
             for n, raw in rest:
@@ -300,7 +349,7 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
             value = orjson.loads(stripped)
         except orjson.JSONDecodeError:
             value = None
-        if type(value) is dict:
+        if type(value) is dict and not _suspect(stripped):
             yield JsonItem(value, file, number)
         else:
             yield from _line_item(stripped, file, number)
@@ -314,11 +363,16 @@ def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]
         shown = line[:80].decode("utf-8", "replace")
         yield JsonItem(shown, file, number, error=f"not valid JSON ({exc}): {shown!r}")
         return
+    check = _checked if _suspect(line) else _unchecked
     if isinstance(value, list):
         for index, element in enumerate(value):
-            yield JsonItem(element, file, number, f"[{index}]")
+            yield check(JsonItem(element, file, number, f"[{index}]"))
     else:
-        yield JsonItem(value, file, number)
+        yield check(JsonItem(value, file, number))
+
+
+def _unchecked(item: JsonItem) -> JsonItem:
+    return item
 
 
 def _is_json_line(line: bytes) -> bool:
@@ -335,8 +389,9 @@ def _array_items(text: bytes, file: str | None, line: int | None) -> Iterator[Js
     except orjson.JSONDecodeError as exc:
         yield JsonItem(None, file, line, error=f"not valid JSON: {exc}")
         return
+    check = _checked if _suspect(text) else _unchecked
     for index, value in enumerate(values):
-        yield JsonItem(value, file, line, f"[{index}]")
+        yield check(JsonItem(value, file, line, f"[{index}]"))
 
 
 def head_items(source: Source, count: int) -> list[JsonItem] | None:

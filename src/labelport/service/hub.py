@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,16 +21,47 @@ def now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Where local files may be read from (``LABELPORT_FILE_ROOTS``, ``os.pathsep``-separated; default:
-    anywhere) and whether http(s) mask URLs may be fetched (``LABELPORT_ALLOW_HTTP=1``)."""
+    """What local files and URLs the service may read for its users.
+
+    - ``file_roots`` (``LABELPORT_FILE_ROOTS``, ``os.pathsep``-separated): the folders local files (data
+      rows, mask files, segmentations) may be read from.
+    - ``serving``: the process serves users who are not the machine's user (``labelport serve``, workers).
+      It then reads local files only under ``file_roots`` (none when unset), never its working folder.
+      Embedded (``Client()``, the CLI) a data row may name any file, and an import's files may also come
+      from the working folder and the imported file's folder.
+    - ``protected``: folders never readable for users, whatever the roots (the store's home: its database,
+      blobs, exports and URL-signing secret).
+    - ``allow_http`` (``LABELPORT_ALLOW_HTTP=1``): whether http(s) mask URLs may be fetched; only public
+      addresses are, plus the networks of ``http_networks`` (``LABELPORT_HTTP_ALLOW_NETWORKS``,
+      comma-separated CIDRs such as ``10.20.0.0/16``: an internal image server).
+    """
 
     file_roots: tuple[Path, ...] = ()
     allow_http: bool = False
+    serving: bool = False
+    protected: tuple[Path, ...] = ()
+    http_networks: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, *, serving: bool = False) -> Settings:
         roots = tuple(Path(p).absolute() for p in os.environ.get("LABELPORT_FILE_ROOTS", "").split(os.pathsep) if p)
-        return cls(file_roots=roots, allow_http=os.environ.get("LABELPORT_ALLOW_HTTP") == "1")
+        networks = tuple(n.strip() for n in os.environ.get("LABELPORT_HTTP_ALLOW_NETWORKS", "").split(",") if n.strip())
+        return cls(
+            file_roots=roots,
+            allow_http=os.environ.get("LABELPORT_ALLOW_HTTP") == "1",
+            serving=serving,
+            http_networks=networks,
+        )
+
+    @classmethod
+    def for_server(cls) -> Settings:
+        """The environment's settings for a process that serves other users (a server, a job worker)."""
+        return cls.from_env(serving=True)
+
+    def serve(self, home: Path | None = None) -> Settings:
+        """These settings for a server or worker whose store lives in ``home`` (never readable for users)."""
+        protected = self.protected if home is None else (*self.protected, home)
+        return replace(self, serving=True, protected=protected)
 
 
 @dataclass
@@ -56,7 +87,8 @@ class Hub:
         home = home or default_home()
         db = Database(database_url, home=home)
         org_id = ensure_organization(db, organization, actor)
-        return cls(db=db, blobs=BlobStore(home / "blobs"), organization_id=org_id, actor=actor)
+        settings = replace(Settings.from_env(), protected=(home,))
+        return cls(db=db, blobs=BlobStore(home / "blobs"), organization_id=org_id, actor=actor, settings=settings)
 
     def transaction(self) -> AbstractContextManager[sa.Connection]:
         return self.db.write()

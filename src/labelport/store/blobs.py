@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelport.errors import NotFoundError
 from labelport.store.schema import blobs
@@ -44,11 +46,11 @@ class BlobStore:
 
     @staticmethod
     def _record(conn: sa.Connection, digest: str, size: int, content_type: str) -> None:
-        exists = conn.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256 == digest)).first()
-        if exists is None:
-            conn.execute(
-                blobs.insert().values(sha256=digest, size=size, content_type=content_type, created_at=datetime.now(UTC))
-            )
+        """Record the blob once; two transactions storing the same content at once both succeed (the second
+        waits for the first, then finds the row there)."""
+        values = {"sha256": digest, "size": size, "content_type": content_type, "created_at": datetime.now(UTC)}
+        insert = sqlite_insert(blobs) if conn.dialect.name == "sqlite" else postgresql_insert(blobs)
+        conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=[blobs.c.sha256]))
 
     def put_file(self, conn: sa.Connection, source: Path, content_type: str = "application/octet-stream") -> str:
         """Store the file at ``source`` (once, streamed: never whole in memory); return its SHA-256."""

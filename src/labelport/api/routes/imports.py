@@ -1,11 +1,18 @@
 """Annotation imports: the NDJSON is uploaded, kept in the blob store, and run as a background job.
 
+The upload is streamed to a private file in the server's home while its bytes are counted (``BodyGuard``
+stops it at ``max_upload_bytes``, chunked or not), then put in the blob store from that file: it is never
+whole in memory.
+
 The job's state is in the database; ``GET /imports/{id}`` reports it, ``/statuses`` every annotation's
 outcome. Pre-labels need the labeler role or above, ground truth the reviewer role or above.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,7 +31,6 @@ from labelport.service.auth import Action
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
-MAX_UPLOAD_BYTES = 2 * 1024**3
 NDJSON = "application/x-ndjson"
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -53,21 +59,39 @@ async def start_import(
     entry = get_format(format, reading=True)
     action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
     await run_in_threadpool(caller.require, project_id, action)
-    length = request.headers.get("content-length") or "0"
-    if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES:
-        raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=length)
-    data = await request.body()
-    if not data.strip():
-        raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
-    return await run_in_threadpool(_queue, caller, project_id, name, kind, data, file_name, entry.name)
+    upload = await _receive(request, caller.ctx.uploads)
+    try:
+        return await run_in_threadpool(_queue, caller, project_id, name, kind, upload, file_name, entry.name)
+    finally:
+        upload.unlink(missing_ok=True)
+
+
+async def _receive(request: Request, folder: Path | None) -> Path:
+    """The request body, streamed to a private file (mode 600) in ``folder``; an empty body is refused."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
+    path = Path(name)
+    content = False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                handle.write(chunk)
+                content = content or bool(chunk.strip())
+        if not content:
+            raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _queue(
-    caller: Caller, project_id: str, name: str, kind: LabelKind, data: bytes, file_name: str | None, fmt: str
+    caller: Caller, project_id: str, name: str, kind: LabelKind, upload: Path, file_name: str | None, fmt: str
 ) -> ImportJobOut:
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
-    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=data, input_name=file_name)
+    job_id = import_service.start_import(
+        hub, project_id, name, kind, fmt=fmt, source=upload, input_name=file_name, relative_to_source=False
+    )
     caller.ctx.runner.submit(job_id)
     return ImportJobOut.of(import_service.get_import_job(hub, job_id))
 
