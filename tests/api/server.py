@@ -100,9 +100,15 @@ def remote_client(server: LiveServer, key: str | None = None) -> Client:
     return client
 
 
-def spawn_server(home: Path, database_url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    """``python -m labelport.api`` as a subprocess (its own process group, so it can be killed alone)."""
+def spawn_server(
+    home: Path, database_url: str, port: int, *extra: str, file_roots: tuple[Path, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """``python -m labelport.api`` as a subprocess (its own process group, so it can be killed alone), reading
+    local files under ``file_roots`` (``LABELPORT_FILE_ROOTS``; none by default, as a server does)."""
     env = {**os.environ, "LABELPORT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("LABELPORT_FILE_ROOTS", None)
+    if file_roots:
+        env["LABELPORT_FILE_ROOTS"] = os.pathsep.join(str(r) for r in file_roots)
     return subprocess.Popen(
         [
             sys.executable,

@@ -33,7 +33,7 @@ def _workspace(home: Path, database_url: str) -> tuple[str, str, bytes]:
     """An image project with ROWS batched data rows; returns (project id, admin key, the NDJSON)."""
     hub = Hub.open(home=home, database_url=database_url, actor=auth.DEFAULT_ADMIN)
     try:
-        image = write_image(home / "img.png", 64, 48)
+        image = write_image(home.parent / "media" / "img.png", 64, 48)  # users' files are never in the home
         ds = datasets.create_dataset(hub, "bulk")
         created = datasets.create_data_rows(
             hub, ds.id, [{"row_data": str(image), "global_key": f"img-{i}"} for i in range(ROWS)]
