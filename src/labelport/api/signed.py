@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -70,30 +69,24 @@ def _key_of(who: auth.Principal) -> str:
 
 
 def signed_url(request: Request, who: auth.Principal, path: str, ttl_seconds: int = 3600) -> str:
-    """An absolute URL for ``path`` on this server that works without a key for ``ttl_seconds``, acting as
-    ``who``'s key."""
-    query = auth.signed_query(context(request).secret, path, _capped(request, ttl_seconds), _key_of(who))
+    """An absolute URL for ``path`` on this server that works without a key for ``ttl_seconds`` (no longer
+    than the signed URL being served, if one is), acting as ``who``'s key."""
+    secret = context(request).secret
+    query = auth.signed_query(secret, path, ttl_seconds, _key_of(who), not_after=request.scope.get(SIGNED_UNTIL))
     return f"{public_base(request)}{path}?{query}"
 
 
-def _capped(request: Request, ttl_seconds: int) -> int:
-    """``ttl_seconds``, no longer than the signed URL being served (if one is) still lives."""
-    until: int | None = request.scope.get(SIGNED_UNTIL)
-    if until is None:
-        return ttl_seconds
-    return max(1, min(ttl_seconds, until - int(time.time())))
-
-
 def link_signer(request: Request, who: auth.Principal, ttl_seconds: int) -> Callable[[str], str]:
-    """Server paths -> absolute URLs signed for ``ttl_seconds`` (checked once, before any is made)."""
+    """Server paths -> absolute URLs signed for ``ttl_seconds`` (checked once, before any is made), no
+    longer than the signed URL being served lives."""
     secret = context(request).secret
     base = public_base(request)
     key_id = _key_of(who)
-    ttl = _capped(request, ttl_seconds)
-    auth.signed_query(secret, "/", ttl, key_id)  # a bad ttl fails here, before a response starts
+    until: int | None = request.scope.get(SIGNED_UNTIL)
+    auth.signed_query(secret, "/", ttl_seconds, key_id)  # a bad ttl fails here, before a response starts
 
     def sign(path: str) -> str:
-        return f"{base}{path}?{auth.signed_query(secret, path, ttl, key_id)}"
+        return f"{base}{path}?{auth.signed_query(secret, path, ttl_seconds, key_id, not_after=until)}"
 
     return sign
 

@@ -422,14 +422,16 @@ def sign(secret: bytes, path: str, expires: int, key_id: str) -> str:
     return hmac.new(secret, f"{path}\n{expires}\n{key_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def signed_query(secret: bytes, path: str, ttl_seconds: int, key_id: str) -> str:
-    """``expires=...&by=...&signature=...`` for ``path``, valid ``ttl_seconds`` from now, on behalf of the
-    API key ``key_id``."""
+def signed_query(secret: bytes, path: str, ttl_seconds: int, key_id: str, *, not_after: int | None = None) -> str:
+    """``expires=...&by=...&signature=...`` for ``path``, valid ``ttl_seconds`` from now (and not after the
+    Unix time ``not_after``), on behalf of the API key ``key_id``."""
     if not 1 <= ttl_seconds <= MAX_SIGNED_SECONDS:
         raise ValidationError(
             f"a signed URL lives from 1 second to 7 days, found {ttl_seconds} seconds", field="ttl", value=ttl_seconds
         )
     expires = int(time.time()) + ttl_seconds
+    if not_after is not None:
+        expires = min(expires, not_after)
     return f"expires={expires}&by={key_id}&signature={sign(secret, path, expires, key_id)}"
 
 
