@@ -257,23 +257,30 @@ def json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
         kind = type(current)
         if kind is str:
             if "\x00" in current:
-                return f"{path or 'the value'} holds a NUL character (\\u0000), which labelport does not store"
+                return f"{_where(path)} holds a NUL character (\\u0000), which labelport does not store"
             continue
         if kind is dict:
             if depth >= limit:
-                return f"{path or 'the value'} nests JSON deeper than {limit} levels, labelport's limit"
+                return f"{_where(path)} nests JSON deeper than {limit} levels, labelport's limit"
             for key, item in current.items():
                 if type(key) is str and "\x00" in key:
-                    return f"a key under {path or 'the top level'} holds a NUL character (\\u0000)"
+                    return f"a key under {_where(path)} holds a NUL character (\\u0000)"
                 if type(item) in (dict, list, str):
                     stack.append((item, f"{path}.{key}" if path else key, depth + 1))
         elif kind is list:
             if depth >= limit:
-                return f"{path or 'the value'} nests JSON deeper than {limit} levels, labelport's limit"
+                return f"{_where(path)} nests JSON deeper than {limit} levels, labelport's limit"
             stack.extend(
                 (item, f"{path}[{i}]", depth + 1) for i, item in enumerate(current) if type(item) in (dict, list, str)
             )
     return None
+
+
+def _where(path: str) -> str:
+    """A JSON path for a message: its start and end when it is long (a deep one runs to thousands)."""
+    if not path:
+        return "the value"
+    return path if len(path) <= 100 else f"{path[:40]}...{path[-40:]}"
 
 
 def _suspect(raw: bytes) -> bool:

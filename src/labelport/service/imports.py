@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import re
 import tempfile
 import uuid as uuid_module
 from collections import Counter
@@ -624,7 +625,11 @@ def _failure(run: _Run, uuid: str | None, key: DataRowKey | None, errors: list[d
         errors = [{**e, "value": _shortened(e.get("value"))} for e in errors]
         text = orjson.dumps((uuid, shown, errors), default=repr).decode()
     # PostgreSQL stores no NUL in text or JSON; the offending value keeps a visible stand-in.
-    run.statuses.append(text.replace("\\u0000", "\\ufffd"))
+    run.statuses.append(_NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text)
+
+
+# A JSON escape of NUL: ``\u0000`` after an even number of backslashes (an odd one escapes the backslash).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def _shortened(value: Any) -> str:
