@@ -10,7 +10,7 @@ REFEREE_STAMP := $(REFEREE_VENV)/.installed
 # The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
 REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
 
-.PHONY: run demo test lint typecheck pytest bench referee-venv clean
+.PHONY: run demo test lint typecheck pytest bench fuzz referee-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ pytest: $(STAMP) $(REFEREE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The long fuzz run (tests/fuzz): 100,000 inputs per registered reader, DICOM headers and whole imports;
+# `make test` runs the same tests with a budget of seconds.
+fuzz: $(STAMP)
+	LABELPORT_FUZZ_EXAMPLES=100000 LABELPORT_FUZZ_DICOM_EXAMPLES=3000 LABELPORT_FUZZ_IMPORT_EXAMPLES=2000 \
+		$(BIN)/pytest tests/fuzz -q -s -p no:randomly -W ignore::UserWarning
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[server,dev,bench]'
