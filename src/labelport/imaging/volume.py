@@ -25,8 +25,8 @@ import numpy.typing as npt
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.errors import BytesLengthException, InvalidDicomError
+from pydicom.multival import MultiValue
 
 from labelport.errors import LabelportError, MediaError, ValidationError
 from labelport.imaging._dicomscan import TAGS, ScannedHeader, parse_value, scan

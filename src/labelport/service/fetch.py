@@ -1,4 +1,4 @@
-"""Fetching an http(s) file a user names (a mask's ``instanceURI``) without letting the user reach the
+"""Fetching an http(s) file a user names (a mask file's URL) without letting the user reach the
 server's own network.
 
 The host is resolved once and every address it has must be public (``ipaddress``' ``is_global``: no

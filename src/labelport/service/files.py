@@ -1,6 +1,6 @@
 """Which local files the service reads for its users, and how it opens them.
 
-One rule for every file a user names (a data row's ``row_data``, a mask's ``instanceURI``, a segmentation
+One rule for every file a user names (a data row's ``row_data``, a mask file's URL, a segmentation
 file, the files of a DICOM series):
 
 - the path is resolved first (``..`` and symlinks followed), and the resolved path is what the roots are

@@ -29,8 +29,8 @@ class Settings:
       It then reads local files only under ``file_roots`` (none when unset), never its working folder.
       Embedded (``Client()``, the CLI) a data row may name any file, and an import's files may also come
       from the working folder and the imported file's folder.
-    - ``protected``: folders never readable for users, whatever the roots (the store's home: its database,
-      blobs, exports and URL-signing secret).
+    - ``protected``: folders never readable for users, whatever the roots: a server's home (its database,
+      blobs, exports and URL-signing secret). Embedded, the user reads their own files, the store's too.
     - ``allow_http`` (``LABELPORT_ALLOW_HTTP=1``): whether http(s) mask URLs may be fetched; only public
       addresses are, plus the networks of ``http_networks`` (``LABELPORT_HTTP_ALLOW_NETWORKS``,
       comma-separated CIDRs such as ``10.20.0.0/16``: an internal image server).
@@ -87,8 +87,7 @@ class Hub:
         home = home or default_home()
         db = Database(database_url, home=home)
         org_id = ensure_organization(db, organization, actor)
-        settings = replace(Settings.from_env(), protected=(home,))
-        return cls(db=db, blobs=BlobStore(home / "blobs"), organization_id=org_id, actor=actor, settings=settings)
+        return cls(db=db, blobs=BlobStore(home / "blobs"), organization_id=org_id, actor=actor)
 
     def transaction(self) -> AbstractContextManager[sa.Connection]:
         return self.db.write()
