@@ -206,8 +206,8 @@ class Recorder:
 
 
 def acting_hub(stores: Stores, job_id: str, kind: JobKind | None = None) -> tuple[Hub, JobInfo]:
-    """A Hub acting for a job's own organisation and creator, and the job: for runners, and for links the
-    server signed (the signature stands in for a key). NotFoundError when there is no such job."""
+    """A Hub acting for a job's own organisation and creator, and the job: for runners. NotFoundError when
+    there is no such job."""
     with stores.db.read() as conn:
         job = store.find(conn, job_id, kind=kind)
     if job is None:
