@@ -7,15 +7,21 @@ REFEREE_VENV := .venv-referee
 BENCH_STAMP := $(VENV)/.installed-bench
 
 REFEREE_STAMP := $(REFEREE_VENV)/.installed
-# The vendors' own SDKs referee our formats from a venv of their own (their pins clash with ours).
-REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging
+# The vendors' own SDKs, dcmqi (SEG and SR readers) and rt-utils (the RTSTRUCT bench; it pulls opencv-python,
+# which clashes with our opencv-python-headless) referee our formats from a venv of their own (their pins
+# clash with ours).
+REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.5.7" "rt-utils==1.2.7"
+# redbrick-sdk pins its own numpy, pydicom and SimpleITK: the RedBrick referee has a venv of its own.
+REDBRICK_VENV := .venv-redbrick
+REDBRICK_STAMP := $(REDBRICK_VENV)/.installed
+REDBRICK_REQUIREMENTS := "redbrick-sdk==2.35.4"
 
-.PHONY: run demo test lint typecheck pytest bench fuzz referee-venv clean
+.PHONY: run demo test lint typecheck pytest bench fuzz referee-venv redbrick-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom]'
 	touch $@
 
 run: $(STAMP)
@@ -36,7 +42,14 @@ $(REFEREE_STAMP):
 
 referee-venv: $(REFEREE_STAMP)
 
-pytest: $(STAMP) $(REFEREE_STAMP)
+$(REDBRICK_STAMP):
+	test -x $(REDBRICK_VENV)/bin/python || $(PYTHON) -m venv $(REDBRICK_VENV)
+	$(REDBRICK_VENV)/bin/python -m pip install --quiet $(REDBRICK_REQUIREMENTS)
+	touch $@
+
+redbrick-venv: $(REDBRICK_STAMP)
+
+pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -48,11 +61,11 @@ fuzz: $(STAMP)
 		$(BIN)/pytest tests/fuzz -q -s -p no:randomly -W ignore::UserWarning
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[server,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP) $(REFEREE_STAMP)
+bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP)
 	@for f in benchmarks/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(REFEREE_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REFEREE_VENV) $(REDBRICK_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -95,3 +95,43 @@ def test_every_format_is_found_by_name_and_alias() -> None:
         assert get_format(entry.name) is entry
     assert get_format("labelbox", reading=True).name == "labelbox_ndjson"
     assert get_format("labelbox", reading=False).name == "labelbox_export_v2"
+
+
+# RedBrick's wire spellings (items list, tasks.json) that mean nothing outside its format.
+REDBRICK_FIELDS = (
+    "segmentMap",
+    "binaryMask",
+    "semanticMask",
+    "pngMask",
+    "overlappingGroups",
+    "landmarks3d",
+    "instanceClassifications",
+    "absolutePoint",
+    "pointTopLeft",
+    "xNorm",
+    "yNorm",
+    "wNorm",
+    "hNorm",
+    "imageHeaders",
+    "currentStageName",
+    "frameIndex",
+    "fileIndex",
+)
+
+
+def test_no_redbrick_field_name_outside_its_package() -> None:
+    pattern = re.compile(r"\b(" + "|".join(REDBRICK_FIELDS) + r")\b")
+    found = [
+        f"{path.relative_to(SRC)}:{number}: {match.group(1)}"
+        for path in sorted(SRC.rglob("*.py"))
+        if not path.relative_to(SRC).as_posix().startswith("formats/redbrick/")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if (match := pattern.search(line))
+    ]
+    assert found == []
+
+
+def test_the_redbrick_check_looks_for_names_redbrick_uses() -> None:
+    text = "\n".join(p.read_text() for p in (SRC / "formats" / "redbrick").glob("*.py"))
+    missing = [name for name in REDBRICK_FIELDS if not re.search(rf"\b{name}\b", text)]
+    assert missing == []

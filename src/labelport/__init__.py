@@ -25,12 +25,14 @@ __all__ = [
     "Option",
     "Tool",
     "__version__",
+    "convert",
 ]
 
 if TYPE_CHECKING:
     from labelport.sdk.client import Client
     from labelport.sdk.imports import LabelImport, MALPredictionImport
     from labelport.sdk.ontology_builder import Classification, OntologyBuilder, Option, Tool
+    from labelport.service.convert import convert
 
 
 def __getattr__(name: str) -> Any:
@@ -44,6 +46,10 @@ def __getattr__(name: str) -> Any:
         from labelport.sdk import imports
 
         return getattr(imports, name)
+    if name == "convert":
+        from labelport.service.convert import convert
+
+        return convert
     if name in {"OntologyBuilder", "Tool", "Classification", "Option"}:
         from labelport.sdk import ontology_builder
 

@@ -93,22 +93,23 @@ def test_insert_writes_into_the_volume_and_checks_the_shape() -> None:
         view.insert(labels, 4, mask.T)
 
 
-def _grid(data: st.DataObject) -> Grid:
+def _grid(data: st.DataObject) -> tuple[Grid, float]:
     shape = tuple(data.draw(st.integers(1, 6), label=f"n{a}") for a in range(3))
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
     rng = np.random.default_rng(seed)
     permutation = np.eye(3)[rng.permutation(3)] * rng.choice([-1.0, 1.0], size=3)
-    directions = rotation(rng, data.draw(st.sampled_from([0.0, 10.0, 35.0]), label="tilt")) @ permutation
+    tilt = data.draw(st.sampled_from([0.0, 10.0, 35.0]), label="tilt")
+    directions = rotation(rng, tilt) @ permutation
     affine = np.eye(4)
     affine[:3, :3] = directions * rng.uniform(0.3, 3.0, size=3)
     affine[:3, 3] = rng.uniform(-200, 200, size=3)
-    return Grid((int(shape[0]), int(shape[1]), int(shape[2])), affine)
+    return Grid((int(shape[0]), int(shape[1]), int(shape[2])), affine), tilt
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_plane_mapping_round_trips(data: st.DataObject) -> None:
-    grid = _grid(data)
+    grid, tilt = _grid(data)
     array = np.arange(np.prod(grid.shape)).reshape(grid.shape)
     rng = np.random.default_rng(data.draw(st.integers(0, 1000), label="points"))
     voxels = rng.uniform(-0.5, 0.5, size=(8, 3)) + rng.integers(0, grid.shape, size=(8, 3))
@@ -132,7 +133,11 @@ def test_plane_mapping_round_trips(data: st.DataObject) -> None:
         )
         for step, (axis, sign) in zip(steps, DISPLAY[plane], strict=True):
             assert step[axis] * sign > 0
-            assert abs(step[axis]) == pytest.approx(np.abs(step).max())
+            if tilt <= 10.0:
+                # Tilted up to 10 degrees about each axis, every voxel axis stays nearest its patient axis; at
+                # 35 degrees about all three, the nearest-axis assignment (one patient axis per voxel axis, as
+                # nibabel's io_orientation chooses) can give an axis that is not each step's largest component.
+                assert abs(step[axis]) == pytest.approx(np.abs(step).max())
         # a whole mask inserted into a frame comes back unchanged
         labels = np.zeros(grid.shape, dtype=np.uint8)
         mask = rng.integers(0, 2, size=(view.height, view.width)).astype(np.uint8)

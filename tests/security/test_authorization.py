@@ -297,6 +297,21 @@ CASES = [
         body=lambda w: {"seconds_to_create": 3},
     ),
 ]
+VIEWER_ROW = "/api/v1/projects/{project_id}/viewer/rows/{data_row_id}"
+CASES += [
+    Case("GET", "/api/v1/viewer/projects", 200, AUTHENTICATED),
+    Case("GET", "/api/v1/projects/{project_id}/viewer", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/rows", 200, A_ROLES),
+    Case("GET", VIEWER_ROW, 200, A_ROLES),
+    Case("GET", VIEWER_ROW + "/annotations", 200, A_ROLES),
+    # The world's row is an image: callers allowed to read get past the role check to "no planes" (422).
+    Case("GET", VIEWER_ROW + "/slices/{plane}/{frame}", 422, A_ROLES),
+    Case("GET", VIEWER_ROW + "/frames/{frame}", 200, A_ROLES),
+    Case("GET", VIEWER_ROW + "/masks/{kind}/{annotation_uuid}/slices/{plane}/{frame}", 422, A_ROLES),
+    Case("GET", VIEWER_ROW + "/masks/{kind}/{annotation_uuid}/frames/{frame}", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/queue/next", 200, A_ROLES),
+    Case("GET", "/api/v1/projects/{project_id}/viewer/jobs", 200, A_ROLES),
+]
 
 
 def _path(route: str, world: World) -> str:
@@ -311,7 +326,12 @@ def _path(route: str, world: World) -> str:
         "feature_id": MASK_UUID,
         "frame": "1",
         "path": "export.ndjson",
+        "plane": "axial",
+        "kind": "ground_truth",
+        "annotation_uuid": MASK_UUID,
     }
+    if "/viewer/" in route:
+        values["frame"] = "0"  # the viewer counts frames from 0
     names = re.findall(r"{(\w+)}", route)
     unknown = [n for n in names if n not in values]
     assert not unknown, f"{route}: no value for path parameter(s) {unknown}; add them to _path"

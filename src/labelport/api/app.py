@@ -13,9 +13,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import labelport
-from labelport.api import errors, limits
+from labelport.api import errors, limits, web
 from labelport.api.deps import CallerDep, ServerContext
-from labelport.api.routes import catalog, exports, imports, projects, workflow
+from labelport.api.routes import catalog, exports, imports, projects, viewer, workflow
 from labelport.api.schemas import HealthOut, MeOut
 from labelport.jobs import JobContext, ThreadRunner, recover_jobs
 from labelport.service.hub import Settings
@@ -127,6 +127,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(workflow.router)
+    app.include_router(viewer.router)
+    web.install(app)
 
     @app.get("/health", tags=["server"])
     def health() -> HealthOut:

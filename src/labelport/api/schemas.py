@@ -105,6 +105,9 @@ class WorkflowActionIn(Strict):
     action: Annotated[str, StringConstraints(min_length=1, max_length=16)]
     to: Annotated[str, StringConstraints(max_length=32)] | None = None
     seconds_to_review: Seconds | None = None
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="Why the rows are rejected (or a note on the action); kept in their history"
+    )
 
 
 class WorkflowSettingsIn(Strict):
@@ -357,6 +360,7 @@ class HistoryEntryOut(BaseModel):
     to_status: str
     from_task: str | None
     to_task: str
+    reason: str | None = None
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
@@ -368,6 +372,7 @@ class HistoryEntryOut(BaseModel):
             to_status=entry.to_status.value,
             from_task=entry.from_task,
             to_task=entry.to_task,
+            reason=entry.reason,
         )
 
 

@@ -65,7 +65,7 @@ def serve(
     announce = announce or _print
     started = bootstrap(config, demo=demo)
     url = f"http://{host}:{port}"
-    announce(f"labelport server: {url}  (OpenAPI: {url}/openapi.json, docs: {url}/docs)")
+    announce(f"labelport server: {url}  (viewer: {url}/, OpenAPI: {url}/openapi.json, docs: {url}/docs)")
     if started.demo_project:
         announce(f"demo project: {started.demo_project}")
     if started.key is not None:

@@ -1,9 +1,9 @@
-"""CLI commands on DICOM series: ``convert SERIES_DIR --to nifti -o OUT.nii.gz`` and ``inspect SERIES_DIR``."""
+"""CLI commands on DICOM series: ``inspect SERIES_DIR``, and ``convert`` (``cli/convert_commands.py``: annotations
+between formats, and ``convert SERIES_DIR --to nifti -o OUT.nii.gz`` for the series itself)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -11,33 +11,7 @@ import numpy as np
 import typer
 
 from labelport.errors import LabelportError
-from labelport.imaging.nifti import write_nifti
-from labelport.imaging.volume import SeriesHeader, load_series, read_series_header
-
-
-class SeriesOutput(StrEnum):
-    """Formats a series converts to."""
-
-    NIFTI = "nifti"
-
-
-def convert(
-    series_dir: Annotated[Path, typer.Argument(help="Directory holding one DICOM series.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file, e.g. OUT.nii.gz.")],
-    to: Annotated[SeriesOutput, typer.Option("--to", help="Output format.")] = SeriesOutput.NIFTI,
-) -> None:
-    """Write a DICOM series as a NIfTI image (ITK grid, RAS affine)."""
-    try:
-        volume = load_series(series_dir)
-        if not output.name.endswith((".nii", ".nii.gz")):
-            raise typer.BadParameter(f"NIfTI output ends in .nii or .nii.gz, found {output.name!r}")
-        write_nifti(volume, output)
-    except LabelportError as exc:
-        _fail(exc)
-    for warning in volume.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    columns, rows, slices = volume.shape
-    typer.echo(f"wrote {output} ({columns} x {rows} x {slices}, {volume.orientation_codes})")
+from labelport.imaging.volume import SeriesHeader, read_series_header
 
 
 def inspect(
@@ -75,6 +49,8 @@ def describe_series(header: SeriesHeader) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the ``convert`` and ``inspect`` commands to the labelport app."""
+    from labelport.cli.convert_commands import convert
+
     app.command("convert")(convert)
     app.command("inspect")(inspect)
 

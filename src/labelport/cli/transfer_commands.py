@@ -40,9 +40,33 @@ def import_(
         str, typer.Option("--as", help="prelabels (model-assisted labeling) or ground-truth.")
     ] = "prelabels",
     name: Annotated[str | None, typer.Option(help="Import name (default: the file name).")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Items lists: dataset for the data rows they bring (default: a new one).")
+    ] = None,
+    create_features: Annotated[
+        bool, typer.Option("--create-features", help="Items lists: add missing categories to the ontology.")
+    ] = False,
+    label_validate: Annotated[
+        bool, typer.Option("--label-validate", help="RedBrick: file values must equal the segment map keys.")
+    ] = False,
+    prune_segmentations: Annotated[
+        bool,
+        typer.Option(
+            "--prune-segmentations", help="RedBrick: drop file values the segment map lacks, and empty entries."
+        ),
+    ] = False,
+    keep_unmapped: Annotated[
+        bool,
+        typer.Option("--keep-unmapped", help="RedBrick: keep file values the segment map lacks as view-only voxels."),
+    ] = False,
 ) -> None:
-    """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why."""
+    """Import annotations as pre-labels or ground truth; failed annotations are listed with where and why.
+
+    A format that brings its media (a RedBrick items list) creates the data rows first, sends them to the
+    project in a batch and imports their annotations; a task with any problem fails whole, with the reasons.
+    """
     from labelport.cli.main import err, handles_errors, hub, out, progress_bar
+    from labelport.formats import detect_format, get_format
     from labelport.model.label import LabelKind
     from labelport.service.imports import import_source, import_statuses_of
 
@@ -53,6 +77,29 @@ def import_(
             raise LabelportError(f"import file {str(file)!r} does not exist")
         label_kind = LabelKind.parse(kind)
         h = hub()
+        entry = get_format(fmt, reading=True) if fmt is not None else detect_format(file)
+        items_flags = {
+            "--dataset": dataset is not None,
+            "--create-features": create_features,
+            "--label-validate": label_validate,
+            "--prune-segmentations": prune_segmentations,
+            "--keep-unmapped": keep_unmapped,
+        }
+        if entry.brings_media:
+            options = {
+                "label_validate": label_validate,
+                "prune_segmentations": prune_segmentations,
+                "keep_unmapped": keep_unmapped,
+            }
+            _import_items(
+                h, project, file, entry.name, label_kind, name or file.name, dataset, create_features, options
+            )
+            return
+        given = [flag for flag, on in items_flags.items() if on]
+        if given:
+            raise LabelportError(
+                f"{given[0]} applies to items lists that bring their media (redbrick), not {entry.name}"
+            )
         with progress_bar() as bar:
             task = bar.add_task("importing", total=_lines(file))
             job = import_source(
@@ -81,6 +128,53 @@ def import_(
     run()
 
 
+def _import_items(
+    h: Any,
+    project: str,
+    file: Path,
+    fmt: str,
+    kind: Any,
+    name: str,
+    dataset: str | None,
+    create_features: bool,
+    options: dict[str, Any],
+) -> None:
+    """The import of a format that brings its media: tasks that failed listed with why, then a summary."""
+    from labelport.cli.main import err, out, progress_bar
+    from labelport.service.imports import import_statuses_of
+    from labelport.service.items import import_items
+
+    with progress_bar() as bar:
+        task = bar.add_task("importing", total=None)
+        result = import_items(
+            h, project, file, name=name, kind=kind, fmt=fmt, dataset_id=dataset, create_features=create_features,
+            options=options, progress=lambda n: bar.advance(task, n),
+        )
+    for record in result.failed:
+        for error in record.errors:  # each names its file, line, JSON path, task and series
+            err.print(f"task failed: {error}", highlight=False, soft_wrap=True)
+    job = result.job
+    failures = import_statuses_of(h, job.id, failures_only=True) if job is not None else []
+    if failures:
+        table = Table("where", "uuid", "data row", "reason", title="failed annotations")
+        for f in failures:
+            first = f["errors"][0]
+            where = ", ".join(str(first[k]) for k in ("line", "path") if first.get(k) is not None)
+            row = f["data_row"] or {}
+            table.add_row(where, f["uuid"] or "", str(row.get("global_key") or row.get("id") or ""), first["message"])
+        err.print(table)
+    imported = f"{job.succeeded} of {job.total} annotations imported as {kind.value}" if job else "nothing imported"
+    out.print(
+        f"import {job.id if job else '-'}: {len(result.records) - len(result.failed)} of {len(result.records)} tasks "
+        f"landed, {imported}; {result.created} data rows created, {result.reused} reused"
+        + (f" (dataset {result.dataset_id})" if result.dataset_id else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.failed or failures:
+        raise typer.Exit(1)
+
+
 def _range(start: str | None, end: str | None) -> list[str | None] | None:
     return [start, end] if start is not None or end is not None else None
 
@@ -104,6 +198,16 @@ def export(
     mask_base_url: Annotated[
         str | None, typer.Option(help="Link masks to this labelport server instead of writing PNG files.")
     ] = None,
+    semantic: Annotated[
+        bool, typer.Option("--semantic", help="RedBrick: segmentation values are classId + 1.")
+    ] = False,
+    binary_mask: Annotated[
+        bool | None,
+        typer.Option(
+            "--binary-mask/--no-binary-mask",
+            help="RedBrick: one file per instance (default: when instances overlap).",
+        ),
+    ] = None,
 ) -> None:
     """Export a project's labels in a format, streamed, with a progress bar; masks are written beside it."""
     from labelport.cli.main import err, handles_errors, hub, out, progress_bar
@@ -121,6 +225,10 @@ def export(
         if unknown:
             raise LabelportError(f"unknown --include {sorted(unknown)[0]!r}; choose from {', '.join(choices)}, all")
         options: dict[str, Any] = entry.module.include_options(chosen) if choices else {}  # type: ignore[attr-defined]
+        if semantic:
+            options["semantic"] = True
+        if binary_mask is not None:
+            options["binary"] = binary_mask
         filters: dict[str, Any] = {
             "workflow_status": workflow_status,
             "last_activity_at": _range(last_activity_from, last_activity_to),

@@ -56,6 +56,8 @@ class FormatEntry:
     """A registered format: its name, description, module and capabilities.
 
     ``read_alias`` / ``write_alias``: a short name that selects this entry for reading / writing.
+    ``brings_media``: its items carry the data rows to create (``item.media``), so an import creates them
+    first (``service.items``) rather than naming rows that exist.
     """
 
     name: str
@@ -68,6 +70,7 @@ class FormatEntry:
     read_alias: str | None = None
     write_alias: str | None = None
     doc: str = ""
+    brings_media: bool = False
 
     def detect(self, source: Source) -> Detection:
         return self.module.detect(source)
@@ -101,9 +104,12 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 
 def _registry() -> tuple[FormatEntry, ...]:
+    from labelport.formats import coco, dicom_seg, dicom_sr, nifti, rtstruct
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
+    from labelport.formats.redbrick import tasks as redbrick_tasks
 
     everything = frozenset(MediaType)
+    volumes = frozenset({MediaType.DICOM})
     return (
         FormatEntry(
             ndjson.NAME,
@@ -134,6 +140,73 @@ def _registry() -> tuple[FormatEntry, ...]:
             media=everything,
             output=Output.FOLDER,
             doc="docs/formats/labelbox-export-v2.md",
+        ),
+        FormatEntry(
+            nifti.NAME,
+            "NIfTI label maps on each data row's grid (RAS affine) with a JSON sidecar naming the labels",
+            nifti,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.DICOM, MediaType.NIFTI}),
+            output=Output.FOLDER,
+            doc="docs/formats/nifti.md",
+        ),
+        FormatEntry(
+            dicom_seg.NAME,
+            "DICOM SEG (BINARY or LABELMAP segmentation) on the source series, one per data row (highdicom)",
+            dicom_seg,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="seg",
+            write_alias="seg",
+            doc="docs/formats/dicom-seg.md",
+        ),
+        FormatEntry(
+            dicom_sr.NAME,
+            "DICOM SR TID 1500: drawings (SCOORD on the acquisition plane, SCOORD3D on others), classifications",
+            dicom_sr,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            read_alias="sr",
+            write_alias="sr",
+            doc="docs/formats/dicom-sr.md",
+        ),
+        FormatEntry(
+            rtstruct.NAME,
+            "RTSTRUCT: each feature's voxels as closed planar contours in patient coordinates, one per data row",
+            rtstruct,
+            reads=True,
+            writes=True,
+            media=volumes,
+            output=Output.FOLDER,
+            doc="docs/formats/rtstruct.md",
+        ),
+        FormatEntry(
+            coco.NAME,
+            "COCO JSON: boxes, polygons, RLE masks and points on images (volumes as 2-D slices of one plane)",
+            coco,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.IMAGE, MediaType.DICOM, MediaType.NIFTI}),
+            doc="docs/formats/coco.md",
+        ),
+        FormatEntry(
+            redbrick_tasks.NAME,
+            "RedBrick AI items list with NIfTI segmentations (import, media included); tasks.json with a "
+            "segmentations folder (export)",
+            redbrick_tasks,
+            reads=True,
+            writes=True,
+            media=frozenset({MediaType.DICOM, MediaType.NIFTI}),
+            output=Output.FOLDER,
+            read_alias="redbrick",
+            write_alias="redbrick",
+            doc="docs/formats/redbrick.md",
+            brings_media=True,
         ),
     )
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelport.errors import ValidationError
+from labelport.errors import MediaError, ValidationError
 from labelport.imaging.attributes import grid_from_attributes, plane_from_attributes
-from labelport.imaging.nifti import decode_label_volume, encode_label_volume, label_image, place_on_grid
+from labelport.imaging.nifti import decode_label_volume, encode_label_volume, place_on_grid
 from labelport.imaging.volume import Grid
 from labelport.model.geometry import VolumeSource
 from labelport.model.media import VolumeGrid
@@ -48,14 +48,59 @@ def volume_on_grid(source: VolumeSource, grid: Grid, local_file: Callable[[str],
                     value=list(array.shape),
                 )
             return array
-        return place_on_grid(label_image(array, grid_of_volume_grid(source.grid)), grid).array
+        return embed_on_grid(array, grid_of_volume_grid(source.grid), grid, source.pixels.key)
     if source.uri is not None:
         return place_on_grid(local_file(source.uri), grid).array
     raise ValidationError("a stored label volume is read from the blob store, not placed again", field="mask")
 
 
+def embed_on_grid(array: npt.NDArray[Any], source: Grid, target: Grid, name: str) -> npt.NDArray[Any]:
+    """A label volume on ``source`` put onto ``target`` without resampling: the source grid must be a signed
+    axis permutation of the target's at whole-voxel offsets, inside it (a SEG whose empty slices were left out
+    covers part of its series). Voxels outside the source are 0. Otherwise a MediaError shows both grids."""
+    transform = np.linalg.solve(target.affine_lps, source.affine_lps)  # source voxel -> target voxel
+    linear, offset = transform[:3, :3], transform[:3, 3]
+    signed = np.round(linear)
+    fits = (
+        np.allclose(linear, signed, atol=1e-4)
+        and bool(np.all(np.abs(signed).sum(axis=0) == 1))
+        and bool(np.all(np.abs(signed).sum(axis=1) == 1))
+        and np.allclose(offset, np.round(offset), atol=1e-3)
+    )
+    if fits:
+        axes = [int(np.flatnonzero(signed[t])[0]) for t in range(3)]  # target axis t <- source axis axes[t]
+        moved = np.transpose(array, axes)
+        starts = []
+        for t in range(3):
+            size = moved.shape[t]
+            if signed[t, axes[t]] < 0:
+                moved = np.flip(moved, axis=t)
+                starts.append(round(offset[t]) - size + 1)
+            else:
+                starts.append(round(offset[t]))
+        if all(start >= 0 and start + moved.shape[t] <= target.shape[t] for t, start in enumerate(starts)):
+            if tuple(moved.shape) == target.shape:
+                return moved
+            out = np.zeros(target.shape, dtype=array.dtype)
+            out[tuple(slice(start, start + moved.shape[t]) for t, start in enumerate(starts))] = moved
+            return out
+    raise MediaError(
+        f"{name}: does not lie on the series grid: shape {tuple(array.shape)} with LPS affine\n"
+        f"{affine_text(source.affine_lps)}\nseries shape {target.shape} with LPS affine\n"
+        f"{affine_text(target.affine_lps)}",
+        path=name,
+    )
+
+
+def affine_text(affine: npt.NDArray[Any]) -> str:
+    """A 4 x 4 affine as aligned rows, for messages that show two grids."""
+    return "\n".join("  [" + ", ".join(f"{v:9.4f}" for v in row) + "]" for row in np.asarray(affine))
+
+
 __all__ = [
+    "affine_text",
     "decode_label_volume",
+    "embed_on_grid",
     "encode_label_volume",
     "grid_from_attributes",
     "grid_of_volume_grid",

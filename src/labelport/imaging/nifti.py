@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -147,9 +148,51 @@ def write_label_map(labels: npt.NDArray[Any], grid: Volume | Grid, path: PathLik
 def encode_label_volume(labels: npt.NDArray[Any], grid: Volume | Grid) -> bytes:
     """A label map on ``grid`` as gzipped single-file NIfTI bytes (RAS affine), built in memory.
 
-    The gzip header carries no time stamp, so the same labels give the same bytes (and one blob).
+    The gzip header carries no time stamp, so the same labels give the same bytes (and one blob): exactly
+    ``gzip.compress(image.to_bytes(), compresslevel=1, mtime=0)``, but compressed as nibabel writes, so only
+    the compressed bytes are held (never a second copy of the volume).
     """
-    return gzip.compress(label_image(labels, grid).to_bytes(), compresslevel=1, mtime=0)
+    sink = _GzipBytes()
+    label_image(labels, grid).to_stream(sink)
+    return sink.finish()
+
+
+class _GzipBytes(io.RawIOBase):
+    """A write-only stream that gzips what it is given, as ``gzip.compress(data, 1, mtime=0)`` does (zlib's
+    gzip wrapper: no time stamp); moving forward writes zeros, as a file would hold them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._position + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._position:
+            raise io.UnsupportedOperation("a gzip stream only moves forward")
+        if target > self._position:
+            self.write(bytes(target - self._position))
+        return self._position
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._parts.append(self._compressor.compress(view))
+        self._position += len(view)
+        return len(view)
+
+    def finish(self) -> bytes:
+        self._parts.append(self._compressor.flush())
+        return b"".join(self._parts)
 
 
 def decode_label_volume(data: bytes) -> npt.NDArray[Any]:

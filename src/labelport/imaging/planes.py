@@ -138,6 +138,28 @@ class PlaneView:
         image: npt.NDArray[Any] = self.stack(array)[self._frame_index(frame)]
         return image
 
+    def voxel_index(self, frame: int) -> int:
+        """The index along the volume axis ``axes[2]`` that holds ``frame``."""
+        index = self._frame_index(frame)
+        return (self.frames - 1 - index) if self.flips[2] else index
+
+    def orient(self, section: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """A 2-D section of the volume at one index of ``axes[2]`` (its two other axes in volume order) as the
+        [y, x] image of that frame: ``extract(array, f)`` equals
+        ``orient(np.take(array, voxel_index(f), axis=axes[2]))``, so one slice read alone displays the same."""
+        others = [a for a in range(3) if a != self.axes[2]]
+        expected = (self.grid.shape[others[0]], self.grid.shape[others[1]])
+        if section.shape != expected:
+            raise ValidationError(
+                f"a section across volume axis {self.axes[2]} has shape {expected}, found {section.shape}",
+                field="section",
+                value=section.shape,
+            )
+        image = section.T if self.axes[0] == others[0] else section
+        flip_axes = tuple(a for a, f in ((1, self.flips[0]), (0, self.flips[1])) if f)
+        oriented: npt.NDArray[Any] = np.flip(image, axis=flip_axes) if flip_axes else image
+        return oriented
+
     def insert(self, array: npt.NDArray[Any], frame: int, image: npt.NDArray[Any]) -> None:
         """Write a 2-D image [y, x] (height x width) into one frame of the volume array, in place."""
         if image.shape != (self.height, self.width):

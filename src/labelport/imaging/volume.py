@@ -331,6 +331,41 @@ def read_series_header(source: PathLike | Iterable[PathLike]) -> SeriesHeader:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class SlicePixels:
+    """The stored values of one slice, axes [column, row], and its rescale to modality values."""
+
+    array: npt.NDArray[Any]
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+
+
+def load_slice(source: SliceSource) -> SlicePixels:
+    """One slice of a series read from its file alone: ``SeriesHeader.slice_sources[k]`` gives the stored values
+    ``load_series`` puts at ``array[:, :, k]`` (a viewer's first look at a long series reads one file, not all).
+
+    Single-frame instances only: a frame of an enhanced multi-frame file needs the whole file's functional
+    groups, so ``load_series`` reads those. Raises MediaError naming the file when it cannot be decoded.
+    """
+    if source.frame is not None:
+        raise MediaError(
+            f"{source.describe()}: a frame of a multi-frame file is read with the whole series", path=source.path
+        )
+    scanned = scan(source.path, with_pixels=True)
+    try:
+        ds = scanned if scanned is not None else pydicom.dcmread(source.path)
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError) as exc:
+        raise MediaError(f"{source.path}: not a readable DICOM file ({exc})", path=source.path) from exc
+    data = _pixels(ds, source.path)
+    if data.ndim != 2:
+        raise MediaError(f"{source.path}: expected one frame, found {data.shape[0]}", path=source.path)
+    return SlicePixels(
+        array=data.T,
+        rescale_slope=float(_get(ds, "RescaleSlope", 1.0) or 1.0),
+        rescale_intercept=float(_get(ds, "RescaleIntercept", 0.0) or 0.0),
+    )
+
+
 def _collect_paths(source: PathLike | Iterable[PathLike]) -> tuple[list[tuple[str, bool]], list[str]]:
     """Files to read, each flagged strict (named by the caller) or lenient (found in a directory)."""
     warnings: list[str] = []

@@ -308,7 +308,7 @@ class VolumeMask:
     """An object segmented in 3-D: the voxels of a label volume whose value is one of ``values``.
 
     Several objects may share one label volume (each its own value); an object that overlaps another also
-    owns the values of their overlap groups (RedBrick's ``overlappingGroups``), so ``values`` lists them all.
+    owns the values of their overlap groups (RedBrick's overlapping groups), so ``values`` lists them all.
     ``group`` is the plane it was drawn on, where known (Labelbox files masks under a plane); ``color`` the
     display colour, where the source gave one.
     """

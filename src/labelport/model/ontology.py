@@ -74,6 +74,28 @@ class ExternalIds:
 
 
 @dataclass(frozen=True, slots=True)
+class Code:
+    """A coded concept as DICOM holds it (CodeValue, CodingSchemeDesignator, CodeMeaning), e.g. SNOMED CT
+    ``Code("10200004", "SCT", "Liver")``: the segmented property category and type of a mask feature."""
+
+    value: str
+    scheme: str
+    meaning: str
+
+    def __post_init__(self) -> None:
+        non_empty(self.value, "code value")
+        non_empty(self.scheme, "coding scheme designator")
+        non_empty(self.meaning, "code meaning")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"value": self.value, "scheme": self.scheme, "meaning": self.meaning}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Code:
+        return cls(str(data["value"]), str(data["scheme"]), str(data["meaning"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     """An answer of a radio or checklist classification; may carry nested classifications."""
 
@@ -126,7 +148,11 @@ class Classification:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """An object tool (bbox, polygon, line, point, mask...) with optional nested classifications."""
+    """An object tool (bbox, polygon, line, point, mask...) with optional nested classifications.
+
+    ``category`` and ``property_type`` are the coded concepts a mask feature stands for (DICOM SEG's segmented
+    property category and type), where the feature carries them.
+    """
 
     type: ToolType
     name: str
@@ -135,6 +161,8 @@ class Tool:
     required: bool = False
     classifications: tuple[Classification, ...] = ()
     external_ids: ExternalIds = field(default_factory=ExternalIds)
+    category: Code | None = None
+    property_type: Code | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", ToolType.parse(self.type))
@@ -238,6 +266,11 @@ def _classification_dict(c: Classification) -> dict[str, Any]:
     }
 
 
+def _codes_dict(tool: Tool) -> dict[str, Any]:
+    codes = {k: c.as_dict() for k, c in (("category", tool.category), ("property_type", tool.property_type)) if c}
+    return {"codes": codes} if codes else {}
+
+
 def ontology_to_dict(ontology: Ontology) -> dict[str, Any]:
     """The ontology as plain JSON in labelport's own shape (what the store keeps)."""
     return {
@@ -252,6 +285,7 @@ def ontology_to_dict(ontology: Ontology) -> dict[str, Any]:
                 "required": t.required,
                 "external_ids": _ids_dict(t.external_ids),
                 "classifications": [_classification_dict(c) for c in t.classifications],
+                **_codes_dict(t),
             }
             for t in ontology.tools
         ],
@@ -291,6 +325,10 @@ def ontology_from_dict(data: Mapping[str, Any], *, id: str | None = None) -> Ont
             required=bool(t.get("required", False)),
             external_ids=ExternalIds(**t.get("external_ids", {})),
             classifications=tuple(_classification_of(c) for c in t.get("classifications", ())),
+            category=Code.from_dict(t["codes"]["category"]) if t.get("codes", {}).get("category") else None,
+            property_type=(
+                Code.from_dict(t["codes"]["property_type"]) if t.get("codes", {}).get("property_type") else None
+            ),
         )
         for t in data.get("tools", ())
     )

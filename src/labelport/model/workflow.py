@@ -92,6 +92,7 @@ class HistoryEntry:
     to_status: WorkflowStatus
     from_task: str | None
     to_task: str
+    reason: str | None = None  # why a reviewer rejected, or the note an action came with
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,7 @@ def _history(d: Mapping[str, Any]) -> HistoryEntry:
         to_status=WorkflowStatus(d["to_status"]),
         from_task=d["from_task"],
         to_task=d["to_task"],
+        reason=d.get("reason"),
     )
 
 

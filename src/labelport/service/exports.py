@@ -40,9 +40,10 @@ from labelport.model.encoded import EncodedAnnotation
 from labelport.model.geometry import RasterSource, VolumeSource
 from labelport.model.item import DataRowKey, ItemReview, LabeledItem
 from labelport.model.label import Label, LabelDetails, LabelKind, PerformanceDetails
-from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField, PlaneGroup
+from labelport.model.media import MediaAttributes, PlaneGroup
 from labelport.model.workflow import WorkflowStatus
 from labelport.service import workflow
+from labelport.service.datasets import to_data_row
 from labelport.service.hub import Hub
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
@@ -366,20 +367,6 @@ class MaskFiles:
 # --- items --------------------------------------------------------------------------------------------
 
 
-def _data_row(r: Any) -> DataRow:
-    return DataRow(
-        id=r.id,
-        row_data=r.row_data,
-        media_type=MediaType(r.media_type),
-        global_key=r.global_key,
-        dataset_id=r.dataset_id,
-        media_attributes=MediaAttributes.from_dict(r.media_attributes),
-        metadata_fields=tuple(MetadataField(**m) for m in r.metadata_fields),
-        attachments=tuple(Attachment(**a) for a in r.attachments),
-        external_id=r.external_id,
-    )
-
-
 def _label(r: Any, annotations: list[EncodedAnnotation]) -> Label:
     return Label(
         kind=LabelKind(r.kind),
@@ -466,7 +453,7 @@ def _items(
             yield LabeledItem(
                 DataRowKey(id=r.id, global_key=r.global_key),
                 (_label(label, annotations[r.id]),) if label is not None else (),
-                media=_data_row(r),
+                media=to_data_row(r),
                 review=review,
             )
         last = rows[-1].id

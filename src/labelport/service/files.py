@@ -40,6 +40,11 @@ class FilePolicy:
     expand_user: bool = True
 
     @classmethod
+    def under(cls, roots: Sequence[Path], protected: Sequence[Path] = ()) -> FilePolicy:
+        """Files under ``roots`` (resolved here), none under ``protected``."""
+        return cls(_resolved(roots), _resolved(protected) or ())
+
+    @classmethod
     def for_rows(cls, settings: Settings) -> FilePolicy:
         """Data rows: under ``file_roots`` when set or when serving; embedded without roots, anywhere."""
         roots = settings.file_roots if settings.file_roots or settings.serving else None

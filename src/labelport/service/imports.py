@@ -896,7 +896,7 @@ def reader(
     """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
     its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable; relative file
     references resolve against ``base`` (the folder of the file the input came from)."""
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
         resolver=masks.FileResolver(hub.settings, tuple(roots), base),
@@ -904,6 +904,18 @@ def reader(
         options=dict(options or {}),
     )
     return entry, entry.read(source, ctx)
+
+
+def _annotations_only(entry: FormatEntry) -> FormatEntry:
+    """The entry, unless its items bring data rows to create (they are imported by ``service.items``)."""
+    if entry.brings_media:
+        raise ValidationError(
+            f"format {entry.name!r} brings its media (data rows to create); import it with "
+            "service.items.import_items (`labelport import`)",
+            field="format",
+            value=entry.name,
+        )
+    return entry
 
 
 def import_source(
@@ -922,7 +934,7 @@ def import_source(
     names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path)."""
     if isinstance(source, Path) and not source.is_file():
         raise MediaError(f"import file {str(source)!r} does not exist", path=str(source))
-    entry = get_format(fmt, reading=True) if fmt is not None else detect_format(source)
+    entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
     job_id = start_import(
         hub,
         project_id,

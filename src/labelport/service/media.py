@@ -92,6 +92,13 @@ def _instance_uids(header: SeriesHeader) -> tuple[str, ...] | None:
     return tuple(uids)
 
 
+def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:
+    """With roots given, a stored row's file must still lie under one of them, symlinks resolved (the rule
+    ``FilePolicy`` applies when a row is made, checked again when the row is read later)."""
+    if roots:
+        FilePolicy.under(roots).path(str(path), f"{where}: row_data")
+
+
 def describe(
     row_data: str | Sequence[str], claimed: MediaType | None, where: str, policy: FilePolicy | None = None
 ) -> tuple[str | list[str], MediaType, MediaAttributes]:
@@ -185,6 +192,7 @@ def _short(value: object) -> str:
 
 
 __all__ = [
+    "check_readable",
     "describe",
     "dicom_attributes",
     "image_attributes",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,3 +106,67 @@ def list_ontologies(hub: Hub) -> list[OntologyInfo]:
         ).scalars()
         wanted = list(ids)
     return [get_ontology(hub, i) for i in wanted]
+
+
+def _with_options(known: Classification, wanted: Classification) -> Classification:
+    """``known`` with the options (and their nested classifications) of ``wanted`` it lacks."""
+    options = list(known.options)
+    for option in wanted.options:
+        index = next((i for i, o in enumerate(options) if o.value == option.value), None)
+        if index is None:
+            options.append(option)
+            continue
+        present = options[index]
+        nested = _with_classifications(present.classifications, option.classifications)
+        if nested != present.classifications:
+            options[index] = replace(present, classifications=nested)
+    return known if options == list(known.options) else replace(known, options=tuple(options))
+
+
+def _with_classifications(
+    known: tuple[Classification, ...], wanted: tuple[Classification, ...]
+) -> tuple[Classification, ...]:
+    out = list(known)
+    for node in wanted:
+        index = next((i for i, c in enumerate(out) if c.name == node.name), None)
+        if index is None:
+            out.append(node)
+        elif out[index].type is node.type:
+            out[index] = _with_options(out[index], node)
+    return tuple(out)
+
+
+def merged_ontology(ontology: Ontology, wanted: Ontology) -> Ontology:
+    """``ontology`` with what ``wanted`` has and it lacks, matched by name: a missing tool or classification
+    whole, missing nested classifications and options into the node of the same name and kind. A node of
+    the same name and another kind is left as it is (the annotations that need it then fail, saying why)."""
+    tools = list(ontology.tools)
+    for tool in wanted.tools:
+        index = next((i for i, t in enumerate(tools) if t.name == tool.name), None)
+        if index is None:
+            tools.append(tool)
+        elif tools[index].type is tool.type:
+            nested = _with_classifications(tools[index].classifications, tool.classifications)
+            if nested != tools[index].classifications:
+                tools[index] = replace(tools[index], classifications=nested)
+    classifications = _with_classifications(ontology.classifications, wanted.classifications)
+    if tools == list(ontology.tools) and classifications == ontology.classifications:
+        return ontology
+    return replace(ontology, tools=tuple(tools), classifications=classifications)
+
+
+def add_features(hub: Hub, ontology_id: str, wanted: Ontology) -> OntologyInfo:
+    """Add to an ontology the features of ``wanted`` it lacks (``merged_ontology``); existing ids are kept."""
+    info = get_ontology(hub, ontology_id)
+    merged = merged_ontology(info.ontology, wanted)
+    if merged is info.ontology:
+        return info
+    with hub.transaction() as conn:
+        conn.execute(
+            ontologies.update().where(ontologies.c.id == ontology_id).values(definition=ontology_to_dict(merged))
+        )
+        conn.execute(ontology_nodes.delete().where(ontology_nodes.c.ontology_id == ontology_id))
+        nodes = list(_node_rows(merged))
+        if nodes:
+            conn.execute(ontology_nodes.insert(), nodes)
+    return get_ontology(hub, ontology_id)

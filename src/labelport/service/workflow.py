@@ -47,6 +47,21 @@ _RULES: dict[WorkflowAction, tuple[frozenset[WorkflowStatus], WorkflowStatus | N
 
 GROUND_TRUTH_TARGET = "ground_truth_import_status"
 MAX_ROWS = 100_000
+MAX_REASON = 2000
+
+
+def check_reason(reason: str | None) -> str | None:
+    """The reason (or note) of an action, stripped; None for none. At most ``MAX_REASON`` characters."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise ValidationError(f"a reason is text, found {reason!r}", field="reason", value=reason)
+    text = reason.strip()
+    if len(text) > MAX_REASON:
+        raise ValidationError(
+            f"a reason is at most {MAX_REASON} characters, found {len(text)}", field="reason", value=len(text)
+        )
+    return text or None
 
 
 def _entry(row: Any) -> HistoryEntry:
@@ -58,6 +73,7 @@ def _entry(row: Any) -> HistoryEntry:
         to_status=WorkflowStatus(row.to_status),
         from_task=row.from_task,
         to_task=row.to_task,
+        reason=row.reason,
     )
 
 
@@ -121,6 +137,7 @@ def _history_row(
     target: WorkflowStatus,
     actor: str | None,
     at: datetime,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     return {
         "project_id": project_id,
@@ -132,6 +149,7 @@ def _history_row(
         "to_task": target.task_name,
         "actor": actor,
         "at": at,
+        "reason": reason,
     }
 
 
@@ -162,13 +180,16 @@ def transition(
     to: WorkflowStatus | str | None = None,
     actor: str | None = None,
     at: datetime | None = None,
+    reason: str | None = None,
 ) -> list[WorkflowState]:
     """Apply one action to rows inside ``conn``'s transaction; every row is checked before any is changed.
+    ``reason`` (why a reviewer rejected, or any note) is kept in each row's history entry.
 
     The rows are locked while they are checked and changed, so of two actions on a row at once the second
     sees the first's result: it fails with ConflictError naming the row's status, or applies to it.
     """
     action = WorkflowAction.parse(action)
+    reason = check_reason(reason)
     allowed, target = _RULES[action]
     if action is WorkflowAction.MOVE:
         target = WorkflowStatus.parse(to) if to is not None else WorkflowStatus.IN_REVIEW
@@ -224,7 +245,7 @@ def transition(
             f"{len(ids) - changed} of {len(ids)} data rows changed status while {action.value} was applied; "
             "nothing was changed, try again"
         )
-    rows = [_history_row(project_id, i, action, states[i].status, target, actor, stamp) for i in ids]
+    rows = [_history_row(project_id, i, action, states[i].status, target, actor, stamp, reason) for i in ids]
     for start in range(0, len(rows), 5000):
         conn.execute(workflow_history.insert(), rows[start : start + 5000])
     return [WorkflowState(i, target, target.task_name, stamp) for i in ids]
@@ -239,11 +260,14 @@ def apply(
     to: WorkflowStatus | str | None = None,
     seconds_to_review: float | None = None,
     at: datetime | None = None,
+    reason: str | None = None,
 ) -> list[WorkflowState]:
     """Apply ``action`` (MOVE needs ``to``, default In review) to data rows, all or none, as ``hub.actor``.
 
-    ``seconds_to_review`` (APPROVE, REJECT) is added to the review time of each row's ground-truth label.
+    ``seconds_to_review`` (APPROVE, REJECT) is added to the review time of each row's ground-truth label;
+    ``reason`` (why a reviewer rejected) joins each row's history entry.
     """
+    reason = check_reason(reason)
     get_project(hub, project_id)
     if seconds_to_review is not None and (
         isinstance(seconds_to_review, bool) or not isinstance(seconds_to_review, int | float) or seconds_to_review < 0
@@ -254,7 +278,7 @@ def apply(
             value=seconds_to_review,
         )
     with hub.transaction() as conn:
-        states = transition(conn, project_id, data_row_ids, action, to=to, actor=hub.actor, at=at)
+        states = transition(conn, project_id, data_row_ids, action, to=to, actor=hub.actor, at=at, reason=reason)
         if seconds_to_review:
             ids = [s.data_row_id for s in states]
             for start in range(0, len(ids), 900):
@@ -424,6 +448,7 @@ __all__ = [
     "apply",
     "approve",
     "as_utc",
+    "check_reason",
     "configure",
     "histories",
     "history",

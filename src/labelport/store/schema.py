@@ -278,6 +278,8 @@ workflow_history = sa.Table(
     sa.Column("to_task", sa.String(100), nullable=False),
     sa.Column("actor", sa.String(320), nullable=True),
     sa.Column("at", NOW, nullable=False),
+    # Why a reviewer rejected (or any note the action came with); null when none was given.
+    sa.Column("reason", sa.Text, nullable=True),
     sa.Index("ix_workflow_history_row", "project_id", "data_row_id"),
 )
 

@@ -40,7 +40,13 @@ def workflow_action(project_id: str, body: WorkflowActionIn, caller: CallerDep) 
     action = WorkflowAction.parse(body.action)
     caller.require(project_id, NEEDS[action])
     states = workflow.apply(
-        caller.hub, project_id, body.data_row_ids, action, to=body.to, seconds_to_review=body.seconds_to_review
+        caller.hub,
+        project_id,
+        body.data_row_ids,
+        action,
+        to=body.to,
+        seconds_to_review=body.seconds_to_review,
+        reason=body.reason,
     )
     return [WorkflowStateOut.of(s) for s in states]
 
