@@ -17,7 +17,7 @@ import orjson
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from tests.fixtures import LABELBOX
+from tests.fixtures import ENCORD, LABELBOX, REDBRICK
 
 json_scalars = (
     st.none()
@@ -59,6 +59,10 @@ SEEDS: dict[str, Callable[[], list[Any]]] = {
         + [p for p in sorted((LABELBOX / "derived").glob("*.json")) if "ndjson" in p.name]
     ),
     "labelbox_export_v2": lambda: _load_json_values([LABELBOX / "export_v2_rows.ndjson"]),
+    "coco": lambda: _load_json_values(sorted((ENCORD / "coco_exporter").glob("coco_expected*.json"))),
+    "redbrick_tasks": lambda: _load_json_values(
+        [REDBRICK / "upstream" / "export_tasks_example.json", REDBRICK / "json" / "tasks_json_from_sdk_formatter.json"]
+    ),
 }
 
 

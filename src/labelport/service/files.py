@@ -110,6 +110,13 @@ class FilePolicy:
         _require_regular(resolved, what, _shown(os.fspath(reference)), os.fspath(reference))
         return resolved
 
+    def file_or_folder(self, reference: str | os.PathLike[str], what: str, *, base: Path | None = None) -> Path:
+        """``path`` for a regular file or a folder."""
+        resolved = self.path(reference, what, base=base)
+        if not resolved.is_dir():
+            _require_regular(resolved, what, _shown(os.fspath(reference)), os.fspath(reference))
+        return resolved
+
     def folder_files(self, folder: Path, what: str, shown: str, skip: Collection[str] = ()) -> list[Path]:
         """The regular files of a (resolved, checked) folder, resolved, by name; hidden ones and ``skip`` left
         out. An entry that is a symlink leading outside the roots fails the whole folder, naming the entry."""

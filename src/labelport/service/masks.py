@@ -85,8 +85,9 @@ class FileResolver:
         return uri
 
     def local_path(self, uri: str, what: str) -> Path:
-        """The permitted local file or folder ``uri`` names (a segmentation, a series)."""
-        return self.policy.path(self._local(uri, what), what, base=self.base)
+        """The permitted local regular file or folder ``uri`` names (a segmentation, a series); never a
+        FIFO, device or socket, which would block or never end when read."""
+        return self.policy.file_or_folder(self._local(uri, what), what, base=self.base)
 
     def read_bytes(self, uri: str, what: str) -> bytes:
         if type(uri) is not str or not uri:
