@@ -4,7 +4,9 @@ lost update, no transition applied twice."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
-from labelport.store.schema import annotation_rows, labels, workflow_history
+from labelport.store.schema import annotation_rows, jobs, labels, workflow_history
 from tests.api.server import LiveServer
 from tests.security.workspace import box, inline_seg, ndjson, ok, wait_import, workspace
 
@@ -137,3 +139,38 @@ def workspace_in(server: LiveServer, ws: Any, tmp_path: Path) -> str:
     ok(ws.http.put(f"/projects/{project}/ontology", json={"ontology_id": first["ontology_id"]}))
     ok(ws.http.post(f"/projects/{project}/batches", json={"name": "all", "data_row_ids": ws.rows}))
     return str(project)
+
+
+def test_an_import_checking_its_lines_holds_no_write_lock(live_server: LiveServer, tmp_path: Path) -> None:
+    """Checking (reading lines, decoding masks) happens before the write transaction: meanwhile other
+    writers go on, on SQLite too, where the import used to hold the one write lock from its first line."""
+    ws = workspace(live_server, tmp_path / "media", rows=ROWS)
+    body = ndjson([box(f"img-{i % ROWS}") for i in range(60_000)])
+    job = ok(
+        ws.http.post(f"/projects/{ws.project}/imports", params={"name": "big", "kind": "prediction"}, content=body)
+    )
+    engine = sa.create_engine(live_server.database_url)
+    wrote_while_checking = False
+    deadline = time.monotonic() + 120
+    with engine.connect() as conn:
+        while time.monotonic() < deadline and not wrote_while_checking:
+            row = conn.execute(sa.select(jobs.c.state, jobs.c.progress_done).where(jobs.c.id == job["id"])).one()
+            conn.rollback()
+            assert row.state in ("QUEUED", "RUNNING"), "the import ended before it was seen checking"
+            if row.state == "RUNNING" and 0 < row.progress_done < 60_000:
+                if engine.dialect.name == "sqlite":
+                    probe = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+                    try:
+                        probe.execute("BEGIN IMMEDIATE")
+                        probe.execute("ROLLBACK")
+                        wrote_while_checking = True
+                    except sqlite3.OperationalError:
+                        pass  # a progress count being written: try again
+                    finally:
+                        probe.close()
+                else:
+                    wrote_while_checking = ws.http.post("/datasets", json={"name": "meanwhile"}).status_code == 201
+            time.sleep(0.005)
+    engine.dispose()
+    assert wrote_while_checking
+    assert wait_import(ws.http, job["id"])["succeeded"] == 60_000

@@ -32,7 +32,7 @@ def image_project(client: Client, tmp_path: Path) -> Any:
         is None
     )
     builder = lb.OntologyBuilder(
-        tools=[lb.Tool(tool=lb.Tool.Type.BBOX, name="box")],
+        tools=[lb.Tool(tool=lb.Tool.Type.BBOX, name="box"), lb.Tool(tool=lb.Tool.Type.RASTER_SEGMENTATION, name="seg")],
         classifications=[
             lb.Classification(class_type=lb.Classification.Type.TEXT, name="note"),
         ],
@@ -149,3 +149,43 @@ def test_a_job_failing_in_the_database_names_no_sql(client: Client) -> None:
     ended = jobs.attempt(hub, job_id, broken)
     assert ended.state is JobState.FAILED
     assert ended.error == "the database failed; see the server's log"
+
+
+def _png_with_garbage_pixels(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
+    """A PNG whose header is sound and whose pixel data is not: only decoding it can tell."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"not zlib") + chunk(b"IEND", b"")
+
+
+def test_masks_are_decoded_last(client: Client, tmp_path: Path) -> None:
+    """Cheap checks first: a mask is decoded only once its line names a row of the project, a feature of the
+    ontology and the image's size; its header alone bounds what decoding may cost."""
+    project = image_project(client, tmp_path)
+    bad_pixels = base64.b64encode(_png_with_garbage_pixels(20, 10)).decode()
+    huge = base64.b64encode(_png_with_garbage_pixels(9000, 9000, depth=16, colour=6)).decode()
+    wrong_size = base64.b64encode(_png_with_garbage_pixels(21, 10)).decode()
+    mask = {"imBytes": bad_pixels, "colorRGB": [255, 0, 0]}
+
+    def seg_line(key: str, **changes: Any) -> dict[str, Any]:
+        return {"uuid": str(uuid.uuid4()), "name": "seg", "dataRow": {"globalKey": key}, "mask": mask, **changes}
+
+    lines = [
+        seg_line("img-9"),  # no such row: said before any pixel is decoded
+        seg_line("img-0", name="nope"),  # no such feature
+        seg_line("img-0", mask={"imBytes": wrong_size, "colorRGB": [1, 2, 3]}),  # the size, from the header
+        seg_line("img-0", mask={"imBytes": huge, "colorRGB": [1, 2, 3]}),  # 648 MB once decoded: refused unread
+        seg_line("img-0"),  # every cheap check passed: now it is decoded, and its pixels are not PNG
+    ]
+    job = MALPredictionImport.create_from_objects(client, project.uid, "order", lines)
+    messages = [s["errors"][0]["message"] for s in job.statuses]
+    assert "no data row" in messages[0], messages
+    assert "nope" in messages[1] and "PNG" not in messages[1], messages
+    assert "mask is 21 x 10 px but the image is 20 x 10 px" in messages[2], messages
+    assert "bytes decoded, more than the" in messages[3], messages
+    assert "cannot decode PNG" in messages[4], messages
