@@ -284,7 +284,7 @@ labelbox_keys = st.sampled_from(
 near_labelbox = st.dictionaries(labelbox_keys, json_values, max_size=6)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
     for item in lb.read(data):
@@ -388,7 +388,7 @@ annotations = st.one_of(
 data_rows = st.one_of(st.builds(DataRowRef, id=names), st.builds(DataRowRef, global_key=names))
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.builds(Record, data_rows, annotations), max_size=4))
 def test_generated_records_round_trip(records: list[Record]) -> None:
     buffer = io.BytesIO()
