@@ -170,8 +170,39 @@ def near_valid(name: str) -> st.SearchStrategy[bytes] | None:
     return None
 
 
-# Whole strategies for readers whose inputs are not JSON documents (a folder, an archive): name -> strategy.
-NEAR_VALID: dict[str, st.SearchStrategy[bytes]] = {}
+@st.composite
+def damaged(draw: st.DrawFn, seeds: list[bytes], head: int) -> bytes:
+    """A binary seed with bytes changed in its first ``head`` bytes (where headers and lengths are), bytes
+    inserted or removed there, or its end cut off."""
+    data = bytearray(draw(_one_of(seeds)))
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, min(head, len(data)) - 1))
+        kind = draw(st.integers(0, 5))
+        if kind <= 3:
+            data[at] = draw(st.integers(0, 255))
+        elif kind == 4:
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        else:
+            del data[at : at + draw(st.integers(1, 8))]
+    if draw(st.integers(0, 9)) == 0:
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+def _files(paths: list[Path], unzip: bool = False) -> list[bytes]:
+    import gzip
+
+    return [gzip.decompress(p.read_bytes()) if unzip else p.read_bytes() for p in paths]
+
+
+_SEGS = sorted((REDBRICK / "sdk_outputs" / "dicom_seg").glob("*.dcm"))
+_NIFTIS = sorted((REDBRICK / "sdk_outputs" / "process_download").rglob("*.nii.gz"))[:4]
+
+# Whole strategies for readers whose inputs are not JSON documents (binary files, folders): name -> strategy.
+NEAR_VALID: dict[str, st.SearchStrategy[bytes]] = {
+    "dicom_seg": st.deferred(lambda: damaged(_files(_SEGS), 4096)),
+    "nifti": st.deferred(lambda: damaged(_files(_NIFTIS, unzip=True), 352)),
+}
 
 
 def every_input(name: str) -> st.SearchStrategy[bytes]:
