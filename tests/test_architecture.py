@@ -38,6 +38,24 @@ LABELBOX_FIELDS = (
     "performance_details",
     "interpolated_frames",
 )
+# Encord's wire spellings (label rows, ontology JSON) that mean nothing elsewhere. The Encord-style SDK
+# (sdk/encord) speaks Encord's API, as the Labelbox-style SDK speaks Labelbox's; it takes the wire names from
+# formats/encord/fields like any other caller.
+ENCORD_FIELDS = (
+    "objectHash",
+    "featureHash",
+    "classificationHash",
+    "boundingBox",
+    "rotatableBoundingBox",
+    "manualAnnotation",
+    "object_answers",
+    "classification_answers",
+    "object_actions",
+    "data_units",
+    "label_hash",
+    "dicom_instance_uid",
+    "skeleton_templates",
+)
 # Migrations convert data stored in older, Labelbox-shaped forms: naming those forms is their job.
 EXEMPT = ("formats/labelbox/", "store/migrations/")
 
@@ -62,6 +80,23 @@ def test_the_check_looks_for_names_labelbox_uses() -> None:
     text = "\n".join(p.read_text() for p in (SRC / "formats" / "labelbox").glob("*.py"))
     missing = [name for name in LABELBOX_FIELDS if not re.search(rf"\b{name}\b", text)]
     assert missing == []
+
+
+def test_no_encord_field_name_outside_its_package() -> None:
+    pattern = re.compile(r"\b(" + "|".join(ENCORD_FIELDS) + r")\b")
+    found = [
+        f"{path.relative_to(SRC)}:{number}: {match.group(1)}"
+        for path in sorted(SRC.rglob("*.py"))
+        if not path.relative_to(SRC).as_posix().startswith(("formats/encord/", "sdk/encord/"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if (match := pattern.search(line))
+    ]
+    assert found == []
+
+
+def test_the_encord_check_looks_for_names_encord_uses() -> None:
+    text = "\n".join(p.read_text() for p in (SRC / "formats" / "encord").glob("*.py"))
+    assert [name for name in ENCORD_FIELDS if not re.search(rf"\b{name}\b", text)] == []
 
 
 def _imports(path: Path) -> set[str]:

@@ -52,6 +52,11 @@ class StoreBusyError(StoreError):
     """The store is held by another write (a long import on SQLite); retrying later succeeds (HTTP 503)."""
 
 
+class StoreUnavailableError(StoreError):
+    """A service the store relies on (the object store, the job queue) cannot be reached now; retrying once
+    it is back succeeds (HTTP 503). The message names the service, never credentials."""
+
+
 class MissingDependencyError(LabelportError):
     """A feature needs an optional package that is not installed; the message names the extra to install."""
 

@@ -22,7 +22,7 @@ from labelport.sdk import Client
 from labelport.sdk.http import HttpBackend
 from labelport.service import Hub, auth
 from labelport.service.hub import Settings
-from labelport.store import BlobStore, Database
+from labelport.store import Database, open_blob_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ class LiveServer:
         try:
             if project is not None and role is not None:
                 org_id, _ = auth.ensure_user(db, "default", email)
-                hub = Hub(db=db, blobs=BlobStore(self.home / "blobs"), organization_id=org_id, actor="tests")
+                hub = Hub(db=db, blobs=open_blob_store(self.home), organization_id=org_id, actor="tests")
                 auth.set_member(hub, project, email, role)
             return auth.create_api_key(db, email=email, name="test", is_admin=admin).secret
         finally:
@@ -101,7 +101,7 @@ def remote_client(server: LiveServer, key: str | None = None) -> Client:
     client.backend = HttpBackend(server.url, key or server.admin_key)
     db = Database(server.database_url, migrate=False)
     org_id = auth.ensure_user(db, "default", auth.DEFAULT_ADMIN)[0]
-    client.hub = Hub(db=db, blobs=BlobStore(server.home / "blobs"), organization_id=org_id, actor=auth.DEFAULT_ADMIN)
+    client.hub = Hub(db=db, blobs=open_blob_store(server.home), organization_id=org_id, actor=auth.DEFAULT_ADMIN)
     return client
 
 

@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +173,11 @@ def test_recovery_reruns_jobs_that_can_run_again_and_fails_the_rest(ws: Workspac
     export = export_jobs.start_export(ws.hub, ws.project_id)
     finished = imports.start_import(ws.hub, ws.project_id, "done", "prediction", source=ndjson(2))
     jobs.run(ws.hub, finished)
-    # ``kept`` was running when the process died: its claim is in the database, nothing else.
+    # ``kept`` was running when the process died: its claim is in the database, nothing else. ``lost`` has
+    # waited longer than a lease, so nobody is about to run it.
     ws.execute(jobs_table.update().where(jobs_table.c.id == kept).values(state="RUNNING"))
+    long_ago = datetime.now(UTC) - timedelta(seconds=ws.hub.settings.job_lease_seconds + 1)
+    ws.execute(jobs_table.update().where(jobs_table.c.id == lost).values(created_at=long_ago))
 
     again, failed = jobs.recover(ws.hub)
     assert (again, failed) == ([kept, export], [lost])

@@ -21,7 +21,7 @@ from labelport.service import Hub, datasets
 from labelport.service.files import FilePolicy
 from labelport.service.hub import Settings
 from labelport.service.synthetic import write_image, write_series
-from labelport.store import BlobStore, Database
+from labelport.store import Database, open_blob_store
 from tests.api.server import LiveServer, thread_server
 from tests.security.workspace import box, ndjson, ok, run_import, seg, workspace
 
@@ -200,7 +200,7 @@ def test_bad_row_data_fails_its_own_row(live_server: LiveServer, tmp_path: Path)
 def test_bad_paths_fail_their_own_row_embedded_too(tmp_path: Path) -> None:
     """Embedded, a data row may name any file (the user reads their own): unreadable ones still fail alone."""
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="", actor="t", settings=Settings())
+    hub = Hub(db=db, blobs=open_blob_store(tmp_path), organization_id="", actor="t", settings=Settings())
     from labelport.service.hub import ensure_organization
 
     hub.organization_id = ensure_organization(db, "default", "t@x")

@@ -16,7 +16,7 @@ from labelport.model.jobs import ExportJobInfo, ImportJobInfo, JobKind, JobState
 from labelport.model.label import LabelKind
 from labelport.service import export_jobs, imports, jobs
 from labelport.service.hub import Hub
-from labelport.store import BlobStore, Database
+from labelport.store import Database, LocalBlobStore
 from labelport.store.database import _alembic_config
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -125,11 +125,11 @@ def test_jobs_move_into_one_table_and_back(at_0003: Database, tmp_path: Path) ->
     db.migrate()
     assert db.current_revision() == db.head_revision()
     assert db.integrity_check() == []
-    hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
+    hub = Hub(db=db, blobs=LocalBlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
 
     # Imports read back through the service as they were, statuses included.
     assert imports.get_import_job(hub, "imp-done") == ImportJobInfo(
-        "imp-done", "p1", "gt import", LabelKind.GROUND_TRUTH, JobState.FINISHED, 2, 1, 1, None
+        "imp-done", "p1", "gt import", LabelKind.GROUND_TRUTH, JobState.FINISHED, 2, 1, 1, None, 2, 2
     )
     assert [j.id for j in imports.list_import_jobs(hub, "p1")] == ["imp-done", "imp-queued"]
     assert [bool(s["errors"]) for s in imports.import_statuses_of(hub, "imp-done")] == [False, True]

@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from labelport.store import BlobStore, Database
+from labelport.store import Database, LocalBlobStore
 from labelport.store.schema import batches, blobs, metadata, organizations, projects
 
 
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0006"
+        assert db.current_revision() == db.head_revision() == "0007"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -78,7 +78,7 @@ def test_database_rejects_foreign_keys_to_nothing(database_url: str) -> None:
 
 def test_blob_store_keeps_identical_content_once(database_url: str, tmp_path: Path) -> None:
     db = Database(database_url)
-    store = BlobStore(tmp_path / "blobs")
+    store = LocalBlobStore(tmp_path / "blobs")
     try:
         with db.write() as conn:
             first = store.put(conn, b"same mask", "image/png")
@@ -246,8 +246,8 @@ def test_migration_0005_keeps_no_platform_shape_and_goes_back(database_url: str,
                 ).bindparams(sa.bindparam("p", type_=sa.JSON)),
                 {"u": frame_masks["uuid"], "p": mask_payload, "b": "b" * 64, "now": now},
             )
-        command.upgrade(config, "0005")
-        hub = Hub(db=db, blobs=BlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
+        command.upgrade(config, "head")  # through 0005; the service reads the newest schema
+        hub = Hub(db=db, blobs=LocalBlobStore(tmp_path / "blobs"), organization_id="org1", actor="test")
         ontology = get_ontology(hub, "o1").ontology
         assert ontology.tools[0].external_ids.labelbox == "cklbseg" and ontology.classifications[0].name == "q"
         assert [(s["uuid"], s["data_row"], s["errors"]) for s in import_statuses_of(hub, "j1")] == [
@@ -302,3 +302,45 @@ def test_bulk_rows_keep_any_text_and_json(database_url: str) -> None:
         assert [(r.job_id, r.page, r.failures, r.statuses) for r in rows] == [("j1", 0, 1, statuses), ("j1", 1, 0, [])]
     finally:
         db.dispose()
+
+
+def test_replicas_starting_together_migrate_once() -> None:
+    """Two processes opening a fresh PostgreSQL database at once: one migrates, the other waits and finds it done."""
+    import threading
+    import uuid
+
+    from tests.conftest import PG_ADMIN_URL, need
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need("PostgreSQL", str(exc))
+    name = f"labelport_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Database(url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=open_it) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        db = Database(url, migrate=False)
+        assert db.current_revision() == db.head_revision()
+        db.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

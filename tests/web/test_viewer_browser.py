@@ -18,8 +18,7 @@ from PIL import Image
 
 from labelport.service import auth
 from labelport.service import jobs as service_jobs
-from labelport.service.hub import Hub, now
-from labelport.store import jobs as job_store
+from labelport.service.hub import Hub
 from tests.web.conftest import ARTIFACTS
 from tests.web.world import (
     BAD_FRAME_UUID,
@@ -262,8 +261,7 @@ def test_a_running_job_shows_its_progress_live(page: Any, world: World) -> None:
             project_id=world.project_id,
             options={"label_kind": "prediction", "input_name": "big.ndjson"},
         )
-        with hub.transaction() as conn:
-            job_store.claim(conn, job, now())
+        assert service_jobs.claim(hub, job) is not None  # RUNNING, leased to this test
         service_jobs.progress(hub, job, 3, 10)
         sign_in(page, world)
         page.goto(f"{world.server.url}/#/projects/{world.project_id}/jobs")

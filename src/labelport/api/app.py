@@ -17,9 +17,9 @@ from labelport.api import errors, limits, web
 from labelport.api.deps import CallerDep, ServerContext
 from labelport.api.routes import catalog, exports, imports, projects, viewer, workflow
 from labelport.api.schemas import HealthOut, MeOut
-from labelport.jobs import JobContext, ThreadRunner, recover_jobs
+from labelport.jobs import JobContext, JobRunner, ThreadRunner, recover_jobs
 from labelport.service.hub import Settings
-from labelport.store import BlobStore, Database, default_home
+from labelport.store import Database, default_home, open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,12 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    """Where the server keeps its store; ``None`` fields follow the environment (``LABELPORT_*``).
+    """Where the server keeps its store and runs its jobs; ``None`` fields follow the environment:
+    ``LABELPORT_DATABASE_URL``, ``LABELPORT_BLOB_URL`` (+ ``LABELPORT_S3_ENDPOINT``), ``LABELPORT_REDIS_URL``.
+
+    With a Redis URL, jobs go to the RQ queue for ``labelport worker`` processes, and the replica keeps no
+    state of its own; without one, they run on the server's threads (``job_workers``), which also recover
+    unfinished jobs at start-up (``recover``) and sweep for jobs nobody runs.
 
     ``max_body_bytes`` caps a JSON request body (``LABELPORT_MAX_BODY_BYTES``, default 16 MiB) and
     ``max_upload_bytes`` an import upload (``LABELPORT_MAX_UPLOAD_BYTES``, default 2 GiB). ``public_url``
@@ -45,6 +50,8 @@ class ServerConfig:
     settings: Settings = field(default_factory=Settings.for_server)
     job_workers: int | None = None
     recover: bool = True
+    blob_url: str | None = None
+    redis_url: str | None = None
     max_body_bytes: int = field(default_factory=lambda: _env_int("LABELPORT_MAX_BODY_BYTES", limits.MAX_BODY_BYTES))
     max_upload_bytes: int = field(
         default_factory=lambda: _env_int("LABELPORT_MAX_UPLOAD_BYTES", limits.MAX_UPLOAD_BYTES)
@@ -73,21 +80,24 @@ def open_context(config: ServerConfig) -> ServerContext:
     home = config.home or default_home()
     home.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_url, home=home)
-    blobs = BlobStore(home / "blobs")
+    blobs = open_blob_store(home, config.blob_url)
     # Whatever the configuration says, a server reads local files for its users only under the roots, and
     # never its own home (the database, blobs, exports, the URL-signing secret).
     settings = config.settings.serve(home)
-    runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=settings), config.job_workers)
-    uploads = home / "uploads"
-    uploads.mkdir(mode=0o700, exist_ok=True)
+    redis_url = config.redis_url or os.environ.get("LABELPORT_REDIS_URL")
+    runner: JobRunner
+    if redis_url:
+        from labelport.jobs.queue import RQRunner
+
+        runner = RQRunner(redis_url)
+    else:
+        runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=settings), config.job_workers)
     return ServerContext(
         db=db,
         blobs=blobs,
         settings=settings,
         runner=runner,
         secret=server_secret(home),
-        uploads=uploads,
-        max_upload_bytes=config.max_upload_bytes,
         public_url=config.public_url.rstrip("/") if config.public_url else None,
     )
 
@@ -99,10 +109,12 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = open_context(config)
         app.state.context = ctx
-        if config.recover:
+        # On Redis, the workers recover and sweep; a replica only enqueues.
+        if isinstance(ctx.runner, ThreadRunner) and config.recover:
             resumed, failed = recover_jobs(JobContext(ctx.db, ctx.blobs, ctx.settings), ctx.runner)
             if resumed or failed:
                 log.warning("unfinished jobs after restart: %d resumed, %d failed", len(resumed), len(failed))
+            ctx.runner.sweep()
         try:
             yield
         finally:

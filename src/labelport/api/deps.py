@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -25,15 +24,13 @@ MAX_PAGE = 1000
 @dataclass
 class ServerContext:
     """What the running server shares across requests: one engine, the blob store, the job runner, the
-    folder uploads stream into before they join the blob store, and where clients reach the server."""
+    URL-signing secret, and where clients reach the server."""
 
     db: Database
     blobs: BlobStore
     settings: Settings
     runner: JobRunner
     secret: bytes
-    uploads: Path | None = None
-    max_upload_bytes: int = 2 * 1024**3
     public_url: str | None = None
 
 

@@ -28,6 +28,7 @@ from labelport.errors import (
     PermissionDeniedError,
     StoreBusyError,
     StoreError,
+    StoreUnavailableError,
     ValidationError,
 )
 
@@ -40,10 +41,15 @@ STATUS: tuple[tuple[type[LabelportError], int], ...] = (
     (ConflictError, 409),
     (ValidationError, 422),
     (StoreBusyError, 503),
+    (StoreUnavailableError, 503),
     (StoreError, 500),
 )
 # The error types the API has always named these by.
-WIRE_TYPES: tuple[tuple[type[LabelportError], str], ...] = ((StoreBusyError, "Busy"), (StoreError, "InternalError"))
+WIRE_TYPES: tuple[tuple[type[LabelportError], str], ...] = (
+    (StoreBusyError, "Busy"),
+    (StoreUnavailableError, "Unavailable"),
+    (StoreError, "InternalError"),
+)
 
 
 class ErrorDetail(BaseModel):

@@ -251,6 +251,8 @@ class BatchOut(BaseModel):
 
 
 class ImportJobOut(BaseModel):
+    """An import job; while RUNNING, ``progress_done`` of ``progress_total`` (null: not known yet) annotations."""
+
     id: str
     project_id: str | None  # null once the project is deleted
     name: str
@@ -260,10 +262,14 @@ class ImportJobOut(BaseModel):
     succeeded: int
     failed: int
     error: str | None
+    progress_done: int = 0
+    progress_total: int | None = None
 
     @classmethod
     def of(cls, info: ImportJobInfo) -> ImportJobOut:
         return cls(
+            progress_done=info.progress_done,
+            progress_total=info.progress_total,
             id=info.id,
             project_id=info.project_id,
             name=info.name,

@@ -1,7 +1,11 @@
-"""``labelport serve`` and ``labelport keys create|list|revoke``."""
+"""``labelport serve``, ``labelport worker``, ``labelport cluster up`` and ``labelport keys create|list|revoke``."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,16 +14,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from labelport._optional import require
-from labelport.errors import LabelportError
-from labelport.store import BlobStore, Database, default_home
+from labelport.errors import LabelportError, ValidationError
+from labelport.store import Database, default_home, open_blob_store
 
 # What only the server needs (the ``server`` extra); API keys are made without it.
 SERVER_PACKAGES = ("fastapi", "uvicorn")
+# What workers and the Redis runner need (the ``scale`` extra).
+SCALE_PACKAGES = ("rq", "redis")
 
 out = Console()
 err = Console(stderr=True)
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+cluster_app = typer.Typer(
+    help="A local cluster: PostgreSQL, Redis, SeaweedFS, API replicas, workers.", no_args_is_help=True
+)
 
 Organization = Annotated[str, typer.Option(help="Organisation name.")]
 DatabaseUrl = Annotated[
@@ -55,6 +64,104 @@ def serve(
         raise _fail(exc) from None
 
 
+def worker(
+    redis_url: Annotated[
+        str | None, typer.Option(help="Redis URL (default: $LABELPORT_REDIS_URL).", show_default=False)
+    ] = None,
+    queue: Annotated[str | None, typer.Option(help="RQ queue name (default: $LABELPORT_QUEUE or labelport).")] = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Run the queued jobs, then exit.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run jobs (imports, exports) from the RQ queue on Redis until stopped (SIGTERM finishes the current job)."""
+    import logging
+
+    try:
+        require(SCALE_PACKAGES, "labelport worker", "scale")
+        url = redis_url or os.environ.get("LABELPORT_REDIS_URL")
+        if not url:
+            raise ValidationError("labelport worker needs Redis: give --redis-url or set LABELPORT_REDIS_URL")
+        from labelport.jobs.queue import run_worker
+        from labelport.service.jobs import JobContext
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from labelport.service.hub import Settings
+
+        home = default_home()
+        # A worker runs jobs for the server's users: their files only under the roots, never its home.
+        settings = Settings.for_server().serve(home)
+        ctx = JobContext(db=Database(database_url, home=home), blobs=open_blob_store(home), settings=settings)
+        run_worker(ctx, url, queue=queue, burst=burst, announce=lambda line: err.print(line, highlight=False))
+    except LabelportError as exc:
+        raise _fail(exc) from None
+
+
+@cluster_app.command("up")
+def cluster_up(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL URL (default: $LABELPORT_DATABASE_URL).", show_default=False),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Redis URL (default: $LABELPORT_REDIS_URL, else a private redis-server).", show_default=False
+        ),
+    ] = None,
+    replicas: Annotated[int, typer.Option(min=1, max=16, help="API replicas.")] = 2,
+    workers: Annotated[int, typer.Option(min=0, max=32, help="Worker processes.")] = 2,
+    port: Annotated[int, typer.Option(help="Port of the first replica; the next ones follow.")] = 8000,
+    folder: Annotated[Path, typer.Option(help="Logs, SeaweedFS data and each process's home.")] = Path(
+        ".labelport-cluster"
+    ),
+) -> None:
+    """Start PostgreSQL-backed API replicas, RQ workers, Redis and SeaweedFS (S3) on this machine; print the
+    endpoints and an admin key; stop them all on Ctrl-C."""
+    try:
+        require((*SERVER_PACKAGES, *SCALE_PACKAGES, "boto3"), "labelport cluster up", "scale")
+        url = database_url or os.environ.get("LABELPORT_DATABASE_URL")
+        if not url or not url.startswith("postgresql"):
+            raise ValidationError(
+                "labelport cluster up needs PostgreSQL: give --database-url postgresql+psycopg://USER@HOST/DB "
+                "or set LABELPORT_DATABASE_URL",
+                field="database_url",
+                value=url,
+            )
+        from labelport.cluster import LocalCluster
+
+        ports = [port + i for i in range(replicas)]
+        cluster = LocalCluster(
+            folder,
+            url,
+            redis_url=redis_url or os.environ.get("LABELPORT_REDIS_URL"),
+            replicas=replicas,
+            workers=workers,
+            api_ports=ports,
+        )
+        cluster.start()
+    except LabelportError as exc:
+        raise _fail(exc) from None
+    try:
+        out.print(f"labelport cluster: {replicas} API replicas, {workers} workers", highlight=False)
+        for endpoint in cluster.endpoints:
+            out.print(f"  endpoint: {endpoint}  (OpenAPI: {endpoint}/docs)", highlight=False)
+        out.print(f"  object store: {cluster.s3_endpoint} (bucket {cluster.bucket}), Redis: {cluster.redis_url}")
+        out.print(f"  logs: {cluster.folder / 'logs'}", highlight=False)
+        out.print(f"admin API key: {cluster.admin_key}", highlight=False)
+        out.print(f'  client = labelport.Client(api_key="{cluster.admin_key}", endpoint="{cluster.endpoints[0]}")')
+        out.print("Ctrl-C stops the cluster.")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(1)
+            down = [s.name for s in (*cluster.replicas, *cluster.workers) if not s.running]
+            if down:
+                err.print(f"[red]error:[/red] {', '.join(down)} stopped; see {cluster.folder / 'logs'}")
+                raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="What the key is for.")] = "api key",
@@ -73,7 +180,7 @@ def keys_create(
     try:
         if project is not None:
             org_id, _ = auth.ensure_user(db, organization, email)
-            hub = Hub(db=db, blobs=BlobStore(default_home() / "blobs"), organization_id=org_id, actor="labelport keys")
+            hub = Hub(db=db, blobs=open_blob_store(default_home()), organization_id=org_id, actor="labelport keys")
             auth.set_member(hub, project, email, role)
         is_admin = admin or email == auth.DEFAULT_ADMIN
         key = auth.create_api_key(db, organization=organization, email=email, name=name, is_admin=is_admin)
@@ -135,4 +242,6 @@ def keys_revoke(
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.add_typer(keys_app, name="keys")
+    app.add_typer(cluster_app, name="cluster")

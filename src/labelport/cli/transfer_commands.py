@@ -26,8 +26,13 @@ def _file_and_format(args: list[str]) -> tuple[str | None, Path]:
     raise LabelportError(f"give [FORMAT] FILE, found {len(args)} arguments: {' '.join(args)}")
 
 
-def _lines(file: Path) -> int:
+def _lines(file: Path) -> int | None:
+    """Lines of an NDJSON file (one record each); None for a JSON document, whose records are not lines."""
     with file.open("rb") as handle:
+        first = handle.read(1).lstrip() or handle.readline().lstrip()[:1]
+        if first == b"[":
+            return None
+        handle.seek(0)
         return sum(1 for line in handle if line.strip())
 
 
@@ -40,6 +45,20 @@ def import_(
         str, typer.Option("--as", help="prelabels (model-assisted labeling) or ground-truth.")
     ] = "prelabels",
     name: Annotated[str | None, typer.Option(help="Import name (default: the file name).")] = None,
+    ontology: Annotated[
+        Path | None,
+        typer.Option(
+            help="The ontology the file's labels were made with, in the format's own JSON (encord): connected to "
+            "the project when it has none, else matched to its features by name and kind."
+        ),
+    ] = None,
+    match: Annotated[
+        str | None,
+        typer.Option(
+            help="encord: which name of a label row's media a data row's global key or external id equals: "
+            "data_hash or data_title (default: either, refused when they name different rows)."
+        ),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option(help="Items lists: dataset for the data rows they bring (default: a new one).")
     ] = None,
@@ -76,6 +95,8 @@ def import_(
         if not file.is_file():
             raise LabelportError(f"import file {str(file)!r} does not exist")
         label_kind = LabelKind.parse(kind)
+        if ontology is not None and not ontology.is_file():
+            raise LabelportError(f"ontology file {str(ontology)!r} does not exist")
         h = hub()
         entry = get_format(fmt, reading=True) if fmt is not None else detect_format(file)
         items_flags = {
@@ -86,6 +107,9 @@ def import_(
             "--keep-unmapped": keep_unmapped,
         }
         if entry.brings_media:
+            if ontology is not None or match is not None:
+                flag = "--ontology" if ontology is not None else "--match"
+                raise LabelportError(f"{flag} applies to label files of existing data rows (encord), not {entry.name}")
             options = {
                 "label_validate": label_validate,
                 "prune_segmentations": prune_segmentations,
@@ -103,7 +127,15 @@ def import_(
         with progress_bar() as bar:
             task = bar.add_task("importing", total=_lines(file))
             job = import_source(
-                h, project, name or file.name, file, label_kind, fmt=fmt, progress=lambda n: bar.advance(task, n)
+                h,
+                project,
+                name or file.name,
+                file,
+                label_kind,
+                fmt=fmt,
+                progress=lambda n: bar.advance(task, n),
+                options={"match": match} if match is not None else None,
+                ontology_file=ontology,
             )
         if job.state == "FAILED":
             raise LabelportError(f"import failed: {job.error}")

@@ -105,6 +105,8 @@ def _stopping(items: Iterator[LabeledItem | Problem]) -> Iterator[LabeledItem | 
 
 def _registry() -> tuple[FormatEntry, ...]:
     from labelport.formats import coco, dicom_seg, dicom_sr, nifti, rtstruct
+    from labelport.formats.encord import export as encord_export
+    from labelport.formats.encord import rows as encord_rows
     from labelport.formats.labelbox import export_labels, export_v2, ndjson
     from labelport.formats.redbrick import tasks as redbrick_tasks
 
@@ -207,6 +209,27 @@ def _registry() -> tuple[FormatEntry, ...]:
             write_alias="redbrick",
             doc="docs/formats/redbrick.md",
             brings_media=True,
+        ),
+        FormatEntry(
+            encord_rows.NAME,
+            "Encord label rows (LabelRowV2 dicts, an Encord export): image, image group, video, DICOM, NIfTI",
+            encord_rows,
+            reads=True,
+            writes=True,
+            media=everything,
+            read_alias="encord",
+            doc="docs/formats/encord.md",
+        ),
+        FormatEntry(
+            encord_export.NAME,
+            "Encord export folder: label_rows.json with the Encord ontology.json they pair with",
+            encord_export,
+            reads=False,
+            writes=True,
+            media=everything,
+            output=Output.FOLDER,
+            write_alias="encord",
+            doc="docs/formats/encord.md",
         ),
     )
 

@@ -26,7 +26,7 @@ from labelport.errors import Location, ParseError, ValidationError
 from labelport.model.geometry import RasterSource, VolumeSource
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import LabelKind
-from labelport.model.media import PlaneGroup
+from labelport.model.media import DataRow, PlaneGroup
 from labelport.model.ontology import Ontology
 
 
@@ -78,12 +78,19 @@ def _refused(uri: str, what: str) -> ValidationError:
     return ValidationError(f"{what} {uri!r} refers to a file, and this input may not read files", value=uri)
 
 
+# The data row a key names, from the caller (a project's rows on import, the series a conversion joins);
+# raises a LabelportError naming the key when it names none or several.
+MediaLookup = Callable[[DataRowKey], DataRow]
+
+
 @dataclass(frozen=True, slots=True)
 class ReadContext:
     """What a reader gets from its caller.
 
     ``label_kind`` is the kind of label for formats that do not say (NDJSON imports are pre-labels or ground
     truth by the caller's choice). ``options`` holds format-specific switches by name (documented per format).
+    ``media`` finds the data rows the input names, for formats that place labels on the media's own geometry
+    (an Encord DICOM label row names slices by instance UID).
     """
 
     policy: ErrorPolicy = ErrorPolicy.SKIP
@@ -91,6 +98,7 @@ class ReadContext:
     ontology: Ontology | None = None
     label_kind: LabelKind = LabelKind.GROUND_TRUTH
     options: Mapping[str, Any] = field(default_factory=dict)
+    media: MediaLookup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,17 +337,18 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped[:1] in (b"[", b"{") and not _is_json_line(stripped):
+        if stripped[:1] in (b"[", b"{"):
+            first = _parsed(stripped)
+            if first is not _NOT_JSON:
+                yield from _value_items(first, file, number, _suspect(stripped))
+                break
             # One JSON value spread over lines (a pretty-printed array or object): parse the whole input;
             # if that fails too, it was NDJSON with a bad first line, read line by line.
             rest = [(n, raw) for n, raw in lines]
-            whole = line + b"".join(raw for _, raw in rest)
-            if _is_json_line(whole):
-                value = orjson.loads(whole)
-                if isinstance(value, list):
-                    yield from _array_items(whole, file, None)
-                else:
-                    yield _checked(JsonItem(value, file, number)) if _suspect(whole) else JsonItem(value, file, number)
+            text = line + b"".join(raw for _, raw in rest)
+            whole = _parsed(text)
+            if whole is not _NOT_JSON:
+                yield from _value_items(whole, file, None if isinstance(whole, list) else number, _suspect(text))
                 return
             yield from _line_item(stripped, file, number)
             for n, raw in rest:
@@ -362,6 +371,33 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
             yield from _line_item(stripped, file, number)
 
 
+_NOT_JSON = object()
+
+
+def _parsed(text: bytes) -> Any:
+    """The JSON value of ``text``, or ``_NOT_JSON`` (each input is parsed once)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
+
+def _value_items(value: Any, file: str | None, line: int | None, suspect: bool = False) -> Iterator[JsonItem]:
+    """An array's elements (each let go once read, so a large file's records die as they are used), or the value;
+    with ``suspect`` (the raw text may nest too deeply or hold a NUL), each checked by ``json_problem``."""
+    check = _checked if suspect else _unchecked
+    if not isinstance(value, list):
+        yield check(JsonItem(value, file, line))
+        return
+    for index in range(len(value)):
+        element, value[index] = value[index], None
+        yield check(JsonItem(element, file, line, f"[{index}]"))
+
+
+def _unchecked(item: JsonItem) -> JsonItem:
+    return item
+
+
 def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]:
     """The value of one line; a line holding a JSON array (a compact array file) gives its elements."""
     try:
@@ -370,35 +406,7 @@ def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]
         shown = line[:80].decode("utf-8", "replace")
         yield JsonItem(shown, file, number, error=f"not valid JSON ({exc}): {shown!r}")
         return
-    check = _checked if _suspect(line) else _unchecked
-    if isinstance(value, list):
-        for index, element in enumerate(value):
-            yield check(JsonItem(element, file, number, f"[{index}]"))
-    else:
-        yield check(JsonItem(value, file, number))
-
-
-def _unchecked(item: JsonItem) -> JsonItem:
-    return item
-
-
-def _is_json_line(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def _array_items(text: bytes, file: str | None, line: int | None) -> Iterator[JsonItem]:
-    try:
-        values = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        yield JsonItem(None, file, line, error=f"not valid JSON: {exc}")
-        return
-    check = _checked if _suspect(text) else _unchecked
-    for index, value in enumerate(values):
-        yield check(JsonItem(value, file, line, f"[{index}]"))
+    yield from _value_items(value, file, number, _suspect(line))
 
 
 def head_items(source: Source, count: int) -> list[JsonItem] | None:

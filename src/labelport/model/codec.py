@@ -25,6 +25,15 @@ _TYPES: dict[str, type[Any]] = {
 _FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls) if f.name != "type") for cls in _TYPES.values()
 }
+# Fields without a default are written even when empty (a checklist with no answer), or they could not be read.
+_REQUIRED: dict[type, frozenset[str]] = {
+    cls: frozenset(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    for cls in _TYPES.values()
+}
 _DEFAULT_PLACEMENT = annotation.Placement()
 _TUPLE_FIELDS = {"color"}
 
@@ -44,7 +53,7 @@ def to_json(value: Any) -> Any:
             if item is None:
                 continue
             item_kind = type(item)
-            if item_kind is tuple and not item:
+            if item_kind is tuple and not item and name not in _REQUIRED[kind]:
                 continue
             if item_kind is annotation.Placement and item == _DEFAULT_PLACEMENT:
                 continue

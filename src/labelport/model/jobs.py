@@ -50,7 +50,9 @@ class JobInfo:
     ``options`` holds what the job needs beyond its input: the label kind of an import, the uploader's file
     name, an export's params and filters. ``output`` is where the result is, relative to the exports folder.
     ``errors`` lists what an export could not write (import problems are per-annotation statuses instead);
-    ``error`` is the reason a FAILED job gives its user.
+    ``error`` is the reason a FAILED job gives its user. ``claimed_by`` names the runner that last claimed
+    the job and ``lease_expires_at`` until when it holds it (it renews the lease while it works); ``attempts``
+    counts the claims (1 for a job that ran once).
     """
 
     id: str
@@ -74,11 +76,15 @@ class JobInfo:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     created_by: str | None = None
+    claimed_by: str | None = None
+    lease_expires_at: datetime | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ImportJobInfo:
-    """An annotation import as the SDK shows it; ``failed`` counts the annotations with a FAILURE status."""
+    """An annotation import as the SDK shows it; ``failed`` counts the annotations with a FAILURE status;
+    ``progress_done`` how many a RUNNING import has read so far."""
 
     id: str
     project_id: str | None
@@ -89,6 +95,8 @@ class ImportJobInfo:
     succeeded: int
     failed: int
     error: str | None
+    progress_done: int = 0
+    progress_total: int | None = None
 
     @classmethod
     def of(cls, job: JobInfo) -> ImportJobInfo:
@@ -102,6 +110,8 @@ class ImportJobInfo:
             succeeded=job.succeeded,
             failed=job.failed,
             error=job.error,
+            progress_done=job.progress_done,
+            progress_total=job.progress_total,
         )
 
 

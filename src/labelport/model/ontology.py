@@ -117,7 +117,12 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """A radio, checklist or free-text question; options nest further classifications."""
+    """A radio, checklist or free-text question; options nest further classifications.
+
+    ``dynamic``: an object's answer may change from frame to frame (Encord dynamic attributes, answered per
+    frame range). ``global_scope``: a top-level classification answers the data row as a whole, never frames
+    (Encord ``level: global``).
+    """
 
     type: ClassificationType
     name: str
@@ -126,6 +131,8 @@ class Classification:
     required: bool = False
     instructions: str | None = None
     external_ids: ExternalIds = field(default_factory=ExternalIds)
+    dynamic: bool = False
+    global_scope: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", ClassificationType.parse(self.type))
@@ -246,6 +253,7 @@ def _ids_dict(ids: ExternalIds) -> dict[str, str]:
 
 
 def _classification_dict(c: Classification) -> dict[str, Any]:
+    flags = {k: True for k, v in (("dynamic", c.dynamic), ("global_scope", c.global_scope)) if v}
     return {
         "kind": c.type.value,
         "name": c.name,
@@ -263,6 +271,7 @@ def _classification_dict(c: Classification) -> dict[str, Any]:
             }
             for o in c.options
         ],
+        **flags,
     }
 
 
@@ -301,6 +310,8 @@ def _classification_of(data: Mapping[str, Any]) -> Classification:
         required=bool(data.get("required", False)),
         instructions=data.get("instructions"),
         external_ids=ExternalIds(**data.get("external_ids", {})),
+        dynamic=bool(data.get("dynamic", False)),
+        global_scope=bool(data.get("global_scope", False)),
         options=tuple(
             Option(
                 value=o["value"],

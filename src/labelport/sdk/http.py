@@ -2,9 +2,13 @@
 
 Errors come back as the same exception classes (NotFoundError, ValidationError with field and value,
 ConflictError, ...) so scripts handle them alike on both backends. Data-row ``row_data`` paths are read
-by the server, on its filesystem. Imports upload the NDJSON and wait for the server's job to finish, so
-a returned import is as finished as an embedded one. Exports run on the server too; the SDK waits, then
-downloads the file, so an ``ExportTask`` reads a local file as it does embedded.
+by the server, on its filesystem. Imports upload the NDJSON (a file is streamed, never read whole) and wait
+for the server's job to finish, so a returned import is as finished as an embedded one. Exports run on the
+server too; the SDK waits, then downloads the file, so an ``ExportTask`` reads a local file as it does
+embedded.
+
+A server restarting (one replica of several, behind a load balancer or not) is waited out: a request that
+could not connect, and a read (GET) whose connection broke, are sent again for up to ``retry_seconds``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ from labelport.sdk.exports import ExportTaskInfo
 
 API = "/api/v1"
 PAGE = 1000
+UPLOAD_BLOCK = 1 << 20
+# Failures after which a request is sent again: it never reached the server (connect), or, for a read that
+# changes nothing, the connection broke before the answer.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ReadTimeout)
 ERRORS: dict[int, type[LabelportError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -154,6 +163,8 @@ def _job(d: Mapping[str, Any]) -> ImportJobInfo:
         succeeded=d["succeeded"],
         failed=d["failed"],
         error=d["error"],
+        progress_done=d.get("progress_done", 0),
+        progress_total=d.get("progress_total"),
     )
 
 
@@ -161,7 +172,8 @@ class HttpBackend:
     """Every verb as one HTTP request (lists: one per page) to a labelport server.
 
     ``import_timeout_seconds`` bounds how long an import or an export waits for the server's job; exports
-    are downloaded under ``download_dir`` (default: a private ``labelport-exports-*`` temporary folder).
+    are downloaded under ``download_dir`` (default: a private ``labelport-exports-*`` temporary folder);
+    ``retry_seconds`` how long a request is retried while the server cannot be reached (a restart).
     """
 
     def __init__(
@@ -173,6 +185,7 @@ class HttpBackend:
         import_timeout_seconds: float = 3600.0,
         transport: httpx.BaseTransport | None = None,
         download_dir: Path | None = None,
+        retry_seconds: float = 30.0,
     ) -> None:
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             raise ValidationError(
@@ -184,6 +197,7 @@ class HttpBackend:
             raise ValidationError("an API key is needed to talk to a labelport server", field="api_key", value=None)
         self.endpoint = endpoint.rstrip("/")
         self.import_timeout_seconds = import_timeout_seconds
+        self.retry_seconds = retry_seconds
         self._download_dir = download_dir
         self._http = httpx.Client(
             base_url=self.endpoint,
@@ -194,11 +208,23 @@ class HttpBackend:
 
     # ------------------------------------------------------------ transport
 
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request, again while the server cannot be reached (for ``retry_seconds``): always when the
+        request never left (connect failed), and for a GET also when the connection broke before the answer."""
+        deadline = time.monotonic() + self.retry_seconds
+        pause = 0.1
+        while True:
+            try:
+                return self._http.request(method, API + path, **kwargs)
+            except httpx.HTTPError as exc:
+                again = isinstance(exc, NOT_SENT) or (method == "GET" and isinstance(exc, BROKEN))
+                if not again or time.monotonic() + pause > deadline:
+                    raise ServerError(f"cannot reach the labelport server at {self.endpoint}: {exc}") from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, API + path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ServerError(f"cannot reach the labelport server at {self.endpoint}: {exc}") from exc
+        response = self._send(method, path, **kwargs)
         if response.status_code >= 400:
             raise _error(response)
         return None if response.status_code == 204 else response.json()
@@ -321,7 +347,12 @@ class HttpBackend:
         # A list goes as one JSON array, so each annotation's location reads "[index]" as it does embedded.
         if isinstance(source, Path) and not source.is_file():
             raise MediaError(f"input file {str(source)!r} does not exist or is not a file", path=str(source))
-        data = source.read_bytes() if isinstance(source, Path) else annotations_json(source)
+        data: bytes | Iterator[bytes]
+        if isinstance(source, Path):
+            data, size = _file_blocks(source), source.stat().st_size
+        else:
+            data = annotations_json(source)
+            size = len(data)
         body = self._request(
             "POST",
             f"/projects/{_seg(project_id)}/imports",
@@ -332,7 +363,7 @@ class HttpBackend:
                 **({"file_name": str(source)} if isinstance(source, Path) else {}),
             },
             content=data,
-            headers={"Content-Type": "application/x-ndjson"},
+            headers={"Content-Type": "application/x-ndjson", "Content-Length": str(size)},
         )
         return _job(body)
 
@@ -348,7 +379,7 @@ class HttpBackend:
             if time.monotonic() > deadline:
                 raise LabelportError(f"import job {job_id} is still {job.state.value} after {limit:.0f} s")
             time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+            pause = min(pause * 1.5, 0.5)
 
     def import_annotations(
         self,
@@ -387,7 +418,7 @@ class HttpBackend:
             if time.monotonic() > deadline:
                 raise LabelportError(f"export job {job['id']} is still {job['state']} after {limit:.0f} s")
             time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+            pause = min(pause * 1.5, 0.5)
             job = self._request("GET", f"/exports/{_seg(job['id'])}")
         return dict(job)
 
@@ -428,6 +459,14 @@ class HttpBackend:
         errors = list(job["errors"]) + ([{"message": job["error"]}] if job["error"] else [])
         status = "COMPLETE" if path is not None else "FAILED"
         return ExportTaskInfo(job["id"], project_id, status, path, job["rows"], errors)
+
+    def encord_rows(
+        self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
+    ) -> list[tuple[DataRow, dict[str, Any]]]:
+        raise LabelportError(
+            "Encord label rows are read on the embedded client (labelport.Client()); over HTTP, export the "
+            "project with `labelport export encord` and import label rows with `labelport import encord`"
+        )
 
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
         body = {"start": start, "end": end}
@@ -474,6 +513,12 @@ class HttpBackend:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _file_blocks(path: Path) -> Iterator[bytes]:
+    """A file's content in blocks, read as the upload goes (never whole in memory)."""
+    with path.open("rb") as handle:
+        yield from iter(lambda: handle.read(UPLOAD_BLOCK), b"")
 
 
 def _seg(value: str) -> str:

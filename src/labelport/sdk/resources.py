@@ -20,6 +20,7 @@ from labelport.model.records import BatchInfo, DatasetInfo, OntologyInfo, Projec
 if TYPE_CHECKING:
     from labelport.model.workflow import HistoryEntry, WorkflowState
     from labelport.sdk.client import Client
+    from labelport.sdk.encord.label_row import Bundle, LabelRowV2
     from labelport.sdk.exports import ExportTask
     from labelport.sdk.imports import ImportJob
 
@@ -222,6 +223,25 @@ class Project(_Named):
         ids = None if data_rows is None else [r if isinstance(r, str) else r.uid for r in data_rows]
         info = self.client.backend.create_batch(self.uid, name, global_keys, ids, priority)
         return Batch(self.client, info)
+
+    # Encord's label-row verbs (sdk/encord)
+    def list_label_rows_v2(
+        self,
+        data_hashes: Sequence[str] | None = None,
+        label_hashes: Sequence[str] | None = None,
+        **filters: Any,
+    ) -> list[LabelRowV2]:
+        """The project's data rows as Encord label rows (``kind="prelabels"`` for the pre-labels); see
+        docs/formats/encord.md."""
+        from labelport.sdk.encord.label_row import list_label_rows_v2
+
+        return list_label_rows_v2(self, data_hashes, label_hashes, **filters)
+
+    def create_bundle(self, bundle_size: int | None = None) -> Bundle:
+        """Label-row reads and saves run together when the ``with`` block ends (saves in chunks of 1000)."""
+        from labelport.sdk.encord.label_row import Bundle
+
+        return Bundle(self, bundle_size)
 
     def import_jobs(self) -> list[ImportJob]:
         from labelport.sdk.imports import ImportJob

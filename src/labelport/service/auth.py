@@ -386,13 +386,16 @@ def set_member(hub: Hub, project_id: str, email: str, role: Role | str) -> Membe
     return Member(email=email, role=role)
 
 
-def list_members(hub: Hub, project_id: str) -> list[Member]:
+def list_members(hub: Hub, project_id: str, *, offset: int = 0, limit: int | None = None) -> list[Member]:
+    """A project's members by e-mail (a page with ``offset`` and ``limit``)."""
     with hub.read() as conn:
         rows = conn.execute(
             sa.select(users.c.email, project_members.c.role)
             .join(users, users.c.id == project_members.c.user_id)
             .where(project_members.c.project_id == project_id)
             .order_by(users.c.email)
+            .offset(offset)
+            .limit(limit)
         ).all()
     return [Member(email=r.email, role=Role(r.role)) for r in rows]
 

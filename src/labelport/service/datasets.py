@@ -57,10 +57,15 @@ def get_dataset(hub: Hub, dataset_id: str) -> DatasetInfo:
     return _dataset(row)
 
 
-def list_datasets(hub: Hub) -> list[DatasetInfo]:
+def list_datasets(hub: Hub, *, offset: int = 0, limit: int | None = None) -> list[DatasetInfo]:
+    """The organisation's datasets, oldest first (``limit`` of them from ``offset``: a page, cut in SQL)."""
     with hub.read() as conn:
         rows = conn.execute(
-            sa.select(datasets).where(datasets.c.organization_id == hub.organization_id).order_by(datasets.c.created_at)
+            sa.select(datasets)
+            .where(datasets.c.organization_id == hub.organization_id)
+            .order_by(datasets.c.created_at, datasets.c.id)
+            .offset(offset)
+            .limit(limit)
         ).all()
     return [_dataset(r) for r in rows]
 
@@ -301,13 +306,16 @@ def get_data_row(hub: Hub, data_row_id: str) -> DataRow:
     return to_data_row(row)
 
 
-def list_data_rows(hub: Hub, dataset_id: str) -> list[DataRow]:
+def list_data_rows(hub: Hub, dataset_id: str, *, offset: int = 0, limit: int | None = None) -> list[DataRow]:
+    """A dataset's rows, oldest first (a page with ``offset`` and ``limit``)."""
     get_dataset(hub, dataset_id)
     with hub.read() as conn:
         rows = conn.execute(
             sa.select(data_rows)
             .where(data_rows.c.dataset_id == dataset_id)
             .order_by(data_rows.c.created_at, data_rows.c.id)
+            .offset(offset)
+            .limit(limit)
         ).all()
     return [to_data_row(r) for r in rows]
 

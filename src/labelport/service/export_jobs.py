@@ -1,4 +1,6 @@
-"""Exports as jobs: a row of ``jobs`` (kind export), its output a file under ``$LABELPORT_HOME/exports/<job id>/``.
+"""Exports as jobs: a row of ``jobs`` (kind export), its output files written under
+``$LABELPORT_HOME/exports/<job id>/`` and, for a server's export, published to the blob store (on S3 they are
+uploaded there, so every API replica serves them; on the local disk they stay where they were written).
 
 ``start_export`` checks the format's options and the filters before it records anything (bad ones raise
 ``ValidationError`` at once) and records a QUEUED job; ``service.jobs.run`` calls ``execute``, which writes
@@ -39,17 +41,23 @@ def file_name(entry: FormatEntry) -> str:
 
 
 def exports_root(hub: Hub) -> Path:
-    """``$LABELPORT_HOME/exports`` (the blob store sits in ``$LABELPORT_HOME/blobs``)."""
-    return hub.blobs.root.parent / "exports"
+    """``$LABELPORT_HOME/exports``: where exports are written, and where embedded ones stay."""
+    return hub.blobs.home / "exports"
 
 
 def output_folder(hub: Hub, job_id: str) -> Path:
-    return exports_root(hub) / job_id
+    return hub.blobs.output_folder(job_id)
 
 
 def output_path(hub: Hub, job: ExportJobInfo) -> Path:
-    """The file an export writes (it exists once the job is FINISHED)."""
-    return output_folder(hub, job.id) / file_name(get_format(job.format))
+    """The local file an embedded export (links ``files``) writes; it exists once the job is FINISHED. A
+    server's export is read through ``hub.blobs.open_output(job.id, output_name(job))`` instead."""
+    return output_folder(hub, job.id) / output_name(job)
+
+
+def output_name(job: ExportJobInfo | JobInfo) -> str:
+    """The main file of an export, relative to its output folder."""
+    return file_name(get_format(job.format))
 
 
 def files_path(job_id: str, relative: str) -> str:
@@ -123,7 +131,7 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
     else:
         link_mask = None
     filters = job.options.get("filters") or {}
-    recorder = jobs.Recorder(hub, job.id, also=on_progress)
+    recorder = jobs.Recorder(hub, job.id, also=on_progress, owner=job.claimed_by)
     recorder.total = exports.count(hub, project_id, filters)
     sink = folder if entry.output is Output.FOLDER else folder / file_name(entry)
     report = exports.export(
@@ -142,9 +150,18 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
     ]
     for written in folder.rglob("*"):
         written.chmod(0o700 if written.is_dir() else 0o600)
+    if ExportLinks(links) is ExportLinks.SERVER:
+        hub.blobs.publish(job.id)  # every replica serves it from the blob store
     output = f"{job.id}/{file_name(entry)}"
     jobs.finish(
-        hub, job.id, total=report.items, succeeded=report.items, failed=len(errors), errors=errors, output=output
+        hub,
+        job.id,
+        total=report.items,
+        succeeded=report.items,
+        failed=len(errors),
+        errors=errors,
+        output=output,
+        owner=job.claimed_by,
     )
 
 
@@ -157,6 +174,7 @@ __all__ = [
     "files_path",
     "get_export_job",
     "output_folder",
+    "output_name",
     "output_path",
     "start_export",
 ]

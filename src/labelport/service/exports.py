@@ -17,7 +17,6 @@ label updates and its workflow changes in the project.
 
 from __future__ import annotations
 
-import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -360,7 +359,7 @@ class MaskFiles:
         target = self.folder / "composite" / f"{blob}.png"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.pixels.hub.blobs.path(blob), target)
+            target.write_bytes(self.pixels.hub.blobs.get(blob))
         return target.as_uri()
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from labelport.errors import ValidationError
 from labelport.model.ids import new_id
-from labelport.store import BlobStore, Database, default_home
+from labelport.store import BlobStore, Database, default_home, open_blob_store
 from labelport.store.schema import organizations, users
 
 
@@ -19,9 +20,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+DEFAULT_JOB_LEASE_SECONDS = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """What local files and URLs the service may read for its users.
+    """What local files and URLs the service may read for its users, and how long a runner's claim on a job
+    lasts.
 
     - ``file_roots`` (``LABELPORT_FILE_ROOTS``, ``os.pathsep``-separated): the folders local files (data
       rows, mask files, segmentations) may be read from.
@@ -34,21 +39,42 @@ class Settings:
     - ``allow_http`` (``LABELPORT_ALLOW_HTTP=1``): whether http(s) mask URLs may be fetched; only public
       addresses are, plus the networks of ``http_networks`` (``LABELPORT_HTTP_ALLOW_NETWORKS``,
       comma-separated CIDRs such as ``10.20.0.0/16``: an internal image server).
+    - ``job_lease_seconds`` (``LABELPORT_JOB_LEASE_SECONDS``, default 60): how long a runner's claim on a job
+      lasts without renewal; after that, another runner may take a job whose runner died.
     """
 
     file_roots: tuple[Path, ...] = ()
     allow_http: bool = False
+    job_lease_seconds: float = DEFAULT_JOB_LEASE_SECONDS
     serving: bool = False
     protected: tuple[Path, ...] = ()
     http_networks: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.job_lease_seconds, int | float) and 1 <= self.job_lease_seconds <= 86400):
+            raise ValidationError(
+                f"the job lease is 1 to 86400 seconds, found {self.job_lease_seconds!r}",
+                field="LABELPORT_JOB_LEASE_SECONDS",
+                value=self.job_lease_seconds,
+            )
+
     @classmethod
     def from_env(cls, *, serving: bool = False) -> Settings:
         roots = tuple(Path(p).absolute() for p in os.environ.get("LABELPORT_FILE_ROOTS", "").split(os.pathsep) if p)
+        lease = os.environ.get("LABELPORT_JOB_LEASE_SECONDS") or str(DEFAULT_JOB_LEASE_SECONDS)
+        try:
+            seconds = float(lease)
+        except ValueError:
+            raise ValidationError(
+                f"LABELPORT_JOB_LEASE_SECONDS must be a number of seconds, found {lease!r}",
+                field="LABELPORT_JOB_LEASE_SECONDS",
+                value=lease,
+            ) from None
         networks = tuple(n.strip() for n in os.environ.get("LABELPORT_HTTP_ALLOW_NETWORKS", "").split(",") if n.strip())
         return cls(
             file_roots=roots,
             allow_http=os.environ.get("LABELPORT_ALLOW_HTTP") == "1",
+            job_lease_seconds=seconds,
             serving=serving,
             http_networks=networks,
         )
@@ -87,7 +113,7 @@ class Hub:
         home = home or default_home()
         db = Database(database_url, home=home)
         org_id = ensure_organization(db, organization, actor)
-        return cls(db=db, blobs=BlobStore(home / "blobs"), organization_id=org_id, actor=actor)
+        return cls(db=db, blobs=open_blob_store(home), organization_id=org_id, actor=actor)
 
     def transaction(self) -> AbstractContextManager[sa.Connection]:
         return self.db.write()

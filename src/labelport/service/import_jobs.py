@@ -43,14 +43,16 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
     name = job.options.get("input_name")
     roots = tuple(Path(r) for r in job.options.get("file_roots", ()))
     # Checking (the import's first phase) holds no lock, so its progress is written as it goes.
-    recorder = jobs.Recorder(hub, job.id, also=on_progress)
-    with hub.blobs.path(job.input_blob).open("rb") as handle:
+    recorder = jobs.Recorder(hub, job.id, also=on_progress, owner=job.claimed_by)
+    with hub.blobs.open(job.input_blob) as handle:
         source = cast(IO[bytes], _Named(handle, name if isinstance(name, str) else None))
         options = job.options.get("reader_options") or {}
         kind = job.options["label_kind"]
         base = Path(job.options["base"]) if isinstance(job.options.get("base"), str) else None
-        _entry, items = imports.reader(hub, source, job.format, kind, roots=roots, options=options, base=base)
-        imports.run_import(hub, job.id, items, roots=roots, base=base, progress=recorder)
+        _entry, items = imports.reader(
+            hub, source, job.format, kind, roots=roots, options=options, base=base, project_id=job.project_id
+        )
+        imports.run_import(hub, job.id, items, roots=roots, base=base, progress=recorder, owner=job.claimed_by)
 
 
 __all__ = ["execute"]

@@ -24,16 +24,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, Location, MediaError, NotFoundError, ValidationError
+from labelport.errors import LabelportError, Location, MediaError, NotFoundError, StoreError, ValidationError
 from labelport.formats import FormatEntry, detect_format, get_format
-from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
+from labelport.formats.base import ErrorPolicy, MediaLookup, Problem, ReadContext, Source
 from labelport.imaging import PlaneView, decode_png_composite, encode_png_binary
 from labelport.imaging.grids import encode_label_volume, grid_from_attributes, plane_of, volume_on_grid
 from labelport.model.annotation import (
@@ -54,7 +54,8 @@ from labelport.model.ids import new_id
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.jobs import ImportJobInfo, JobKind
 from labelport.model.label import LabelKind
-from labelport.model.media import MediaAttributes, MediaType, PlaneGroup
+from labelport.model.media import DataRow, MediaAttributes, MediaType, PlaneGroup
+from labelport.model.ontology import Ontology
 from labelport.service import jobs, masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
@@ -87,6 +88,9 @@ class _Row:
     in_project: bool
 
 
+# What a name of a data row key may be: a global key, an external id, or (a name labelport wrote, such as an
+# Encord data_hash of a row with no external id) its id.
+_NAME_COLUMNS = ("global_key", "external_id", "id")
 # How a data row key's fields are looked up, in the order they are tried.
 _KEY_COLUMNS = (
     ("id", data_rows.c.id),
@@ -176,6 +180,10 @@ class _Run:
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
     volumes: dict[str, bytes] = field(default_factory=dict)  # pixels key of a label volume -> its encoded bytes
+    # Formats whose item is the whole label of its data row (Encord label rows): importing one replaces
+    # every annotation the label had, once per data row and import.
+    whole_rows: bool = False
+    cleared: dict[str, None] = field(default_factory=dict)  # data rows whose labels the write phase empties
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -418,7 +426,23 @@ def _annotation_row(annotation: AnyAnnotation, feature: Feature) -> dict[str, An
     return row
 
 
-def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
+class _Rows(Protocol):
+    """What data row look-ups need: the store, the project, and the rows found so far (an import's run, or a
+    reader's ``media_lookup``)."""
+
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]]
+
+
+@dataclass
+class _Lookup:
+    hub: Hub
+    project_id: str
+    rows: dict[tuple[str, str], tuple[_Row, ...]] = field(default_factory=dict)
+
+
+def _resolve_rows(run: _Rows, conn: sa.Connection, keys: Iterable[DataRowKey]) -> None:
     """Look up, in batches, every identifier of ``keys`` not looked up yet (an unknown one maps to no row)."""
     wanted: dict[str, set[str]] = {name: set() for name, _ in _KEY_COLUMNS}
     for key in keys:
@@ -427,7 +451,7 @@ def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) ->
             if value is not None and (name, value) not in run.rows:
                 wanted[name].add(value)
         for value in key.names:
-            for name in ("global_key", "external_id"):
+            for name in _NAME_COLUMNS:
                 if (name, value) not in run.rows:
                     wanted[name].add(value)
     in_batch = sa.exists().where(
@@ -455,7 +479,7 @@ def _resolve_rows(run: _Run, conn: sa.Connection, keys: Iterable[DataRowKey]) ->
                 run.rows[(name, value)] = tuple(rows)
 
 
-def _row_for(run: _Run, key: DataRowKey) -> _Row:
+def _row_for(run: _Rows, key: DataRowKey) -> _Row:
     """The data row ``key`` names: by id, global key or external id (the first given that matches), else by
     its names (a global key or an external id); names that match different rows are refused."""
     for name, _column in _KEY_COLUMNS:
@@ -471,12 +495,7 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
             )
         if rows:
             return _in_project(rows[0], key)
-    candidates = {
-        r.id: r
-        for value in key.names
-        for name in ("global_key", "external_id")
-        for r in run.rows.get((name, value), ())
-    }
+    candidates = {r.id: r for value in key.names for name in _NAME_COLUMNS for r in run.rows.get((name, value), ())}
     if len(candidates) > 1:
         shown = ", ".join(sorted(r.global_key or r.id for r in candidates.values()))
         raise ValidationError(
@@ -487,6 +506,25 @@ def _row_for(run: _Run, key: DataRowKey) -> _Row:
     if candidates:
         return _in_project(next(iter(candidates.values())), key)
     raise NotFoundError(f"no data row with {key}")
+
+
+def media_lookup(hub: Hub, project_id: str) -> MediaLookup:
+    """The data row a key names in the project (by id, global key, external id or names, as imports resolve
+    them), for readers that place labels on the media's geometry; raises naming the key when it names none
+    or several, or a row outside the project."""
+    from labelport.service.datasets import get_data_row
+
+    lookup = _Lookup(hub, project_id)
+    found: dict[DataRowKey, DataRow] = {}
+
+    def media(key: DataRowKey) -> DataRow:
+        if key not in found:
+            with hub.read() as conn:
+                _resolve_rows(lookup, conn, [key])
+            found[key] = get_data_row(hub, _row_for(lookup, key).id)
+        return found[key]
+
+    return media
 
 
 def _in_project(row: _Row, key: DataRowKey) -> _Row:
@@ -500,9 +538,9 @@ def _in_project(row: _Row, key: DataRowKey) -> _Row:
 
 
 def _labels(run: _Run, conn: sa.Connection) -> tuple[dict[str, str], set[str]]:
-    """The label of each data row the import annotated (made when missing, else marked updated), and the
-    data rows whose label is new (nothing stored there to replace)."""
-    ids = list(run.labelled)
+    """The label of each data row the import annotated or empties (made when missing, else marked updated),
+    and the data rows whose label is new (nothing stored there to replace)."""
+    ids = list(dict.fromkeys([*run.labelled, *run.cleared]))
     label_ids: dict[str, str] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
@@ -714,11 +752,39 @@ def _import_annotation(
         run.staging.keep()
         run.labelled[row.id] = None
         run.succeeded += 1
+    except StoreError:
+        raise  # the store failing (the object store down) is no fault of the annotation: the import fails whole
     except LabelportError as exc:
         run.staging.drop()
         location = item.location_of(uuid)
         errors = [_error(str(exc), location, getattr(exc, "value", None), type(exc).__name__)]
         _failure(run, uuid, key, errors)
+
+
+def _clear_labels(run: _Run, chunk: list[LabeledItem | Problem]) -> None:
+    """Note each data row the chunk's items name, whose label the write phase empties before their
+    annotations go in (an item that names no row of the project leaves nothing to clear; its annotations
+    fail on their own)."""
+    for item in chunk:
+        if isinstance(item, Problem):
+            continue
+        try:
+            row = _row_for(run, item.data_row)
+        except LabelportError:
+            continue
+        if row.id not in run.cleared and row.media_type is run.media_type:
+            run.cleared[row.id] = None
+
+
+def _whole_rows(fmt: str | None) -> bool:
+    """Whether an item of the format is the whole label of its data row (``WHOLE_ROWS`` of its module)."""
+    if fmt is None:
+        return False
+    try:
+        entry = get_format(fmt, reading=True)
+    except LabelportError:
+        return False
+    return bool(getattr(entry.module, "WHOLE_ROWS", False))
 
 
 def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
@@ -728,6 +794,8 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
     model annotation without building it.
     """
     _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
+    if run.whole_rows:
+        _clear_labels(run, chunk)
     pending = _Pending(run, conn)
     for item in chunk:
         if isinstance(item, Problem):
@@ -747,13 +815,14 @@ def start_import(
     kind: LabelKind | str,
     *,
     fmt: str = "labelbox_ndjson",
-    source: bytes | Path | None = None,
+    source: bytes | Path | BinaryIO | None = None,
     input_name: str | None = None,
     file_roots: Iterable[Path] = (),
     reader_options: Mapping[str, Any] | None = None,
     relative_to_source: bool = True,
 ) -> str:
-    """Record a QUEUED import job; ``source`` (the file or its bytes) is kept in the blob store as its input,
+    """Record a QUEUED import job; ``source`` (a file, its bytes or an open stream, such as an upload spooled
+    to a scratch file) is kept in the blob store as its input,
     so ``jobs.run`` runs it anywhere, again after a crash. ``fmt`` is a registered format that reads (a name
     or a vendor alias); ``input_name`` names the file in problem locations; ``file_roots`` are extra folders
     the files it names may be read from (the folder of a local file); ``reader_options`` go to the reader;
@@ -789,12 +858,14 @@ def run_import(
     roots: Iterable[Path] = (),
     base: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    owner: str | None = None,
 ) -> ImportJobInfo:
     """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
     finished job. Files the items name are read under the settings' roots and ``roots``, relative ones
     against ``base``. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
     with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
-    the import is then written.
+    the import is then written. ``owner`` is the run's claim (``JobInfo.claimed_by``): when another runner
+    has taken the job over, the transaction rolls back (``jobs.LeaseLostError``), so it is imported once.
     """
     job = jobs.get(hub, job_id, JobKind.IMPORT)
     if job.project_id is None:
@@ -812,10 +883,11 @@ def run_import(
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
         resolver=masks.FileResolver(hub.settings, tuple(roots), base),
         staging=_Staging(),
+        whole_rows=_whole_rows(job.format),
     )
     try:
         _check_all(run, items, progress)
-        _commit(run, job_id)
+        _commit(run, job_id, owner)
     finally:
         run.staging.close()
     return get_import_job(hub, job_id)
@@ -839,18 +911,27 @@ def _check_all(run: _Run, items: Iterable[LabeledItem | Problem], progress: Call
             progress(len(chunk))
 
 
-def _commit(run: _Run, job_id: str) -> None:
-    """The second phase, one transaction: blobs, labels, annotations (replacing the same uuids), workflow,
-    statuses, and the job FINISHED."""
+def _commit(run: _Run, job_id: str, owner: str | None) -> None:
+    """The second phase, one transaction: the job FINISHED (its claim checked first: a run that lost its job
+    writes nothing and rolls back), blobs, labels, annotations (replacing the same uuids, or a whole-row
+    format's whole label), workflow and statuses."""
     hub = run.hub
     with hub.transaction() as conn:
+        total = len(run.statuses)
+        jobs.finish(
+            hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, owner=owner, conn=conn
+        )
         serialise(conn, f"labels:{run.project_id}")
         run.staging.store(conn, hub.blobs)
         label_ids, new = _labels(run, conn)
+        cleared = [label_ids[i] for i in run.cleared if i not in new]
+        for start in range(0, len(cleared), 900):
+            conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id.in_(cleared[start : start + 900])))
         bulk = BulkRows(conn, annotation_rows, _COLUMNS)
         for spooled in run.staging.spooled():
             rows = [(label_ids[r[2]], *r[1:]) for r in spooled]  # the data row's label in the label column
-            keys = [(r[0], r[4]) for r in rows if r[2] not in new]  # (label, uuid) that may be stored already
+            # (label, uuid) that may be stored already; an emptied label holds none
+            keys = [(r[0], r[4]) for r in rows if r[2] not in new and r[2] not in run.cleared]
             for start in range(0, len(keys), 400):
                 conn.execute(
                     annotation_rows.delete().where(
@@ -858,10 +939,9 @@ def _commit(run: _Run, job_id: str) -> None:
                     )
                 )
             bulk.insert(rows)
-        workflow.on_labels_imported(conn, run.project_id, list(run.labelled), run.kind, actor=hub.actor)
+        labelled = list(dict.fromkeys([*run.labelled, *run.cleared]))
+        workflow.on_labels_imported(conn, run.project_id, labelled, run.kind, actor=hub.actor)
         _insert_status_pages(conn, job_id, run)
-        total = len(run.statuses)
-        jobs.finish(hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, conn=conn)
 
 
 def import_annotations(
@@ -879,7 +959,9 @@ def import_annotations(
     returns it FINISHED or FAILED with the reason (statuses via ``import_statuses_of``). Inputs that are
     files or bytes go through ``start_import(source=...)`` and ``jobs.run`` instead."""
     job_id = start_import(hub, project_id, name, kind, fmt=fmt)
-    jobs.attempt(hub, job_id, lambda _job: run_import(hub, job_id, items, roots=roots, progress=progress))
+    jobs.attempt(
+        hub, job_id, lambda job: run_import(hub, job_id, items, roots=roots, progress=progress, owner=job.claimed_by)
+    )
     return get_import_job(hub, job_id)
 
 
@@ -892,18 +974,54 @@ def reader(
     roots: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
     base: Path | None = None,
+    project_id: str | None = None,
 ) -> tuple[FormatEntry, Iterator[LabeledItem | Problem]]:
     """The registered format of ``source`` (``fmt``, a name or vendor alias, or detected from the content) and
     its items, read with the files under ``roots`` (and ``LABELPORT_FILE_ROOTS``) readable; relative file
-    references resolve against ``base`` (the folder of the file the input came from)."""
+    references resolve against ``base`` (the folder of the file the input came from).
+
+    With ``project_id`` the reader gets the project's data rows (``ReadContext.media``) and its ontology."""
     entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
+    media, ontology = None, None
+    if project_id is not None:
+        media = media_lookup(hub, project_id)
+        project = get_project(hub, project_id)
+        ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
         resolver=masks.FileResolver(hub.settings, tuple(roots), base),
+        ontology=ontology,
         label_kind=LabelKind.parse(kind),
         options=dict(options or {}),
+        media=media,
     )
     return entry, entry.read(source, ctx)
+
+
+def input_ontology(hub: Hub, project_id: str, entry: FormatEntry, ontology_file: str | Path) -> Ontology:
+    """The project's ontology for an input whose labels were made with ``ontology_file`` (a format's own
+    JSON, e.g. Encord's): connected as the project's when the project has none; else the project's, matched
+    to it by feature name and kind, with the file's ids recorded on the project's features that had none
+    (so the reader finds them, and an export writes them back)."""
+    load = getattr(entry.module, "ontology_of", None)
+    link = getattr(entry.module, "linked_ontology", None)
+    if load is None or link is None:
+        raise ValidationError(
+            f"format {entry.name!r} takes no ontology file", field="ontology", value=str(ontology_file)
+        )
+    theirs: Ontology = load(ontology_file)
+    project = get_project(hub, project_id)
+    if project.ontology_id is None:
+        from labelport.service.ontologies import create_ontology
+        from labelport.service.projects import connect_ontology
+
+        created = create_ontology(hub, theirs.name, theirs, project.media_type)
+        connect_ontology(hub, project_id, created.id)
+        return created.ontology
+    from labelport.service.ontologies import add_external_ids
+
+    ours = get_ontology(hub, project.ontology_id).ontology
+    return add_external_ids(hub, project.ontology_id, link(ours, theirs)).ontology
 
 
 def _annotations_only(entry: FormatEntry) -> FormatEntry:
@@ -928,13 +1046,17 @@ def import_source(
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    ontology_file: str | Path | None = None,
 ) -> ImportJobInfo:
     """Import a file (or its bytes) in this process as a job that keeps its input, through the registered
     format ``fmt`` (recognised from the content when None); the file's folder is readable for the files it
-    names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path)."""
+    names. Returns the job FINISHED or FAILED with the reason (the CLI's and the embedded SDK's path).
+    ``ontology_file``: the ontology the labels were made with, in the format's own JSON (``input_ontology``)."""
     if isinstance(source, Path) and not source.is_file():
         raise MediaError(f"import file {str(source)!r} does not exist", path=str(source))
     entry = _annotations_only(get_format(fmt, reading=True) if fmt is not None else detect_format(source))
+    if ontology_file is not None:
+        input_ontology(hub, project_id, entry, ontology_file)
     job_id = start_import(
         hub,
         project_id,
@@ -954,28 +1076,46 @@ def get_import_job(hub: Hub, job_id: str) -> ImportJobInfo:
     return ImportJobInfo.of(jobs.get(hub, job_id, JobKind.IMPORT))
 
 
-def list_import_jobs(hub: Hub, project_id: str) -> list[ImportJobInfo]:
-    return [ImportJobInfo.of(j) for j in jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT)]
+def list_import_jobs(hub: Hub, project_id: str, *, offset: int = 0, limit: int | None = None) -> list[ImportJobInfo]:
+    """A project's imports, oldest first (a page with ``offset`` and ``limit``)."""
+    found = jobs.list_jobs(hub, project_id=project_id, kind=JobKind.IMPORT, offset=offset, limit=limit)
+    return [ImportJobInfo.of(j) for j in found]
 
 
-def import_statuses_of(hub: Hub, job_id: str, *, failures_only: bool = False) -> list[dict[str, Any]]:
+def import_statuses_of(
+    hub: Hub, job_id: str, *, failures_only: bool = False, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
     """One status per annotation, in input order: ``{uuid, data_row, errors}`` (no errors: it was imported).
 
     ``data_row`` holds the identifiers the input gave; each error its ``type``, ``message`` and where it was
-    found (``file``, ``line``, ``path``) with the offending ``value``.
+    found (``file``, ``line``, ``path``) with the offending ``value``. ``offset`` and ``limit`` cut a page:
+    only the stored pages of statuses that hold it are read (with ``failures_only``, found by a running sum
+    of each page's failures).
     """
     get_import_job(hub, job_id)  # in the caller's organisation, or NotFoundError
     pages = import_status_pages
-    query = sa.select(pages.c.statuses).where(pages.c.job_id == job_id).order_by(pages.c.page)
+    # How many statuses each stored page adds, and a running sum: only the pages holding the window are read.
+    size = pages.c.failures if failures_only else sa.literal(STATUS_PAGE, sa.Integer)
+    through = sa.func.sum(size).over(order_by=pages.c.page)
+    inner = sa.select(pages.c.page, pages.c.statuses, (through - size).label("before"), through.label("through"))
+    inner = inner.where(pages.c.job_id == job_id)
     if failures_only:
-        query = query.where(pages.c.failures > 0)
+        inner = inner.where(pages.c.failures > 0)
+    held = inner.subquery()
+    query = sa.select(held.c.statuses, held.c.before).where(held.c.through > offset).order_by(held.c.page)
+    if limit is not None:
+        query = query.where(held.c.before < offset + limit)
+    out: list[dict[str, Any]] = []
     with hub.read() as conn:
-        return [
-            {"uuid": uuid, "data_row": key, "errors": errors or []}
-            for page in conn.execute(query).scalars()
-            for uuid, key, errors in page
-            if errors or not failures_only
-        ]
+        for page, before in conn.execute(query):
+            statuses = [
+                {"uuid": uuid, "data_row": key, "errors": errors or []}
+                for uuid, key, errors in page
+                if errors or not failures_only
+            ]
+            out.extend(statuses[max(0, offset - int(before)) :])
+    return out if limit is None else out[:limit][:limit]
+    return out
 
 
 def stored_annotations(

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from labelport.errors import ValidationError
 from labelport.imaging import PlaneView, decode_png_composite
-from labelport.imaging.codecs import check_png
+from labelport.imaging.codecs import check_png, encode_png_composite, encode_png_grey
 from labelport.model.annotation import FrameMasks
 from labelport.model.geometry import RasterSource
 from labelport.service import fetch
@@ -105,9 +105,13 @@ class FileResolver:
 
 
 def resolve(source: RasterSource, resolver: FileResolver) -> bytes:
-    """The PNG bytes of a mask source (inline, a permitted local file, or a permitted http(s) URL)."""
+    """The PNG bytes of a mask source (inline, decoded pixels, a permitted local file, or a permitted http(s) URL)."""
     if source.png is not None:
         return source.png
+    if source.pixels is not None:
+        # A mask a reader decoded (an Encord bitmask): grey, so any set pixel is white, the default colour.
+        array = np.asarray(source.pixels.array())
+        return encode_png_composite(array) if array.ndim == 3 else encode_png_grey(array != 0)
     return resolver.read_bytes(source.uri or "", "mask file")
 
 

@@ -92,6 +92,28 @@ def _instance_uids(header: SeriesHeader) -> tuple[str, ...] | None:
     return tuple(uids)
 
 
+def video_attributes(path: Path) -> MediaAttributes:
+    """Size, frame count and rate of a local video (OpenCV reads its header); what it cannot read stays unknown,
+    as for a video given by URL."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return MediaAttributes(mime_type="video/mp4")
+        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        frames, rate = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+    return MediaAttributes(
+        mime_type="video/mp4",
+        width=width if width > 0 else None,
+        height=height if height > 0 else None,
+        frames=frames if frames > 0 else None,
+        frame_rate=rate if rate > 0 else None,
+    )
+
+
 def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:
     """With roots given, a stored row's file must still lie under one of them, symlinks resolved (the rule
     ``FilePolicy`` applies when a row is made, checked again when the row is read later)."""
@@ -183,7 +205,7 @@ def _describe(
         return absolute, found, nifti_attributes(path)
     if found is MediaType.IMAGE:
         return absolute, found, image_attributes(path)
-    return absolute, found, MediaAttributes(mime_type="video/mp4")
+    return absolute, found, video_attributes(path)
 
 
 def _short(value: object) -> str:
@@ -202,4 +224,5 @@ __all__ = [
     "nifti_attributes",
     "series_files",
     "sniff_file",
+    "video_attributes",
 ]

@@ -12,7 +12,15 @@ import sqlalchemy as sa
 from labelport.errors import NotFoundError
 from labelport.formats.labelbox.ontology import from_normalized
 from labelport.model.media import MediaType
-from labelport.model.ontology import Classification, Ontology, Option, Tool, ontology_from_dict, ontology_to_dict
+from labelport.model.ontology import (
+    Classification,
+    ExternalIds,
+    Ontology,
+    Option,
+    Tool,
+    ontology_from_dict,
+    ontology_to_dict,
+)
 from labelport.service.hub import Hub, now
 from labelport.service.records import OntologyInfo
 from labelport.store.schema import ontologies, ontology_nodes
@@ -83,6 +91,54 @@ def create_ontology(
     )
 
 
+def _with_ids(stored: Ontology, linked: Ontology) -> Ontology:
+    """``stored`` with the platform ids ``linked`` gives its nodes (by schema id) where ``stored`` has none."""
+    wanted = {node.schema_id: node.external_ids for node in linked.walk()}
+
+    def ids(node: Tool | Classification | Option) -> ExternalIds:
+        given, have = wanted.get(node.schema_id), node.external_ids
+        if given is None:
+            return have
+        return ExternalIds(
+            labelbox=have.labelbox or given.labelbox,
+            encord=have.encord or given.encord,
+            redbrick=have.redbrick or given.redbrick,
+        )
+
+    def classification(c: Classification) -> Classification:
+        options = tuple(
+            replace(o, external_ids=ids(o), classifications=tuple(classification(s) for s in o.classifications))
+            for o in c.options
+        )
+        return replace(c, external_ids=ids(c), options=options)
+
+    tools = tuple(
+        replace(t, external_ids=ids(t), classifications=tuple(classification(c) for c in t.classifications))
+        for t in stored.tools
+    )
+    return replace(stored, tools=tools, classifications=tuple(classification(c) for c in stored.classifications))
+
+
+def add_external_ids(hub: Hub, ontology_id: str, linked: Ontology) -> OntologyInfo:
+    """Record on a stored ontology the platform ids another platform's ontology gives its features (nodes of
+    the same schema id in ``linked``), where a node has none yet; names, kinds and schema ids never change."""
+    info = get_ontology(hub, ontology_id)
+    updated = _with_ids(info.ontology, linked)
+    if updated == info.ontology:
+        return info
+    with hub.transaction() as conn:
+        conn.execute(
+            ontologies.update().where(ontologies.c.id == ontology_id).values(definition=ontology_to_dict(updated))
+        )
+        for row in _node_rows(updated):
+            conn.execute(
+                ontology_nodes.update()
+                .where(ontology_nodes.c.ontology_id == ontology_id, ontology_nodes.c.schema_id == row["schema_id"])
+                .values(labelbox_id=row["labelbox_id"], encord_id=row["encord_id"], redbrick_id=row["redbrick_id"])
+            )
+    return get_ontology(hub, ontology_id)
+
+
 def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:
     with hub.read() as conn:
         row = conn.execute(
@@ -97,12 +153,15 @@ def get_ontology(hub: Hub, ontology_id: str) -> OntologyInfo:
     return OntologyInfo(id=row.id, name=row.name, media_type=media_type, ontology=ontology, created_at=row.created_at)
 
 
-def list_ontologies(hub: Hub) -> list[OntologyInfo]:
+def list_ontologies(hub: Hub, *, offset: int = 0, limit: int | None = None) -> list[OntologyInfo]:
+    """The organisation's ontologies, oldest first (a page with ``offset`` and ``limit``)."""
     with hub.read() as conn:
         ids = conn.execute(
             sa.select(ontologies.c.id)
             .where(ontologies.c.organization_id == hub.organization_id)
-            .order_by(ontologies.c.created_at)
+            .order_by(ontologies.c.created_at, ontologies.c.id)
+            .offset(offset)
+            .limit(limit)
         ).scalars()
         wanted = list(ids)
     return [get_ontology(hub, i) for i in wanted]

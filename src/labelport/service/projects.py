@@ -15,13 +15,22 @@ from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.records import BatchInfo, ProjectInfo
 from labelport.store import Database
-from labelport.store.schema import batch_data_rows, batches, data_rows, projects, workflow_tasks
+from labelport.store.schema import batch_data_rows, batches, data_rows, project_members, projects, workflow_tasks
 
 MAX_BATCH_ROWS = 100_000
 FIRST_TASK = "Initial labeling task"
 
 
-def create_project(hub: Hub, name: str, media_type: MediaType | str, description: str | None = None) -> ProjectInfo:
+def create_project(
+    hub: Hub,
+    name: str,
+    media_type: MediaType | str,
+    description: str | None = None,
+    *,
+    admin_user_id: str | None = None,
+) -> ProjectInfo:
+    """Create a project; with ``admin_user_id``, that user becomes its admin in the same transaction (an API
+    caller creating a project never leaves one without its creator)."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"project name must be a non-empty string, found {name!r}", field="name", value=name)
     info = ProjectInfo(
@@ -45,6 +54,8 @@ def create_project(hub: Hub, name: str, media_type: MediaType | str, description
                 created_at=info.created_at,
             )
         )
+        if admin_user_id is not None:
+            conn.execute(project_members.insert().values(project_id=info.id, user_id=admin_user_id, role="admin"))
     return info
 
 
@@ -79,11 +90,17 @@ def organization_of(db: Database, project_id: str) -> str:
     return str(found)
 
 
-def list_projects(hub: Hub) -> list[ProjectInfo]:
+def list_projects(
+    hub: Hub, *, member: str | None = None, offset: int = 0, limit: int | None = None
+) -> list[ProjectInfo]:
+    """The organisation's projects, oldest first; with ``member`` (a user id), only those the user holds a
+    role in; a page with ``offset`` and ``limit``."""
+    query = sa.select(projects).where(projects.c.organization_id == hub.organization_id)
+    if member is not None:
+        held = sa.select(project_members.c.project_id).where(project_members.c.user_id == member)
+        query = query.where(projects.c.id.in_(held))
     with hub.read() as conn:
-        rows = conn.execute(
-            sa.select(projects).where(projects.c.organization_id == hub.organization_id).order_by(projects.c.created_at)
-        ).all()
+        rows = conn.execute(query.order_by(projects.c.created_at, projects.c.id).offset(offset).limit(limit)).all()
     return [_project(r) for r in rows]
 
 
@@ -228,7 +245,7 @@ def create_batch(
     )
 
 
-def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
+def list_batches(hub: Hub, project_id: str, *, offset: int = 0, limit: int | None = None) -> list[BatchInfo]:
     get_project(hub, project_id)
     size = sa.func.count(batch_data_rows.c.data_row_id).label("size")
     with hub.read() as conn:
@@ -237,7 +254,9 @@ def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
             .join(batch_data_rows, batch_data_rows.c.batch_id == batches.c.id, isouter=True)
             .where(batches.c.project_id == project_id)
             .group_by(*batches.c)
-            .order_by(batches.c.created_at)
+            .order_by(batches.c.created_at, batches.c.id)
+            .offset(offset)
+            .limit(limit)
         ).all()
     return [
         BatchInfo(
@@ -247,7 +266,7 @@ def list_batches(hub: Hub, project_id: str) -> list[BatchInfo]:
     ]
 
 
-def batch_data_row_ids(hub: Hub, batch_id: str) -> list[str]:
+def batch_data_row_ids(hub: Hub, batch_id: str, *, offset: int = 0, limit: int | None = None) -> list[str]:
     with hub.read() as conn:
         return list(
             conn.execute(
@@ -255,5 +274,7 @@ def batch_data_row_ids(hub: Hub, batch_id: str) -> list[str]:
                 .join(projects, projects.c.id == batch_data_rows.c.project_id)
                 .where(batch_data_rows.c.batch_id == batch_id, projects.c.organization_id == hub.organization_id)
                 .order_by(batch_data_rows.c.data_row_id)
+                .offset(offset)
+                .limit(limit)
             ).scalars()
         )

@@ -395,12 +395,22 @@ def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str])
     return out
 
 
-def history(hub: Hub, project_id: str, data_row_id: str) -> list[HistoryEntry]:
-    """The row's workflow changes, newest first; NotFoundError when the row is not in the project."""
+def history(
+    hub: Hub, project_id: str, data_row_id: str, *, offset: int = 0, limit: int | None = None
+) -> list[HistoryEntry]:
+    """A row's workflow changes, newest first (a page with ``offset`` and ``limit``); NotFoundError when the
+    row is not in the project."""
     with hub.read() as conn:
         if data_row_id not in _states(conn, project_id, [data_row_id]):
             raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
-        return histories(conn, project_id, [data_row_id])[data_row_id]
+        rows = conn.execute(
+            sa.select(workflow_history)
+            .where(workflow_history.c.project_id == project_id, workflow_history.c.data_row_id == data_row_id)
+            .order_by(workflow_history.c.at.desc(), workflow_history.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_entry(r) for r in rows]
 
 
 def set_performance(

@@ -28,6 +28,7 @@ from alembic.script import ScriptDirectory
 from labelport.errors import ConflictError, LabelportError, StoreBusyError, StoreError, ValidationError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6C61_6265  # the PostgreSQL advisory lock key migrations hold ("labe")
 
 
 def default_home() -> Path:
@@ -148,10 +149,20 @@ class Database:
             yield conn
 
     def migrate(self) -> None:
-        """Upgrade the schema to the newest revision (idempotent)."""
+        """Upgrade the schema to the newest revision (idempotent). On PostgreSQL, under an advisory lock:
+        replicas starting together on a new release migrate once, the others wait and find it done."""
         if self.current_revision() == self.head_revision():
             return
-        command.upgrade(_alembic_config(self.engine), "head")
+        if self.is_sqlite:
+            command.upgrade(_alembic_config(self.engine), "head")
+            return
+        with self.engine.connect() as lock:
+            lock.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            try:
+                if self.current_revision() != self.head_revision():
+                    command.upgrade(_alembic_config(self.engine), "head")
+            finally:
+                lock.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:

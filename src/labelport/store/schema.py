@@ -238,6 +238,11 @@ jobs = sa.Table(
     sa.Column("started_at", NOW, nullable=True),
     sa.Column("finished_at", NOW, nullable=True),
     sa.Column("created_by", sa.String(320), nullable=True),
+    # The lease of the runner that claimed the job (``store.jobs.claim``): another may take the job over once
+    # ``lease_expires_at`` has passed; ``attempts`` counts the claims.
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", NOW, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.CheckConstraint("kind in ('import', 'export', 'convert')", name="kind"),
     sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
 )

@@ -37,7 +37,9 @@ def create_dataset(body: DatasetIn, caller: CallerDep) -> DatasetOut:
 
 @router.get("/datasets", tags=["datasets"])
 def list_datasets(caller: CallerDep, page: PageDep) -> Page[DatasetOut]:
-    return paginate([DatasetOut.of(d) for d in datasets.list_datasets(caller.hub)], page)
+    return paginate(
+        lambda o, n: [DatasetOut.of(d) for d in datasets.list_datasets(caller.hub, offset=o, limit=n)], page
+    )
 
 
 @router.get("/datasets/{dataset_id}", tags=["datasets"])
@@ -58,7 +60,10 @@ def create_data_rows(dataset_id: str, body: DataRowsIn, caller: CallerDep) -> Cr
 
 @router.get("/datasets/{dataset_id}/data-rows", tags=["data rows"])
 def list_data_rows(dataset_id: str, caller: CallerDep, page: PageDep) -> Page[DataRowOut]:
-    return paginate([DataRowOut.of(r) for r in datasets.list_data_rows(caller.hub, dataset_id)], page)
+    return paginate(
+        lambda o, n: [DataRowOut.of(r) for r in datasets.list_data_rows(caller.hub, dataset_id, offset=o, limit=n)],
+        page,
+    )
 
 
 @router.get("/data-rows/{data_row_id}", tags=["data rows"])
@@ -80,7 +85,9 @@ def create_ontology(body: OntologyIn, caller: CallerDep) -> OntologyOut:
 
 @router.get("/ontologies", tags=["ontologies"])
 def list_ontologies(caller: CallerDep, page: PageDep) -> Page[OntologyOut]:
-    return paginate([OntologyOut.of(o) for o in ontologies.list_ontologies(caller.hub)], page)
+    return paginate(
+        lambda o, n: [OntologyOut.of(x) for x in ontologies.list_ontologies(caller.hub, offset=o, limit=n)], page
+    )
 
 
 @router.get("/ontologies/{ontology_id}", tags=["ontologies"])

@@ -8,8 +8,9 @@ signed URL (``KeyOrSignature``), so a viewer or a training job fetches them with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -94,37 +95,46 @@ def get_export(job_id: str, caller: CallerDep, request: Request) -> ExportJobOut
     return _out(request, caller.principal, jobs.get_export_job(caller.hub, job_id))
 
 
-def _stream(path: FilePath, sign: Callable[[bytes], bytes]) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        for line in handle:
+def _lines(handle: BinaryIO) -> Iterator[bytes]:
+    """A file's lines, endings kept, read in blocks (a local file or an object streamed from S3)."""
+    rest = b""
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        rest += block
+        *whole, rest = rest.split(b"\n")
+        for line in whole:
+            yield line + b"\n"
+    if rest:
+        yield rest
+
+
+def _stream(stack: ExitStack, handle: BinaryIO, sign: Callable[[bytes], bytes]) -> Iterator[bytes]:
+    with stack:
+        for line in _lines(handle):
             yield sign(line)
 
 
 def _serve(request: Request, who: auth.Principal, job_id: str, relative: str | None, ttl: int) -> Response:
+    """An export's file, from the blob store (the local disk, or S3 whichever replica asks), links signed."""
     hub, project_id = _export_hub(context(request), who, job_id)
     job = jobs.get_export_job(hub, job_id)
     if job.state is not JobState.FINISHED:
         raise NotFoundError(f"export {job_id} has no file yet: it is {job.state.value}")
-    folder = jobs.output_folder(hub, job_id)
-    if relative is None:
-        path = jobs.output_path(hub, job)
-        media_type = (
-            NDJSON if path.suffix == ".ndjson" else JSON if path.suffix == ".json" else "application/octet-stream"
-        )
-    else:
-        try:
-            path = (folder / relative).resolve()
-            inside = path.is_relative_to(folder.resolve()) and path.is_file() and not path.name.startswith(".")
-        except (OSError, ValueError):
-            inside = False
-        if not inside:
-            raise NotFoundError(f"export {job_id} has no file {relative!r}")
-        media_type = NDJSON if path.suffix == ".ndjson" else "application/json"
-    if not path.is_file():
-        raise NotFoundError(f"the file of export {job_id} is no longer on the server")
+    name = jobs.output_name(job) if relative is None else relative
+    suffix = FilePath(name).suffix
+    media_type = NDJSON if suffix == ".ndjson" else JSON if suffix == ".json" else "application/octet-stream"
+    stack = ExitStack()
+    try:
+        # Opened before the response starts, so a missing file is a 404 and an unreachable store a 503.
+        handle = stack.enter_context(hub.blobs.open_output(job_id, name))
+    except NotFoundError:
+        if relative is None:
+            raise NotFoundError(f"the file of export {job_id} is no longer on the server") from None
+        raise
     pattern = links_pattern(project_id, job_id)
     signer = link_signer(request, who, ttl)
-    return StreamingResponse(_stream(path, lambda data: sign_links(data, pattern, signer)), media_type=media_type)
+    return StreamingResponse(
+        _stream(stack, handle, lambda data: sign_links(data, pattern, signer)), media_type=media_type
+    )
 
 
 @router.get("/exports/{job_id}/download", tags=["exports"], response_class=Response, responses=FILE_RESPONSE)

@@ -1,8 +1,8 @@
 """Annotation imports: the NDJSON is uploaded, kept in the blob store, and run as a background job.
 
-The upload is streamed to a private file in the server's home while its bytes are counted (``BodyGuard``
-stops it at ``max_upload_bytes``, chunked or not), then put in the blob store from that file: it is never
-whole in memory.
+The upload is streamed to a scratch file (unnamed, its owner's only) while ``BodyGuard`` counts its bytes and
+stops it at ``max_upload_bytes``, chunked or not; then it is stored from that file (multipart to S3): it is
+never held whole in memory.
 
 The job's state is in the database; ``GET /imports/{id}`` reports it, ``/statuses`` every annotation's
 outcome. Pre-labels need the labeler role or above, ground truth the reviewer role or above.
@@ -10,10 +10,8 @@ outcome. Pre-labels need the labeler role or above, ground truth the reviewer ro
 
 from __future__ import annotations
 
-import os
 import tempfile
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, cast
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -59,39 +57,24 @@ async def start_import(
     entry = get_format(format, reading=True)
     action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
     await run_in_threadpool(caller.require, project_id, action)
-    upload = await _receive(request, caller.ctx.uploads)
-    try:
-        return await run_in_threadpool(_queue, caller, project_id, name, kind, upload, file_name, entry.name)
-    finally:
-        upload.unlink(missing_ok=True)
-
-
-async def _receive(request: Request, folder: Path | None) -> Path:
-    """The request body, streamed to a private file (mode 600) in ``folder``; an empty body is refused."""
-    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
-    path = Path(name)
-    content = False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            async for chunk in request.stream():
-                handle.write(chunk)
-                content = content or bool(chunk.strip())
-        if not content:
+    with tempfile.TemporaryFile(dir=caller.hub.blobs.scratch()) as spooled:
+        blank = True
+        async for chunk in request.stream():  # BodyGuard counts these bytes and stops them at the cap
+            blank = blank and not chunk.strip()
+            spooled.write(chunk)
+        if blank:
             raise ValidationError("the import body is empty: send NDJSON, one annotation per line", field="body")
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
+        spooled.seek(0)
+        upload = cast(BinaryIO, spooled)
+        return await run_in_threadpool(_queue, caller, project_id, name, kind, upload, file_name, entry.name)
 
 
 def _queue(
-    caller: Caller, project_id: str, name: str, kind: LabelKind, upload: Path, file_name: str | None, fmt: str
+    caller: Caller, project_id: str, name: str, kind: LabelKind, upload: BinaryIO, file_name: str | None, fmt: str
 ) -> ImportJobOut:
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
-    job_id = import_service.start_import(
-        hub, project_id, name, kind, fmt=fmt, source=upload, input_name=file_name, relative_to_source=False
-    )
+    job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=upload, input_name=file_name)
     caller.ctx.runner.submit(job_id)
     return ImportJobOut.of(import_service.get_import_job(hub, job_id))
 
@@ -99,7 +82,12 @@ def _queue(
 @router.get("/projects/{project_id}/imports", tags=["imports"])
 def list_import_jobs(project_id: str, caller: CallerDep, page: PageDep) -> Page[ImportJobOut]:
     caller.require(project_id, Action.READ)
-    return paginate([ImportJobOut.of(j) for j in import_service.list_import_jobs(caller.hub, project_id)], page)
+    return paginate(
+        lambda o, n: [
+            ImportJobOut.of(j) for j in import_service.list_import_jobs(caller.hub, project_id, offset=o, limit=n)
+        ],
+        page,
+    )
 
 
 @router.get("/imports/{job_id}", tags=["imports"])
@@ -116,5 +104,12 @@ def import_statuses(
     failures_only: Annotated[bool, Query(description="Only the FAILURE statuses")] = False,
 ) -> Page[ImportStatusOut]:
     caller.require_job(job_id, JobKind.IMPORT, Action.READ)
-    statuses = import_service.import_statuses_of(caller.hub, job_id, failures_only=failures_only)
-    return paginate([ImportStatusOut(**s) for s in statuses], page)
+    return paginate(
+        lambda o, n: [
+            ImportStatusOut(**s)
+            for s in import_service.import_statuses_of(
+                caller.hub, job_id, failures_only=failures_only, offset=o, limit=n
+            )
+        ],
+        page,
+    )

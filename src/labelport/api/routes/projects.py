@@ -30,19 +30,22 @@ router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 @router.post("/projects", status_code=201, tags=["projects"])
 def create_project(body: ProjectIn, caller: CallerDep) -> ProjectOut:
     """Organisation admins create projects (a role in a project does not reach this); the creator becomes
-    the project's admin."""
+    the project's admin (one transaction)."""
     auth.require_organisation_admin(caller.principal, "create projects")
-    info = projects.create_project(caller.hub, body.name, body.media_type, body.description)
-    auth.set_member(caller.hub, info.id, caller.principal.email, auth.Role.ADMIN)
-    return ProjectOut.of(info)
+    creator = caller.principal.user_id
+    return ProjectOut.of(
+        projects.create_project(caller.hub, body.name, body.media_type, body.description, admin_user_id=creator)
+    )
 
 
 @router.get("/projects", tags=["projects"])
 def list_projects(caller: CallerDep, page: PageDep) -> Page[ProjectOut]:
     """The projects the caller holds a role in (all of them for organisation admins)."""
-    visible = auth.visible_project_ids(caller.ctx.db, caller.principal)
-    found = [p for p in projects.list_projects(caller.hub) if visible is None or p.id in visible]
-    return paginate([ProjectOut.of(p) for p in found], page)
+    member = None if caller.principal.is_admin else caller.principal.user_id
+    return paginate(
+        lambda o, n: [ProjectOut.of(p) for p in projects.list_projects(caller.hub, member=member, offset=o, limit=n)],
+        page,
+    )
 
 
 @router.get("/projects/{project_id}", tags=["projects"])
@@ -74,19 +77,23 @@ def create_batch(project_id: str, body: BatchIn, caller: CallerDep) -> BatchOut:
 @router.get("/projects/{project_id}/batches", tags=["batches"])
 def list_batches(project_id: str, caller: CallerDep, page: PageDep) -> Page[BatchOut]:
     caller.require(project_id, Action.READ)
-    return paginate([BatchOut.of(b) for b in projects.list_batches(caller.hub, project_id)], page)
+    return paginate(
+        lambda o, n: [BatchOut.of(b) for b in projects.list_batches(caller.hub, project_id, offset=o, limit=n)], page
+    )
 
 
 @router.get("/batches/{batch_id}/data-row-ids", tags=["batches"])
 def batch_data_row_ids(batch_id: str, caller: CallerDep, page: PageDep) -> Page[str]:
     caller.require(auth.project_of_batch(caller.ctx.db, caller.principal, batch_id), Action.READ)
-    return paginate(projects.batch_data_row_ids(caller.hub, batch_id), page)
+    return paginate(lambda o, n: projects.batch_data_row_ids(caller.hub, batch_id, offset=o, limit=n), page)
 
 
 @router.get("/projects/{project_id}/members", tags=["members"])
 def list_members(project_id: str, caller: CallerDep, page: PageDep) -> Page[MemberOut]:
     caller.require(project_id, Action.READ)
-    return paginate([MemberOut.of(m) for m in auth.list_members(caller.hub, project_id)], page)
+    return paginate(
+        lambda o, n: [MemberOut.of(m) for m in auth.list_members(caller.hub, project_id, offset=o, limit=n)], page
+    )
 
 
 @router.put("/projects/{project_id}/members/{email}", tags=["members"])

@@ -61,7 +61,12 @@ def workflow_status(project_id: str, data_row_id: str, caller: CallerDep) -> Wor
 def workflow_history(project_id: str, data_row_id: str, caller: CallerDep, page: PageDep) -> Page[HistoryEntryOut]:
     """The row's workflow changes, newest first."""
     caller.require(project_id, Action.READ)
-    return paginate([HistoryEntryOut.of(h) for h in workflow.history(caller.hub, project_id, data_row_id)], page)
+    return paginate(
+        lambda o, n: [
+            HistoryEntryOut.of(h) for h in workflow.history(caller.hub, project_id, data_row_id, offset=o, limit=n)
+        ],
+        page,
+    )
 
 
 @router.put("/projects/{project_id}/workflow", tags=["workflow"])
