@@ -85,7 +85,7 @@ def test_chunked_bodies_are_counted_as_they_arrive(database_url: str, tmp_path: 
         )
         assert small.status_code == 202, small.text
         assert wait_import(ws.http, small.json()["id"])["state"] == "FINISHED"
-        assert list((server.home / "uploads").iterdir()) == []
+        assert list((server.home / "tmp").iterdir()) == []
         engine = sa.create_engine(database_url)
         with engine.connect() as conn:
             assert [r.name for r in conn.execute(sa.select(jobs.c.name))] == ["ok"]  # the refused one left no job
@@ -106,5 +106,5 @@ def test_an_upload_is_kept_whole_and_its_name_shown(live_server: LiveServer, tmp
     assert done["succeeded"] == 50
     empty = ws.http.post(f"/projects/{ws.project}/imports", params={"name": "e", "kind": "prediction"}, content=b" \n")
     assert empty.status_code == 422 and "empty" in empty.json()["error"]["message"]
-    assert list((live_server.home / "uploads").iterdir()) == []
+    assert list((live_server.home / "tmp").iterdir()) == []
     assert httpx.get(f"{live_server.url}/health").status_code == 200

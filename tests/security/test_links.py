@@ -104,7 +104,7 @@ def test_files_the_server_writes_are_private(live_server: LiveServer, tmp_path: 
     run_import(ws, ndjson([inline_seg()]), kind="ground_truth")
     job = _export(ws.http, ws.project)
     home = live_server.home
-    private = [home / "secret", home / "exports", home / "exports" / str(job["id"]), home / "uploads"]
+    private = [home / "secret", home / "exports", home / "exports" / str(job["id"])]
     private += [p for p in (home / "exports").rglob("*") if p.is_file()]
     if live_server.database_url.startswith("sqlite"):
         private.append(Path(live_server.database_url.removeprefix("sqlite:///")))
