@@ -61,8 +61,6 @@ def reader_fuzz(name: str, inputs: st.SearchStrategy[bytes], examples: int) -> C
     ctx = ReadContext(resolver=FileResolver(Settings(serving=True)))
     seen = [0]
 
-    @fuzz_settings(examples)
-    @given(inputs)
     def run(data: bytes) -> None:
         seen[0] += 1
         try:
@@ -71,8 +69,12 @@ def reader_fuzz(name: str, inputs: st.SearchStrategy[bytes], examples: int) -> C
         except LabelportError:
             pass  # a clean, named failure of the whole input
 
+    # Named after the reader, so Hypothesis keeps (and replays first) each reader's failures apart.
+    run.__name__ = run.__qualname__ = f"fuzz_{name}"
+    fuzzed = fuzz_settings(examples)(given(inputs)(run))
+
     def test() -> int:
-        run()
+        fuzzed()
         return seen[0]
 
     return test

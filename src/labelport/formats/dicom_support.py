@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydicom.errors import BytesLengthException
+
 from labelport.errors import LabelportError, MediaError
 from labelport.formats.base import Detection, Source
 
@@ -17,6 +19,8 @@ EXTRA = "dicom"
 # What pydicom and highdicom raise on malformed objects (a missing or misshapen element is found only when it
 # is read): a reader turns them into a located problem for that object, never a crash of the whole input.
 MALFORMED: tuple[type[Exception], ...] = (
+    BytesLengthException,
+    OSError,  # pydicom reading a deferred sequence past the data: "No tag to read at file position ..."
     AttributeError,
     KeyError,
     IndexError,
