@@ -19,7 +19,7 @@ REDBRICK_REQUIREMENTS := "redbrick-sdk==2.35.4"
 ENCORD_VERSIONS := 0.1.211 0.1.190
 ENCORD_REFEREE_STAMPS := $(foreach v,$(ENCORD_VERSIONS),.venv-referee-encord-$(v)/.installed)
 
-.PHONY: run demo cluster test lint typecheck pytest bench referee-venv redbrick-venv clean
+.PHONY: run demo cluster test lint typecheck pytest bench fuzz referee-venv redbrick-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The long fuzz run (tests/fuzz): 100,000 inputs per registered reader, DICOM headers and whole imports;
+# `make test` runs the same tests with a budget of seconds.
+fuzz: $(STAMP)
+	LABELPORT_FUZZ_EXAMPLES=100000 LABELPORT_FUZZ_DICOM_EXAMPLES=3000 LABELPORT_FUZZ_IMPORT_EXAMPLES=2000 \
+		$(BIN)/pytest tests/fuzz -q -s -p no:randomly -W ignore::UserWarning
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom,bench]'

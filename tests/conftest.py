@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +21,9 @@ from labelport.sdk import Client
 from labelport.store import Database
 from labelport.store.schema import metadata
 from tests.fixtures import FIXTURES
+
+if TYPE_CHECKING:
+    from tests.api.server import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("LABELPORT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -89,6 +93,15 @@ def client(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) ->
         finally:
             c.close()
             c.hub.db.dispose()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A real uvicorn server on 127.0.0.1 on each backend, reading files under ``tmp_path`` and the fixtures."""
+    from tests.api.server import thread_server
+
+    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, FIXTURES)) as server:
+        yield server
 
 
 def need(what: str, reason: str) -> None:

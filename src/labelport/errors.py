@@ -25,7 +25,15 @@ class NotFoundError(LabelportError, LookupError):
 
 
 class ConflictError(LabelportError):
-    """The operation would break a uniqueness rule (global key, batch name, uuid...)."""
+    """The operation conflicts with what is stored: a uniqueness rule (global key, batch name, uuid...), or
+    a state that changed (a workflow action on a row another action moved); ``field`` and ``value`` name the
+    conflicting value when known."""
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
 
 
 class AuthenticationError(LabelportError):

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from labelport.sdk import Client
-from tests.api.server import LiveServer, remote_client, thread_server
-from tests.fixtures import FIXTURES
-
-
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, FIXTURES)) as server:
-        yield server
+from tests.api.server import LiveServer, remote_client
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -68,16 +69,20 @@ def wait_ready(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes]
 
 
 @contextmanager
-def thread_server(home: Path, database_url: str, file_roots: tuple[Path, ...] = ()) -> Iterator[LiveServer]:
-    """uvicorn serving the app on 127.0.0.1 in a thread of this process, with an admin key."""
+def thread_server(
+    home: Path, database_url: str, file_roots: tuple[Path, ...] = (), **config: Any
+) -> Iterator[LiveServer]:
+    """uvicorn serving the app on 127.0.0.1 in a thread of this process, with an admin key. ``config``: more
+    ``ServerConfig`` fields (body caps, a public URL) or ``settings`` replacing the default ones."""
     db = Database(database_url, home=home)
     admin_key = auth.create_api_key(db, name="tests admin", is_admin=True).secret
     db.dispose()
-    config = ServerConfig(home=home, database_url=database_url, settings=Settings(file_roots=file_roots))
+    settings = config.pop("settings", Settings(file_roots=file_roots))
+    server_config = ServerConfig(home=home, database_url=database_url, settings=settings, **config)
     # Binding by port, not handing uvicorn a pre-bound socket: the latter stalls each response ~40 ms.
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(create_app(server_config), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -100,9 +105,15 @@ def remote_client(server: LiveServer, key: str | None = None) -> Client:
     return client
 
 
-def spawn_server(home: Path, database_url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    """``python -m labelport.api`` as a subprocess (its own process group, so it can be killed alone)."""
+def spawn_server(
+    home: Path, database_url: str, port: int, *extra: str, file_roots: tuple[Path, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """``python -m labelport.api`` as a subprocess (its own process group, so it can be killed alone), reading
+    local files under ``file_roots`` (``LABELPORT_FILE_ROOTS``; none by default, as a server does)."""
     env = {**os.environ, "LABELPORT_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("LABELPORT_FILE_ROOTS", None)
+    if file_roots:
+        env["LABELPORT_FILE_ROOTS"] = os.pathsep.join(str(r) for r in file_roots)
     return subprocess.Popen(
         [
             sys.executable,

@@ -26,6 +26,7 @@ from labelport.sdk.exports import ExportTask
 from labelport.sdk.imports import LabelImport
 from labelport.service import auth, export_jobs
 from labelport.service.synthetic import write_image, write_series
+from labelport.store import Database
 from tests.api.server import LiveServer
 
 PARAMS = {
@@ -145,19 +146,22 @@ def test_signed_mask_urls_expire_and_resist_tampering(
     path = f"/api/v1/projects/{project.uid}/annotations/{mask_uuid}/index/1/mask"
     secret = (live_server.home / "secret").read_bytes().strip()
     base = live_server.url + path
-    good = httpx.get(f"{base}?{auth.signed_query(secret, path, 60)}")
+    key = key_id(live_server, live_server.admin_key)
+    good = httpx.get(f"{base}?{auth.signed_query(secret, path, 60, key)}")
     assert good.status_code == 200 and good.content.startswith(b"\x89PNG")
 
     past = int(time.time()) - 10
-    expired = httpx.get(base, params={"expires": past, "signature": auth.sign(secret, path, past)})
+    expired = httpx.get(base, params={"expires": past, "by": key, "signature": auth.sign(secret, path, past, key)})
     later = int(time.time()) + 60
-    tampered = httpx.get(base, params={"expires": later, "signature": "0" * 64})
-    stretched = httpx.get(base, params={"expires": later + 1, "signature": auth.sign(secret, path, later)})
+    signed = auth.sign(secret, path, later, key)
+    tampered = httpx.get(base, params={"expires": later, "by": key, "signature": "0" * 64})
+    stretched = httpx.get(base, params={"expires": later + 1, "by": key, "signature": signed})
     other_frame = httpx.get(
-        base.replace("/index/1/", "/index/2/"), params={"expires": later, "signature": auth.sign(secret, path, later)}
+        base.replace("/index/1/", "/index/2/"), params={"expires": later, "by": key, "signature": signed}
     )
+    other_key = httpx.get(base, params={"expires": later, "by": "someone-else", "signature": signed})
     bare = httpx.get(base)
-    for response in (expired, tampered, stretched, other_frame, bare):
+    for response in (expired, tampered, stretched, other_frame, other_key, bare):
         assert response.status_code in (401, 403), response.text
         assert response.json()["error"]["type"] == "AuthenticationError"
     assert "expired" in expired.json()["error"]["message"]
@@ -186,6 +190,15 @@ def test_signed_mask_urls_expire_and_resist_tampering(
     assert (
         httpx.get(job["download_url"].replace(f"expires={expires}", f"expires={int(expires) + 1}")).status_code == 401
     )
+
+
+def key_id(server: LiveServer, secret: str) -> str:
+    """The id of an API key, as signed URLs name it."""
+    db = Database(server.database_url, migrate=False)
+    try:
+        return next(k.id for k in auth.list_api_keys(db) if k.prefix == secret[: auth.SHOWN_PREFIX_LENGTH])
+    finally:
+        db.dispose()
 
 
 def test_legacy_export_labels_over_http(http_client: Client, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_dicom_import_guide_against_a_live_server(
     db.dispose()
     port = free_port()
     monkeypatch.setenv("LABELPORT_ENDPOINT", f"http://127.0.0.1:{port}")
-    server = spawn_server(home, database_url, port)
+    server = spawn_server(home, database_url, port, file_roots=(series.parent,))
     try:
         wait_ready(f"http://127.0.0.1:{port}", process=server)
         try:

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from labelport.cli import transfer_commands, workflow_commands
-from labelport.errors import ValidationError
+from labelport.errors import ConflictError, ValidationError
 from labelport.sdk import Client
 from labelport.sdk.imports import LabelImport, MALPredictionImport
 
@@ -48,7 +48,7 @@ def test_review_cycle_and_history(client: Client) -> None:
     LabelImport.create_from_objects(client, project.uid, "gt", [box(ids[0]), box(ids[1])])
     assert [project.workflow_status(i).status for i in ids] == ["InReview", "InReview", "ToLabel"]
     with pytest.raises(
-        ValidationError,
+        ConflictError,  # the row's current status forbids it: 409 over HTTP
         match=r"cannot APPROVE data row .*: it is ToLabel \('Initial labeling task'\); APPROVE needs InReview",
     ):
         project.approve([ids[1], ids[2]])

@@ -476,7 +476,7 @@ def test_shared_composite_mask_is_stored_once_and_local_uris_need_a_root(
     job = MALPredictionImport.create_from_objects(client, image_project.uid, "masks", items)
     results = [s["status"] for s in job.statuses]
     assert results == ["SUCCESS"] * 4 + ["FAILURE"] * 2
-    assert "is outside the permitted folders" in job.statuses[4]["errors"][0]["message"]
+    assert "is outside the folders labelport may read" in job.statuses[4]["errors"][0]["message"]
     assert "mask colour [0, 0, 255] does not occur in the mask image" in job.statuses[5]["errors"][0]["message"]
     with client.hub.db.engine.connect() as conn:  # the job's kept input is a blob too: count the PNGs
         pngs = conn.execute(sa.select(sa.func.count()).where(blobs.c.content_type == "image/png")).scalar_one()
@@ -519,6 +519,12 @@ def test_http_masks_only_when_enabled(client: Client, image_project: Any, tmp_pa
         )
         assert "set LABELPORT_ALLOW_HTTP=1" in off.errors[0]["errors"][0]["message"]
         client.hub.settings = Settings(allow_http=True)
+        loopback = MALPredictionImport.create_from_objects(
+            client, image_project.uid, "loopback", [{**item, "uuid": str(uuid.uuid4())}]
+        )
+        assert "is not a public address" in loopback.errors[0]["errors"][0]["message"]
+        # An administrator may allow a network (an internal image server): here the test's own.
+        client.hub.settings = Settings(allow_http=True, http_networks=("127.0.0.0/8",))
         on = MALPredictionImport.create_from_objects(
             client, image_project.uid, "on", [{**item, "uuid": str(uuid.uuid4())}]
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import labelport
-from labelport.api import errors, web
+from labelport.api import errors, limits, web
 from labelport.api.deps import CallerDep, ServerContext
 from labelport.api.routes import catalog, exports, imports, projects, viewer, workflow
 from labelport.api.schemas import HealthOut, MeOut
@@ -24,6 +24,11 @@ from labelport.store import Database, default_home, open_blob_store
 log = logging.getLogger(__name__)
 
 
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() else default
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Where the server keeps its store and runs its jobs; ``None`` fields follow the environment:
@@ -32,15 +37,26 @@ class ServerConfig:
     With a Redis URL, jobs go to the RQ queue for ``labelport worker`` processes, and the replica keeps no
     state of its own; without one, they run on the server's threads (``job_workers``), which also recover
     unfinished jobs at start-up (``recover``) and sweep for jobs nobody runs.
+
+    ``max_body_bytes`` caps a JSON request body (``LABELPORT_MAX_BODY_BYTES``, default 16 MiB) and
+    ``max_upload_bytes`` an import upload (``LABELPORT_MAX_UPLOAD_BYTES``, default 2 GiB). ``public_url``
+    (``LABELPORT_PUBLIC_URL``, e.g. ``https://labels.example.org``) is where clients reach the server: the
+    absolute URLs it hands out (signed mask and download links) start with it, never with a request's
+    ``Host`` header; unset, they use the address the server listens on.
     """
 
     home: Path | None = None
     database_url: str | None = None
-    settings: Settings = field(default_factory=Settings.from_env)
+    settings: Settings = field(default_factory=Settings.for_server)
     job_workers: int | None = None
     recover: bool = True
     blob_url: str | None = None
     redis_url: str | None = None
+    max_body_bytes: int = field(default_factory=lambda: _env_int("LABELPORT_MAX_BODY_BYTES", limits.MAX_BODY_BYTES))
+    max_upload_bytes: int = field(
+        default_factory=lambda: _env_int("LABELPORT_MAX_UPLOAD_BYTES", limits.MAX_UPLOAD_BYTES)
+    )
+    public_url: str | None = field(default_factory=lambda: os.environ.get("LABELPORT_PUBLIC_URL") or None)
 
 
 def server_secret(home: Path) -> bytes:
@@ -65,6 +81,9 @@ def open_context(config: ServerConfig) -> ServerContext:
     home.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_url, home=home)
     blobs = open_blob_store(home, config.blob_url)
+    # Whatever the configuration says, a server reads local files for its users only under the roots, and
+    # never its own home (the database, blobs, exports, the URL-signing secret).
+    settings = config.settings.serve(home)
     redis_url = config.redis_url or os.environ.get("LABELPORT_REDIS_URL")
     runner: JobRunner
     if redis_url:
@@ -72,8 +91,15 @@ def open_context(config: ServerConfig) -> ServerContext:
 
         runner = RQRunner(redis_url)
     else:
-        runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=config.settings), config.job_workers)
-    return ServerContext(db=db, blobs=blobs, settings=config.settings, runner=runner, secret=server_secret(home))
+        runner = ThreadRunner(JobContext(db=db, blobs=blobs, settings=settings), config.job_workers)
+    return ServerContext(
+        db=db,
+        blobs=blobs,
+        settings=settings,
+        runner=runner,
+        secret=server_secret(home),
+        public_url=config.public_url.rstrip("/") if config.public_url else None,
+    )
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -107,6 +133,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(limits.BodyGuard, max_body_bytes=config.max_body_bytes, max_upload_bytes=config.max_upload_bytes)
     app.include_router(catalog.router)
     app.include_router(projects.router)
     app.include_router(imports.router)

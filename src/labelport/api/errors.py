@@ -117,8 +117,15 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    kinds = {404: "NotFoundError", 405: "MethodNotAllowed", 401: "AuthenticationError", 403: "PermissionDeniedError"}
-    return error_response(exc.status_code, kinds.get(exc.status_code, "HTTPError"), str(exc.detail))
+    kinds = {
+        404: "NotFoundError",
+        405: "MethodNotAllowed",
+        401: "AuthenticationError",
+        403: "PermissionDeniedError",
+        413: "PayloadTooLarge",
+    }
+    field = "body" if exc.status_code == 413 else None
+    return error_response(exc.status_code, kinds.get(exc.status_code, "HTTPError"), str(exc.detail), field)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

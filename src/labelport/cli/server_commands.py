@@ -83,8 +83,12 @@ def worker(
     from labelport.service.jobs import JobContext
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from labelport.service.hub import Settings
+
     home = default_home()
-    ctx = JobContext(db=Database(database_url, home=home), blobs=open_blob_store(home))
+    # A worker runs jobs for the server's users: their files only under the roots, never its home.
+    settings = Settings.for_server().serve(home)
+    ctx = JobContext(db=Database(database_url, home=home), blobs=open_blob_store(home), settings=settings)
     run_worker(ctx, url, queue=queue, burst=burst, announce=lambda line: err.print(line, highlight=False))
 
 

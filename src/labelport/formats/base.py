@@ -250,16 +250,70 @@ def _name(source: Any) -> str | None:
     return getattr(source, "name", None) if hasattr(source, "read") else None
 
 
+# How deep JSON may nest (objects and arrays): far more than any format needs (an export_v2 row with ten
+# levels of nested classifications is about 40), and far less than what makes readers recurse without end.
+MAX_JSON_DEPTH = 64
+_BOM = b"\xef\xbb\xbf"
+
+
+def json_problem(value: Any, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON value cannot be imported, or None: nesting deeper than ``limit``, or a NUL character in
+    a string or a key (PostgreSQL stores none, and labelport holds SQLite to the same rule)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        current, path, depth = stack.pop()
+        kind = type(current)
+        if kind is str:
+            if "\x00" in current:
+                return f"{_where(path)} holds a NUL character (\\u0000), which labelport does not store"
+            continue
+        if kind is dict:
+            if depth >= limit:
+                return f"{_where(path)} nests JSON deeper than {limit} levels, labelport's limit"
+            for key, item in current.items():
+                if type(key) is str and "\x00" in key:
+                    return f"a key under {_where(path)} holds a NUL character (\\u0000)"
+                if type(item) in (dict, list, str):
+                    stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif kind is list:
+            if depth >= limit:
+                return f"{_where(path)} nests JSON deeper than {limit} levels, labelport's limit"
+            stack.extend(
+                (item, f"{path}[{i}]", depth + 1) for i, item in enumerate(current) if type(item) in (dict, list, str)
+            )
+    return None
+
+
+def _where(path: str) -> str:
+    """A JSON path for a message: its start and end when it is long (a deep one runs to thousands)."""
+    if not path:
+        return "the value"
+    return path if len(path) <= 100 else f"{path[:40]}...{path[-40:]}"
+
+
+def _suspect(raw: bytes) -> bool:
+    """Whether raw JSON text may break ``json_problem``'s rules (cheap, so most lines skip the walk)."""
+    return b"\\u0000" in raw or raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
+
+
+def _checked(item: JsonItem) -> JsonItem:
+    problem = json_problem(item.value)
+    if problem is None:
+        return item
+    return JsonItem(None, item.file, item.line, item.path, error=problem)
+
+
 def iter_json_items(source: Source) -> Iterator[JsonItem]:
     """Yield the JSON objects of an NDJSON file, a JSON array file, or a list of dicts.
 
     The input is sniffed, never judged by its extension: NDJSON (one value per line, blank lines skipped),
-    a JSON array (on one line or pretty-printed), or one pretty-printed object. A line that is not JSON
-    becomes an item with ``error`` set, and the lines after it are still read.
+    a JSON array (on one line or pretty-printed), or one pretty-printed object; a UTF-8 byte order mark
+    before it is skipped. A line that is not JSON becomes an item with ``error`` set, and the lines after
+    it are still read; so does a value nested deeper than ``MAX_JSON_DEPTH`` or holding a NUL character.
     """
     if not isinstance(source, str | Path | bytes) and not hasattr(source, "read"):
         for index, value in enumerate(source):
-            yield JsonItem(value, path=f"[{index}]")
+            yield _checked(JsonItem(value, path=f"[{index}]"))
         return
     file = _name(source)
     if isinstance(source, bytes):
@@ -279,21 +333,22 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
     lines = enumerate(handle, start=1)
     for number, line in lines:
         if number == 1:  # editors on Windows start UTF-8 files with a byte order mark, which JSON refuses
-            line = line.removeprefix(b"\xef\xbb\xbf")
+            line = line.removeprefix(_BOM)
         stripped = line.strip()
         if not stripped:
             continue
         if stripped[:1] in (b"[", b"{"):
             first = _parsed(stripped)
             if first is not _NOT_JSON:
-                yield from _value_items(first, file, number)
+                yield from _value_items(first, file, number, _suspect(stripped))
                 break
             # One JSON value spread over lines (a pretty-printed array or object): parse the whole input;
             # if that fails too, it was NDJSON with a bad first line, read line by line.
             rest = [(n, raw) for n, raw in lines]
-            whole = _parsed(line + b"".join(raw for _, raw in rest))
+            text = line + b"".join(raw for _, raw in rest)
+            whole = _parsed(text)
             if whole is not _NOT_JSON:
-                yield from _value_items(whole, file, None if isinstance(whole, list) else number)
+                yield from _value_items(whole, file, None if isinstance(whole, list) else number, _suspect(text))
                 return
             yield from _line_item(stripped, file, number)
             for n, raw in rest:
@@ -310,7 +365,7 @@ def _sniffed_items(handle: IO[bytes], file: str | None) -> Iterator[JsonItem]:
             value = orjson.loads(stripped)
         except orjson.JSONDecodeError:
             value = None
-        if type(value) is dict:
+        if type(value) is dict and not _suspect(stripped):
             yield JsonItem(value, file, number)
         else:
             yield from _line_item(stripped, file, number)
@@ -327,14 +382,20 @@ def _parsed(text: bytes) -> Any:
         return _NOT_JSON
 
 
-def _value_items(value: Any, file: str | None, line: int | None) -> Iterator[JsonItem]:
-    """An array's elements (each let go once read, so a large file's records die as they are used), or the value."""
+def _value_items(value: Any, file: str | None, line: int | None, suspect: bool = False) -> Iterator[JsonItem]:
+    """An array's elements (each let go once read, so a large file's records die as they are used), or the value;
+    with ``suspect`` (the raw text may nest too deeply or hold a NUL), each checked by ``json_problem``."""
+    check = _checked if suspect else _unchecked
     if not isinstance(value, list):
-        yield JsonItem(value, file, line)
+        yield check(JsonItem(value, file, line))
         return
     for index in range(len(value)):
         element, value[index] = value[index], None
-        yield JsonItem(element, file, line, f"[{index}]")
+        yield check(JsonItem(element, file, line, f"[{index}]"))
+
+
+def _unchecked(item: JsonItem) -> JsonItem:
+    return item
 
 
 def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]:
@@ -345,7 +406,7 @@ def _line_item(line: bytes, file: str | None, number: int) -> Iterator[JsonItem]
         shown = line[:80].decode("utf-8", "replace")
         yield JsonItem(shown, file, number, error=f"not valid JSON ({exc}): {shown!r}")
         return
-    yield from _value_items(value, file, number)
+    yield from _value_items(value, file, number, _suspect(line))
 
 
 def head_items(source: Source, count: int) -> list[JsonItem] | None:

@@ -4,14 +4,39 @@ install), reading a DICOM input (a path, bytes or a stream) and detecting it by 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pydicom.errors import BytesLengthException
 
 from labelport.errors import LabelportError, MediaError
 from labelport.formats.base import Detection, Source
 
 EXTRA = "dicom"
+
+# What pydicom and highdicom raise on malformed objects (a missing or misshapen element is found only when it
+# is read): a reader turns them into a located problem for that object, never a crash of the whole input.
+MALFORMED: tuple[type[Exception], ...] = (
+    BytesLengthException,
+    OSError,  # pydicom reading a deferred sequence past the data: "No tag to read at file position ..."
+    AttributeError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    NotImplementedError,
+    OverflowError,
+    struct.error,
+    EOFError,
+)
+
+
+def malformed(what: str, exc: Exception) -> str:
+    """A problem's message for a malformed DICOM object: what it is and the library's reason, shortened."""
+    reason = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "..."
+    return f"malformed {what}: {type(exc).__name__} ({reason})"
 
 
 def highdicom(feature: str) -> Any:
@@ -77,9 +102,9 @@ def sop_classes(source: Source) -> list[str] | None:
         for _name, readable in dicom_inputs(source):
             try:
                 ds = pydicom.dcmread(readable, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+                uid = ds.get("SOPClassUID")  # converted as it is read: a malformed element fails here
             except Exception:
                 continue
-            uid = ds.get("SOPClassUID")
             if uid:
                 found.append(str(uid))
     finally:
@@ -108,4 +133,4 @@ def detect_sop_class(source: Source, classes: dict[str, str], what: str) -> Dete
     return Detection(confidence, f"{len(ours)} of {len(found)} DICOM objects are {names}")
 
 
-__all__ = ["EXTRA", "detect_sop_class", "dicom_inputs", "highdicom", "sop_classes"]
+__all__ = ["EXTRA", "MALFORMED", "detect_sop_class", "dicom_inputs", "highdicom", "malformed", "sop_classes"]

@@ -97,7 +97,7 @@ def scan(path: str, *, with_pixels: bool) -> ScannedHeader | None:
         with open(path, "rb") as handle:
             data = handle.read()
         return _scan(data, with_pixels)
-    except (struct.error, IndexError, ValueError, UnicodeDecodeError):
+    except (struct.error, IndexError, ValueError, OverflowError, UnicodeDecodeError):
         return None
 
 

@@ -5,7 +5,8 @@
   groups, offset by 48, each count after the second stored as a difference to the count two before).
 - Encord ``rleString`` (notes/encord.md section 4): the same string codec applied to the **row-major**
   (C order) flattening. Same bytes as pycocotools on ``mask.T``.
-- Masks larger than ``MAX_MASK_SIDE`` px on a side are rejected before any pixel is decoded.
+- Masks larger than ``MAX_MASK_SIDE`` px on a side, or PNGs whose decoded pixels would take more than
+  ``MAX_DECODED_BYTES``, are rejected from their header, before any pixel is decoded.
 
 Masks are 2-D arrays [row, column] = [y, x]; any non-zero value is foreground.
 """
@@ -23,7 +24,10 @@ from labelport.errors import ValidationError
 
 # Labelbox does not recommend labeling images above 9000 x 9000 px ("annotations may be irretrievable").
 MAX_MASK_SIDE = 9000
+# A 9000 x 9000 RGB PNG decodes to 243 MB; 16-bit or alpha channels of that size are not masks.
+MAX_DECODED_BYTES = 256 * 1024 * 1024
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # IHDR colour type -> samples per pixel
 
 
 def check_mask_size(height: int, width: int) -> None:
@@ -191,15 +195,37 @@ def decode_encord_rle(rle_string: str | bytes, height: int, width: int) -> npt.N
 
 
 def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG header, without decoding pixels."""
-    if data[:8] != _PNG_SIGNATURE or len(data) < 24:
-        raise ValidationError(f"not a PNG image (starts with {data[:8]!r})", field="png", value=data[:8])
+    """(width, height) from a PNG header, without decoding pixels. The error never shows the bytes found (a
+    fetched file's content is not the user's to see)."""
+    if data[:8] != _PNG_SIGNATURE or len(data) < 26 or data[12:16] != b"IHDR":
+        raise ValidationError("not a PNG image (no PNG signature and header)", field="png")
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def _open_png(data: bytes) -> Image.Image:
+def check_png(data: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG that may be decoded: its header gives a mask size within ``MAX_MASK_SIDE``
+    and decoded pixels within ``MAX_DECODED_BYTES``. Checks the header only: cheap, before any decoding."""
     width, height = png_size(data)
     check_mask_size(height, width)
+    depth, colour = data[24], data[25]
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None or depth not in (1, 2, 4, 8, 16):
+        raise ValidationError(
+            f"not a valid PNG header (bit depth {depth}, colour type {colour})", field="png", value=[depth, colour]
+        )
+    decoded = width * height * channels * (2 if depth == 16 else 1)
+    if decoded > MAX_DECODED_BYTES:
+        raise ValidationError(
+            f"mask PNG is {width} x {height} px with {channels} channel(s) of {depth} bits: {decoded} bytes "
+            f"decoded, more than the {MAX_DECODED_BYTES} a mask may take",
+            field="png",
+            value=[width, height],
+        )
+    return width, height
+
+
+def _open_png(data: bytes) -> Image.Image:
+    check_png(data)
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
@@ -269,8 +295,10 @@ def decode_png_composite(data: bytes) -> npt.NDArray[np.uint8]:
 
 
 __all__ = [
+    "MAX_DECODED_BYTES",
     "MAX_MASK_SIDE",
     "check_mask_size",
+    "check_png",
     "counts_to_string",
     "decode_coco_rle",
     "decode_encord_rle",

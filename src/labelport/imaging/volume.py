@@ -14,6 +14,7 @@ Conventions (docs/imaging.md, DESIGN.md "Geometry conventions"):
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,10 @@ import numpy.typing as npt
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
+from pydicom.multival import MultiValue
 
-from labelport.errors import MediaError, ValidationError
+from labelport.errors import LabelportError, MediaError, ValidationError
 from labelport.imaging._dicomscan import TAGS, ScannedHeader, parse_value, scan
 
 LPS_TO_RAS: npt.NDArray[np.float64] = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -223,6 +225,47 @@ def _get(ds: Dataset | ScannedHeader, keyword: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def _optional_number(ds: Dataset | ScannedHeader, where: str, keyword: str) -> float | None:
+    """One finite number of a header, None when absent or empty; a MediaError naming the file and the tag
+    when it is malformed (not a number, several values, not finite)."""
+    try:
+        value = _get(ds, keyword)
+    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+        raise MediaError(f"{where}: {keyword} cannot be read ({exc})", path=_file_of(where)) from None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | bytes) and isinstance(value, Sequence | MultiValue):
+        values = list(value)
+        if len(values) != 1:
+            raise MediaError(f"{where}: {keyword} holds {len(values)} values; one was expected", path=_file_of(where))
+        value = values[0]
+    try:
+        number = float(value)
+    except (ValueError, TypeError, OverflowError):
+        raise MediaError(f"{where}: {keyword} is not a number: {str(value)[:40]!r}", path=_file_of(where)) from None
+    if not np.isfinite(number):
+        raise MediaError(f"{where}: {keyword} must be finite, found {number}", path=_file_of(where))
+    return number
+
+
+def _number(ds: Dataset | ScannedHeader, where: str, keyword: str, default: float) -> float:
+    """``_optional_number``, ``default`` when absent."""
+    number = _optional_number(ds, where, keyword)
+    return default if number is None else number
+
+
+def _integer(ds: Dataset | ScannedHeader, where: str, keyword: str, default: int) -> int:
+    """``_number`` for a count or a code (frames, bits, rows): a whole number >= 0."""
+    number = _number(ds, where, keyword, default)
+    if number < 0 or number != int(number) or number > 2**31:
+        raise MediaError(f"{where}: {keyword} must be a whole number >= 0, found {number}", path=_file_of(where))
+    return int(number)
+
+
+def _file_of(where: str) -> str:
+    return where.split(" frame ")[0]
+
+
 def orientation_codes(affine_lps: npt.NDArray[np.float64]) -> str:
     """Nearest patient direction of each voxel axis, as letters (``LPS``, ``PIR``, ``LAS``...)."""
     import nibabel.orientations
@@ -350,22 +393,28 @@ def _read_frames(paths: list[tuple[str, bool]], *, with_pixels: bool, warnings: 
         scanned = scan(path, with_pixels=with_pixels)
         try:
             ds = scanned if scanned is not None else pydicom.dcmread(path, stop_before_pixels=not with_pixels)
-        except (InvalidDicomError, EOFError, OSError, ValueError, TypeError) as exc:
+        except _MALFORMED as exc:
             if strict:
-                raise MediaError(f"{path}: not a readable DICOM file ({exc})", path=path) from exc
+                raise MediaError(f"{path}: not a readable DICOM file ({_reason(exc)})", path=path) from exc
             skipped.append(path)
             continue
-        if "SOPClassUID" in ds and not _has_image(ds, with_pixels):
-            # DICOMDIR, SR, KOS, presentation states: no pixels, not part of the image volume.
-            if strict:
-                raise MediaError(
-                    f"{path}: DICOM object without an image (SOP class {_get(ds, 'SOPClassUID')}); "
-                    "expected an image instance",
-                    path=path,
-                )
-            skipped.append(path)
+        try:
+            found = _frames_or_none(path, ds, with_pixels)
+        except LabelportError:
+            raise
+        except _MALFORMED as exc:
+            # pydicom converts values as they are read: a malformed element fails here, not in dcmread.
+            raise MediaError(f"{path}: malformed DICOM header ({_reason(exc)})", path=path) from exc
+        if found is not None:
+            frames.extend(found)
             continue
-        frames.extend(_frames_of(path, ds))
+        if strict:
+            raise MediaError(
+                f"{path}: DICOM object without an image (SOP class {_get(ds, 'SOPClassUID')}); "
+                "expected an image instance",
+                path=path,
+            )
+        skipped.append(path)
     if not frames:
         named = ", ".join(skipped[:3])
         raise MediaError(f"no DICOM image found (not DICOM: {named})", path=skipped[0] if skipped else None)
@@ -373,6 +422,36 @@ def _read_frames(paths: list[tuple[str, bool]], *, with_pixels: bool, warnings: 
         warnings.append(f"skipped {len(skipped)} file(s) that are not DICOM images: {', '.join(skipped[:5])}")
     _check_consistent(frames)
     return frames
+
+
+# What pydicom raises for malformed files and elements (its own errors, and the builtins its parsers hit).
+_MALFORMED = (
+    InvalidDicomError,
+    BytesLengthException,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    NotImplementedError,
+    OverflowError,
+    struct.error,
+)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _frames_or_none(path: str, ds: Dataset | ScannedHeader, with_pixels: bool) -> list[_Frame] | None:
+    """The frames of a file, or None for an object without an image (DICOMDIR, SR, KOS, presentation
+    states: not part of the image volume)."""
+    if "SOPClassUID" in ds and not _has_image(ds, with_pixels):
+        return None
+    return _frames_of(path, ds)
 
 
 def _has_image(ds: Dataset | ScannedHeader, with_pixels: bool) -> bool:
@@ -383,12 +462,12 @@ def _has_image(ds: Dataset | ScannedHeader, with_pixels: bool) -> bool:
 
 def _frames_of(path: str, ds: Dataset | ScannedHeader) -> list[_Frame]:
     """Split a file into frames with their geometry (single-frame or enhanced multi-frame)."""
-    n_frames = int(_get(ds, "NumberOfFrames", 1) or 1)
+    n_frames = _integer(ds, path, "NumberOfFrames", 1) or 1
     rows, columns = _required(ds, path, "Rows"), _required(ds, path, "Columns")
     series_uid = _str_or_none(_get(ds, "SeriesInstanceUID"))
     sop = _str_or_none(_get(ds, "SOPInstanceUID"))
-    instance = _get(ds, "InstanceNumber")
-    instance_number = int(instance) if instance not in (None, "") else None
+    instance = _optional_number(ds, path, "InstanceNumber")
+    instance_number = int(instance) if instance is not None else None
     if "PerFrameFunctionalGroupsSequence" in ds or n_frames > 1:
         full = pydicom.dcmread(path) if isinstance(ds, ScannedHeader) else ds
         return _enhanced_frames(path, full, n_frames, rows, columns, series_uid, sop, instance_number)
@@ -396,9 +475,9 @@ def _frames_of(path: str, ds: Dataset | ScannedHeader) -> list[_Frame]:
     ipp = _vector(ds, path, "ImagePositionPatient", 3)
     iop = _vector(ds, path, "ImageOrientationPatient", 6)
     spacing = _vector(ds, path, "PixelSpacing", 2)
-    slope = float(_get(ds, "RescaleSlope", 1.0) or 1.0)
-    intercept = float(_get(ds, "RescaleIntercept", 0.0) or 0.0)
-    thickness = _get(ds, "SpacingBetweenSlices") or _get(ds, "SliceThickness")
+    slope = _number(ds, path, "RescaleSlope", 1.0) or 1.0
+    intercept = _number(ds, path, "RescaleIntercept", 0.0)
+    thickness = _number(ds, path, "SpacingBetweenSlices", 0.0) or _number(ds, path, "SliceThickness", 0.0)
     return [
         _Frame(
             source=source,
@@ -604,7 +683,7 @@ def _pixel_stack(frames: Sequence[_Frame]) -> tuple[npt.NDArray[Any], float, flo
 
 def _pixels(ds: Dataset | ScannedHeader, path: str) -> npt.NDArray[Any]:
     """Pixel data as (frames, rows, columns) or (rows, columns); native little-endian read directly."""
-    samples = int(_get(ds, "SamplesPerPixel", 1) or 1)
+    samples = _integer(ds, path, "SamplesPerPixel", 1) or 1
     if samples != 1:
         raise MediaError(
             f"{path}: {samples} samples per pixel ({_get(ds, 'PhotometricInterpretation')}); "
@@ -615,11 +694,11 @@ def _pixels(ds: Dataset | ScannedHeader, path: str) -> npt.NDArray[Any]:
         syntax = ds.transfer_syntax
     else:
         syntax = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
-    bits = int(_get(ds, "BitsAllocated", 0) or 0)
-    stored = int(_get(ds, "BitsStored", bits) or bits)
-    signed = int(_get(ds, "PixelRepresentation", 0) or 0) == 1
-    n_frames = int(_get(ds, "NumberOfFrames", 1) or 1)
-    rows, columns = int(_get(ds, "Rows")), int(_get(ds, "Columns"))
+    bits = _integer(ds, path, "BitsAllocated", 0)
+    stored = _integer(ds, path, "BitsStored", bits) or bits
+    signed = _integer(ds, path, "PixelRepresentation", 0) == 1
+    n_frames = _integer(ds, path, "NumberOfFrames", 1) or 1
+    rows, columns = _required(ds, path, "Rows"), _required(ds, path, "Columns")
     if syntax in _NATIVE_LITTLE_ENDIAN and "PixelData" in ds and bits in (8, 16, 32) and (not signed or stored == bits):
         # pydicom's generic decoder costs as much as parsing; a view on the bytes is exact here.
         dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
@@ -637,14 +716,17 @@ def _pixels(ds: Dataset | ScannedHeader, path: str) -> npt.NDArray[Any]:
 
 
 def _required(ds: Dataset | ScannedHeader, where: str, keyword: str) -> int:
-    value = _get(ds, keyword)
-    if value is None or value == "":
+    value = _integer(ds, where, keyword, 0)
+    if value < 1:
         raise MediaError(f"{where}: missing {keyword}; cannot build a volume without it", path=where)
-    return int(value)
+    return value
 
 
 def _vector(ds: Dataset | ScannedHeader | None, where: str, keyword: str, length: int) -> npt.NDArray[np.float64]:
-    value = None if ds is None else _get(ds, keyword)
+    try:
+        value = None if ds is None else _get(ds, keyword)
+    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+        raise MediaError(f"{where}: {keyword} cannot be read ({exc})", path=_file_of(where)) from None
     if isinstance(value, float | int):
         value = [value]
     if value is None or value == "":

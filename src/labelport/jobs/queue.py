@@ -100,9 +100,13 @@ def _ctx() -> JobContext:
     """The worker's stores, opened once per process (from the environment, if ``run_worker`` did not)."""
     global _context
     if _context is None:
+        from labelport.service.hub import Settings
         from labelport.store import Database, default_home, open_blob_store
 
-        _context = JobContext(db=Database(), blobs=open_blob_store(default_home()))
+        home = default_home()
+        # A worker runs jobs for the server's users: their files only under the roots, never its home.
+        settings = Settings.for_server().serve(home)
+        _context = JobContext(db=Database(), blobs=open_blob_store(home), settings=settings)
     return _context
 
 

@@ -234,9 +234,7 @@ class ExportTask:
         """The rows (or, with ``StreamType.ERRORS``, the errors) one at a time: iterate it, or ``.start(fn)``."""
         return BufferedStream(self._lines(stream_type))
 
-    def get_stream(
-        self, converter: JsonConverter | None = None, stream_type: StreamType = StreamType.RESULT
-    ) -> Stream:
+    def get_stream(self, converter: JsonConverter | None = None, stream_type: StreamType = StreamType.RESULT) -> Stream:
         """The rows (or errors) as text with offsets: ``.start(fn)`` calls ``fn(JsonConverterOutput)``."""
         if converter is None:
             converter = JsonConverter()

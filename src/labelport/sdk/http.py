@@ -68,6 +68,8 @@ def _error(response: httpx.Response) -> LabelportError:
         message, field, value = f"HTTP {response.status_code}: {response.text[:500]}", None, None
     if response.status_code == 422:
         return ValidationError(message, field=field, value=value)
+    if response.status_code == 409:
+        return ConflictError(message, field=field, value=value)
     if response.status_code in ERRORS:
         return ERRORS[response.status_code](message)
     if response.status_code >= 500:

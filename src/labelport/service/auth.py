@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -224,16 +225,23 @@ def authenticate(db: Database, secret: str | None) -> Principal:
     if not secret:
         raise AuthenticationError("an API key is required: send the header 'Authorization: Bearer <key>'")
     with db.read() as conn:
-        row = conn.execute(
-            sa.select(api_keys.c.id, api_keys.c.revoked_at, users.c.id.label("user_id"), users.c.email)
-            .add_columns(users.c.organization_id, users.c.is_admin)
-            .join(users, users.c.id == api_keys.c.user_id)
-            .where(api_keys.c.key_hash == _digest(secret))
-        ).first()
+        row = conn.execute(_principal_query().where(api_keys.c.key_hash == _digest(secret))).first()
     if row is None or row.revoked_at is not None:
         raise AuthenticationError(
             "the API key is not valid (unknown or revoked); create one with `labelport keys create`"
         )
+    return _principal(row)
+
+
+def _principal_query() -> sa.Select[Any]:
+    return (
+        sa.select(api_keys.c.id, api_keys.c.revoked_at, users.c.id.label("user_id"), users.c.email)
+        .add_columns(users.c.organization_id, users.c.is_admin)
+        .join(users, users.c.id == api_keys.c.user_id)
+    )
+
+
+def _principal(row: Any) -> Principal:
     return Principal(
         user_id=row.user_id,
         email=row.email,
@@ -273,6 +281,13 @@ def require(db: Database, principal: Principal, project_id: str, action: Action)
             f"{principal.email} is {role.value} in project {project_id!r}; {action.value} needs one of: {allowed}"
         )
     return role
+
+
+def require_organisation_admin(principal: Principal, what: str) -> None:
+    """Creating projects and datasets is the organisation's business: its admins only. A role in a project
+    (even admin) does not reach it, so no key can raise itself by making a project of its own."""
+    if not principal.is_admin:
+        raise PermissionDeniedError(f"{principal.email} may not {what}: it needs an organisation admin")
 
 
 def require_catalog_write(db: Database, principal: Principal) -> None:
@@ -317,12 +332,18 @@ def _project_of(db: Database, principal: Principal, table: sa.Table, object_id: 
 
 
 def project_of_batch(db: Database, principal: Principal, batch_id: str) -> str:
-    return _project_of(db, principal, batches, batch_id, "batch")
+    """The project of a batch the principal holds a role in; NotFoundError otherwise (a key without a role
+    there learns nothing, not even which project the batch belongs to)."""
+    project_id = _project_of(db, principal, batches, batch_id, "batch")
+    if project_role(db, principal, project_id) is None:
+        raise NotFoundError(f"no batch with id {batch_id!r}")
+    return project_id
 
 
 def require_job(db: Database, principal: Principal, job_id: str, kind: JobKind, action: Action) -> JobInfo:
     """A job of ``kind`` in the principal's organisation, if its project allows ``action``; NotFoundError
-    when there is none. A job whose project was deleted is shown to organisation admins only."""
+    when there is none, or when the principal holds no role in its project (which it then does not learn).
+    A job whose project was deleted is shown to organisation admins only."""
     with db.read() as conn:
         job = job_store.find(conn, job_id, organization_id=principal.organization_id, kind=kind)
     if job is None:
@@ -334,6 +355,8 @@ def require_job(db: Database, principal: Principal, job_id: str, kind: JobKind, 
                 "so only organisation admins can"
             )
         return job
+    if project_role(db, principal, job.project_id) is None:
+        raise NotFoundError(f"no {kind.value} job with id {job_id!r}")
     require(db, principal, job.project_id, action)
     return job
 
@@ -393,31 +416,47 @@ def remove_member(hub: Hub, project_id: str, email: str) -> None:
 
 # ------------------------------------------------------------------ signed URLs
 
-
-def sign(secret: bytes, path: str, expires: int) -> str:
-    """HMAC-SHA256 of ``path`` and its expiry time: lets a viewer or a training job fetch without a key."""
-    return hmac.new(secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+MAX_SIGNED_SECONDS = 7 * 24 * 3600
 
 
-def signed_query(secret: bytes, path: str, ttl_seconds: int = 3600) -> str:
-    """``expires=...&signature=...`` for ``path``, valid ``ttl_seconds`` from now."""
-    if not 1 <= ttl_seconds <= 7 * 24 * 3600:
+def sign(secret: bytes, path: str, expires: int, key_id: str) -> str:
+    """HMAC-SHA256 of ``path``, its expiry time and the API key that asked for it: lets a viewer or a
+    training job fetch without a key, for as long as that key is valid and its user may see the path."""
+    return hmac.new(secret, f"{path}\n{expires}\n{key_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def signed_query(secret: bytes, path: str, ttl_seconds: int, key_id: str, *, not_after: int | None = None) -> str:
+    """``expires=...&by=...&signature=...`` for ``path``, valid ``ttl_seconds`` from now (and not after the
+    Unix time ``not_after``), on behalf of the API key ``key_id``."""
+    if not 1 <= ttl_seconds <= MAX_SIGNED_SECONDS:
         raise ValidationError(
             f"a signed URL lives from 1 second to 7 days, found {ttl_seconds} seconds", field="ttl", value=ttl_seconds
         )
     expires = int(time.time()) + ttl_seconds
-    return f"expires={expires}&signature={sign(secret, path, expires)}"
+    if not_after is not None:
+        expires = min(expires, not_after)
+    return f"expires={expires}&by={key_id}&signature={sign(secret, path, expires, key_id)}"
 
 
-def check_signature(secret: bytes, path: str, expires: str | None, signature: str | None) -> None:
-    """Raise AuthenticationError unless ``signature`` signs ``path`` and ``expires`` is in the future."""
-    if not expires or not signature:
-        raise AuthenticationError("a signed URL needs both expires and signature")
+def check_signature(
+    db: Database, secret: bytes, path: str, expires: str | None, key_id: str | None, signature: str | None
+) -> tuple[Principal, int]:
+    """The user a signed URL acts for and when it expires; AuthenticationError unless ``signature`` signs
+    ``path``, ``expires`` and ``key_id``, ``expires`` is in the future and the key is not revoked. The
+    caller then checks the user's role as for a key, so removing a member or revoking the key that signed
+    ends every URL it signed."""
+    if not expires or not signature or not key_id:
+        raise AuthenticationError("a signed URL needs expires, by and signature")
     try:
         expiry = int(expires)
     except ValueError:
         raise AuthenticationError(f"expires must be a Unix time, found {expires!r}") from None
     if expiry < time.time():
         raise AuthenticationError("the signed URL has expired; ask for a new one")
-    if not hmac.compare_digest(sign(secret, path, expiry), signature):
+    if not hmac.compare_digest(sign(secret, path, expiry, key_id), signature):
         raise AuthenticationError("the URL signature does not match")
+    with db.read() as conn:
+        row = conn.execute(_principal_query().where(api_keys.c.id == key_id)).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("the API key that signed this URL was revoked; ask for a new one")
+    return _principal(row), expiry

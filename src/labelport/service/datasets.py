@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
-from labelport.errors import ConflictError, LabelportError, NotFoundError, ValidationError
+from labelport.errors import ConflictError, LabelportError, MediaError, NotFoundError, ValidationError
 from labelport.model.ids import new_id
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
 from labelport.model.records import CreateRowsResult, DatasetInfo, RowFailure
 from labelport.service import media
+from labelport.service.files import FilePolicy
 from labelport.service.hub import Hub, now
 from labelport.store.schema import data_rows, datasets
 
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 32  # nesting of a spec (metadata values, attachments): deeper is not data anyone means
+UNREADABLE = "row_data could not be read (an unexpected error; the server's log has the details)"
 ROW_KEYS = frozenset({"row_data", "global_key", "media_type", "metadata_fields", "attachments", "external_id"})
 
 
@@ -73,10 +78,11 @@ class _Prepared:
     stored_row_data: str
 
 
-def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...]) -> _Prepared:
+def _parse_spec(index: int, spec: Any, dataset_id: str, policy: FilePolicy) -> _Prepared:
     where = f"data row {index}"
     if not isinstance(spec, Mapping):
         raise ValidationError(f"{where}: expected an object with row_data, found {spec!r}", field="", value=spec)
+    _check_text(spec, where)
     unknown = sorted(set(spec) - ROW_KEYS)
     if unknown:
         raise ValidationError(
@@ -103,7 +109,7 @@ def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...])
         )
     metadata = tuple(_metadata(m, where) for m in spec.get("metadata_fields") or ())
     attachments = tuple(_attachment(a, where) for a in spec.get("attachments") or ())
-    stored, media_type, attributes = media.describe(spec["row_data"], claimed, where, roots)
+    stored, media_type, attributes = media.describe(spec["row_data"], claimed, where, policy)
     stored_text = stored if isinstance(stored, str) else orjson.dumps(stored).decode()
     row = DataRow(
         id=new_id(),
@@ -117,6 +123,33 @@ def _parse_spec(index: int, spec: Any, dataset_id: str, roots: tuple[Path, ...])
         external_id=external_id,
     )
     return _Prepared(index=index, spec=dict(spec), row=row, stored_row_data=stored_text)
+
+
+def _check_text(spec: Mapping[str, Any], where: str) -> None:
+    """Refuse NUL characters anywhere in a spec (PostgreSQL cannot store them; SQLite is held to the same
+    rule) and nesting deeper than ``MAX_DEPTH``, naming the field."""
+    stack: list[tuple[Any, str, int]] = [(spec, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationError(f"{where}: {path} is nested deeper than {MAX_DEPTH} levels", field=path)
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValidationError(
+                    f"{where}: {path} contains a NUL character (\\u0000), which labelport does not store",
+                    field=path,
+                    value=value.replace("\x00", "\ufffd")[:200],
+                )
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and "\x00" in key:
+                    raise ValidationError(
+                        f"{where}: a field name contains a NUL character (\\u0000)", field=name.replace("\x00", "?")
+                    )
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 def _metadata(raw: Any, where: str) -> MetadataField:
@@ -170,9 +203,10 @@ def create_data_rows(
     result = CreateRowsResult()
     prepared: list[_Prepared] = []
     keys_seen: dict[str, int] = {}
+    policy = FilePolicy.for_rows(hub.settings)
     for index, spec in enumerate(specs):
         try:
-            item = _parse_spec(index, spec, dataset_id, hub.settings.file_roots)
+            item = _parse_spec(index, spec, dataset_id, policy)
             key = item.row.global_key
             if key is not None and key in keys_seen:
                 first = keys_seen[key]
@@ -184,6 +218,9 @@ def create_data_rows(
             prepared.append(item)
         except LabelportError as exc:
             result.failures.append(_failure(index, spec, exc))
+        except Exception:  # a reader library failing in a way nobody foresaw: this row fails, not the request
+            log.exception("data row %d could not be read", index)
+            result.failures.append(_failure(index, spec, MediaError(f"data row {index}: {UNREADABLE}")))
         if progress is not None:
             progress(1)
     existing = existing_global_keys(hub, [p.row.global_key for p in prepared if p.row.global_key])
@@ -230,7 +267,7 @@ def create_data_rows(
 
 def existing_global_keys(hub: Hub, keys: Sequence[str | None]) -> dict[str, str]:
     """{global key: data row id} for the keys that exist in the organisation."""
-    wanted = [k for k in keys if k]
+    wanted = [k for k in keys if k and "\x00" not in k]  # no stored key holds a NUL (PostgreSQL cannot)
     found: dict[str, str] = {}
     with hub.read() as conn:
         for start in range(0, len(wanted), 1000):

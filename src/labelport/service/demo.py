@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labelport.model.media import MediaType
@@ -34,8 +34,12 @@ def run_demo(hub: Hub, media_root: Path) -> DemoWorkspace:
     series = synthetic.write_series(media_root / "phantom-series")
     image = synthetic.write_image(media_root / "thumbnail.png")
     dataset = datasets.create_dataset(hub, "demo dataset", "synthetic phantom series and a thumbnail")
+    # labelport writes the demo's media itself, often in its own home (which users' files may never be in).
+    maker = replace(
+        hub, settings=replace(hub.settings, protected=(), file_roots=(*hub.settings.file_roots, media_root))
+    )
     result = datasets.create_data_rows(
-        hub,
+        maker,
         dataset.id,
         [
             {"row_data": str(series[0].parent), "global_key": "demo/phantom-series", "media_type": "dicom"},

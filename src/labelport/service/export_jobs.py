@@ -120,7 +120,9 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
         )
     project_id = str(job.project_id)
     folder = output_folder(hub, job.id)
-    folder.mkdir(parents=True, exist_ok=True)
+    # Exports hold a project's labels: readable by the server's user only, like the database and blobs.
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
     options = dict(job.options.get("options") or {})
     if ExportLinks(links) is ExportLinks.SERVER:
         link_mask = exports.server_mask_url("", project_id)
@@ -146,6 +148,8 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
     errors = [{"message": str(p)} for p in report.problems] + [
         {"message": f"dropped: {loss}"} for loss in report.losses
     ]
+    for written in folder.rglob("*"):
+        written.chmod(0o700 if written.is_dir() else 0o600)
     if ExportLinks(links) is ExportLinks.SERVER:
         hub.blobs.publish(job.id)  # every replica serves it from the blob store
     output = f"{job.id}/{file_name(entry)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,14 +25,30 @@ DEFAULT_JOB_LEASE_SECONDS = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Where local files may be read from (``LABELPORT_FILE_ROOTS``, ``os.pathsep``-separated; default:
-    anywhere), whether http(s) mask URLs may be fetched (``LABELPORT_ALLOW_HTTP=1``), and how long a runner's
-    claim on a job lasts without renewal (``LABELPORT_JOB_LEASE_SECONDS``, default 60): after that, another
-    runner may take a job whose runner died."""
+    """What local files and URLs the service may read for its users, and how long a runner's claim on a job
+    lasts.
+
+    - ``file_roots`` (``LABELPORT_FILE_ROOTS``, ``os.pathsep``-separated): the folders local files (data
+      rows, mask files, segmentations) may be read from.
+    - ``serving``: the process serves users who are not the machine's user (``labelport serve``, workers).
+      It then reads local files only under ``file_roots`` (none when unset), never its working folder.
+      Embedded (``Client()``, the CLI) a data row may name any file, and an import's files may also come
+      from the working folder and the imported file's folder.
+    - ``protected``: folders never readable for users, whatever the roots: a server's home (its database,
+      blobs, exports and URL-signing secret). Embedded, the user reads their own files, the store's too.
+    - ``allow_http`` (``LABELPORT_ALLOW_HTTP=1``): whether http(s) mask URLs may be fetched; only public
+      addresses are, plus the networks of ``http_networks`` (``LABELPORT_HTTP_ALLOW_NETWORKS``,
+      comma-separated CIDRs such as ``10.20.0.0/16``: an internal image server).
+    - ``job_lease_seconds`` (``LABELPORT_JOB_LEASE_SECONDS``, default 60): how long a runner's claim on a job
+      lasts without renewal; after that, another runner may take a job whose runner died.
+    """
 
     file_roots: tuple[Path, ...] = ()
     allow_http: bool = False
     job_lease_seconds: float = DEFAULT_JOB_LEASE_SECONDS
+    serving: bool = False
+    protected: tuple[Path, ...] = ()
+    http_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.job_lease_seconds, int | float) and 1 <= self.job_lease_seconds <= 86400):
@@ -43,7 +59,7 @@ class Settings:
             )
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, *, serving: bool = False) -> Settings:
         roots = tuple(Path(p).absolute() for p in os.environ.get("LABELPORT_FILE_ROOTS", "").split(os.pathsep) if p)
         lease = os.environ.get("LABELPORT_JOB_LEASE_SECONDS") or str(DEFAULT_JOB_LEASE_SECONDS)
         try:
@@ -54,8 +70,24 @@ class Settings:
                 field="LABELPORT_JOB_LEASE_SECONDS",
                 value=lease,
             ) from None
-        allow_http = os.environ.get("LABELPORT_ALLOW_HTTP") == "1"
-        return cls(file_roots=roots, allow_http=allow_http, job_lease_seconds=seconds)
+        networks = tuple(n.strip() for n in os.environ.get("LABELPORT_HTTP_ALLOW_NETWORKS", "").split(",") if n.strip())
+        return cls(
+            file_roots=roots,
+            allow_http=os.environ.get("LABELPORT_ALLOW_HTTP") == "1",
+            job_lease_seconds=seconds,
+            serving=serving,
+            http_networks=networks,
+        )
+
+    @classmethod
+    def for_server(cls) -> Settings:
+        """The environment's settings for a process that serves other users (a server, a job worker)."""
+        return cls.from_env(serving=True)
+
+    def serve(self, home: Path | None = None) -> Settings:
+        """These settings for a server or worker whose store lives in ``home`` (never readable for users)."""
+        protected = self.protected if home is None else (*self.protected, home)
+        return replace(self, serving=True, protected=protected)
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 ``service.jobs.run`` calls ``execute`` for every import, wherever it runs (embedded SDK, CLI, server
 threads). The input is a blob of the job; problem locations name the uploader's file (``input_name``),
-never the blob's path on the server. Mask files an import names are read under the settings' file roots,
-the working folder and, for a file imported in this process, that file's folder (``file_roots``).
+never the blob's path on the server. Mask files an import names are read under the settings' file roots
+and, for a file imported in this process, that file's folder (``file_roots``); embedded (not serving) also
+the working folder (``service.files.FilePolicy.for_imports``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
         raise LabelportError(f"the job's input (blob {job.input_blob}) is missing from the blob store")
     name = job.options.get("input_name")
     roots = tuple(Path(r) for r in job.options.get("file_roots", ()))
-    # On SQLite the import's one transaction holds the write lock: its progress is written when it commits.
-    recorder = jobs.Recorder(hub, job.id, write=not hub.db.is_sqlite, also=on_progress, owner=job.claimed_by)
+    # Checking (the import's first phase) holds no lock, so its progress is written as it goes.
+    recorder = jobs.Recorder(hub, job.id, also=on_progress, owner=job.claimed_by)
     with hub.blobs.open(job.input_blob) as handle:
         source = cast(IO[bytes], _Named(handle, name if isinstance(name, str) else None))
         options = job.options.get("reader_options") or {}
@@ -51,7 +52,7 @@ def execute(hub: Hub, job: JobInfo, on_progress: jobs.Progress | None) -> None:
         _entry, items = imports.reader(
             hub, source, job.format, kind, roots=roots, options=options, base=base, project_id=job.project_id
         )
-        imports.run_import(hub, job.id, items, roots=roots, progress=recorder, owner=job.claimed_by)
+        imports.run_import(hub, job.id, items, roots=roots, base=base, progress=recorder, owner=job.claimed_by)
 
 
 __all__ = ["execute"]

@@ -3,18 +3,31 @@
 Every record gets a status, SUCCESS or FAILURE with reasons; a bad record never stops the others. All
 annotations of one import are written in one transaction, with the job's statuses, so a reader sees the
 whole import or none of it. Importing a uuid again on the same data row replaces the earlier annotation.
+
+An import runs in two phases. The first reads and checks every record, cheap checks first (data row,
+ontology, frames, sizes from headers) and pixels last, decodes and encodes masks and label volumes into a
+private staging folder, and spools the finished rows; it reads the store but writes nothing, so it holds
+no lock. The second is the one write transaction: it stores the staged blobs, makes or touches the labels,
+replaces and inserts the annotations, moves the workflow and finishes the job. Imports into one project
+take turns in the second phase (a PostgreSQL advisory lock; SQLite writers take turns anyway), so two
+imports touching the same rows at once both succeed, the later one replacing what they share.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+import re
+import tempfile
 import uuid as uuid_module
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import sqlalchemy as sa
 
@@ -48,7 +61,9 @@ from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
 from labelport.service.projects import get_project
 from labelport.service.validation import TOOL_FOR_GEOMETRY_NAME, Feature, OntologyIndex
+from labelport.store import BlobStore
 from labelport.store.bulk import BulkRows
+from labelport.store.locks import serialise
 from labelport.store.schema import (
     STATUS_PAGE,
     annotation_rows,
@@ -97,6 +112,59 @@ class _Deferred:
     rows: list[tuple[Any, ...]]
 
 
+class _Staging:
+    """Blobs an import makes (mask PNGs, label volumes) and its finished rows, in a private temporary folder
+    until the import's transaction stores them. A blob is kept only when the annotation that made it
+    succeeds (``keep``); one that fails later (``drop``) leaves nothing in the store."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="labelport-import-")
+        self.folder = Path(self._folder.name)
+        self.types: dict[str, str] = {}
+        self.kept: set[str] = set()
+        self._current: list[str] = []
+        self.rows: IO[bytes] = (self.folder / "rows.pickle").open("w+b")
+
+    def put(self, data: bytes, content_type: str) -> str:
+        """Stage ``data``; returns its SHA-256, the name the blob store gives it."""
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self.types:
+            (self.folder / digest).write_bytes(data)
+            self.types[digest] = content_type
+        self._current.append(digest)
+        return digest
+
+    def keep(self) -> None:
+        self.kept.update(self._current)
+        self._current.clear()
+
+    def drop(self) -> None:
+        self._current.clear()
+
+    def spool(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            pickle.dump(rows, self.rows, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def spooled(self) -> Iterator[list[tuple[Any, ...]]]:
+        self.rows.flush()
+        self.rows.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.rows)  # written by this import a moment ago, in its private folder
+            except EOFError:
+                return
+
+    def store(self, conn: sa.Connection, blobs: BlobStore) -> None:
+        for digest in sorted(self.kept):
+            stored = blobs.put_file(conn, self.folder / digest, self.types[digest])
+            if stored != digest:
+                raise LabelportError(f"staged blob {digest} changed before it was stored (now {stored})")
+
+    def close(self) -> None:
+        self.rows.close()
+        self._folder.cleanup()
+
+
 @dataclass
 class _Run:
     """State of one import while it runs."""
@@ -106,32 +174,32 @@ class _Run:
     media_type: MediaType
     kind: LabelKind
     index: OntologyIndex
-    roots: tuple[Path, ...]
+    resolver: masks.FileResolver
+    staging: _Staging
     rows: dict[tuple[str, str], tuple[_Row, ...]] = field(default_factory=dict)
     # Kept per annotation as atoms (strings, tuples of them), which the garbage collector does not track: a
     # large import's dicts and lists here would make each full collection walk all of them.
     seen_uuids: dict[str, tuple[str | None, int | None, str | None]] = field(default_factory=dict)
     per_feature: Counter[tuple[str, str]] = field(default_factory=Counter)
-    label_ids: dict[str, str] = field(default_factory=dict)
+    labelled: dict[str, None] = field(default_factory=dict)  # data rows that got annotations, in input order
     colours: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
     # JSON [uuid, data row, errors or null] in input order; str, as orjson's bytes keep a 4 KiB buffer each
     statuses: list[str] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # positions of FAILURE statuses
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
-    new_labels: set[str] = field(default_factory=set)  # labels this run created: nothing to replace there
     views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
     # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool
     plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
-    volumes: dict[str, str] = field(default_factory=dict)  # pixels key of a label volume -> its blob
+    volumes: dict[str, bytes] = field(default_factory=dict)  # pixels key of a label volume -> its encoded bytes
     line: int = 0  # the last input line read (progress counts lines where items know theirs)
     # Relationships wait for the end of the import: their ends may come on later lines.
     relationships: list[_Deferred] = field(default_factory=list)
     # Formats whose item is the whole label of its data row (Encord label rows): importing one replaces
     # every annotation the label had, once per data row and import.
     whole_rows: bool = False
-    cleared: set[str] = field(default_factory=set)
+    cleared: dict[str, None] = field(default_factory=dict)  # data rows whose labels the write phase empties
 
     def view(self, row: _Row, group: PlaneGroup) -> PlaneView:
         """The plane view of a DICOM row, built once per import (many annotations share a series)."""
@@ -179,7 +247,13 @@ def _in_plane(view: PlaneView, frame: int, field_name: str) -> None:
         )
 
 
-def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
+def _colours(rgb: npt.NDArray[np.uint8]) -> set[tuple[int, int, int]]:
+    """The colours of an RGB image (one integer per pixel: far cheaper than ``np.unique`` over rows)."""
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    return {(int(v) >> 16, (int(v) >> 8) & 255, int(v) & 255) for v in np.unique(packed)}
+
+
+def _image_mask(run: _Run, row: _Row, mask: Mask) -> Mask:
     if mask.source.pixels is not None:
         selected = np.asarray(mask.source.pixels.array()) != 0
         if row.attributes.width is not None and selected.shape != (row.attributes.height, row.attributes.width):
@@ -190,38 +264,45 @@ def _image_mask(run: _Run, conn: sa.Connection, row: _Row, mask: Mask) -> Mask:
                 value=[selected.shape[1], selected.shape[0]],
             )
         data = encode_png_binary(selected)
-        digest = run.hub.blobs.put(conn, data, "image/png")
+        digest = run.staging.put(data, "image/png")
         return Mask(RasterSource(blob=digest), (1, 1, 1))
-    data = masks.resolve(mask.source, run.hub.settings, run.roots)
+    data = masks.resolve(mask.source, run.resolver)
     masks.check_size(data, row.attributes.width, row.attributes.height, "the image")
-    digest = run.hub.blobs.put(conn, data, "image/png")
+    digest = run.staging.put(data, "image/png")
     if digest not in run.colours:
-        rgb = decode_png_composite(data)
-        run.colours[digest] = {tuple(int(v) for v in c) for c in np.unique(rgb.reshape(-1, 3), axis=0)}  # type: ignore[misc]
+        run.colours[digest] = _colours(decode_png_composite(data))
     if mask.color not in run.colours[digest]:
+        found = sorted(run.colours[digest])
+        shown = ", ".join(str(list(c)) for c in found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
         raise ValidationError(
-            f"mask colour {list(mask.color)} does not occur in the mask image", field="color", value=list(mask.color)
+            f"mask colour {list(mask.color)} does not occur in the mask image (it holds {shown})",
+            field="color",
+            value=list(mask.color),
         )
     return Mask(RasterSource(blob=digest), mask.color)
 
 
-def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMasks) -> list[AnyAnnotation]:
+def _frame_masks(run: _Run, row: _Row, annotation: FrameMasks) -> list[AnyAnnotation]:
     """One object per instance of a composite mask: the first keeps the import's uuid, the others derive a
     stable one from it and their position. A DICOM mask becomes a label volume (one blob, instance i is label
     i + 1) and a ``VolumeMask`` per instance; a video mask keeps one PNG blob per frame, and each instance
     only the frames where its colour occurs. A frame where no instance's colour occurs, or an instance whose
     colour occurs on no frame, is refused as an image mask of an absent colour is."""
-    frames = [masks.resolve(f.source, run.hub.settings, run.roots) for f in annotation.frames]
-    if annotation.group is not None and row.media_type is MediaType.DICOM:
-        view = run.view(row, annotation.group)
-        for frame, data in zip(annotation.frames, frames, strict=True):
+    view = (
+        run.view(row, annotation.group) if annotation.group is not None and row.media_type is MediaType.DICOM else None
+    )
+    if view is not None:
+        for frame in annotation.frames:
             _in_plane(view, frame.frame, "mask frame")
+    frames = [masks.resolve(f.source, run.resolver) for f in annotation.frames]
+    if view is not None and annotation.group is not None:
+        for data in frames:
             masks.check_size(
                 data, view.width, view.height, f"a slice of the {annotation.group.value} plane of this series"
             )
         volume, counts = masks.label_volume(annotation, frames, view)
         _colours_present(annotation, counts)
-        digest = run.hub.blobs.put(conn, encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
+        digest = run.staging.put(encode_label_volume(volume, view.grid), "application/x-nifti+gzip")
         return [
             VolumeMask(
                 uuid=_instance_uuid(annotation.uuid, i),
@@ -241,7 +322,7 @@ def _frame_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: FrameMas
         counts.append([int(np.all(rgb == np.asarray(i.color, np.uint8), axis=2).sum()) for i in annotation.instances])
     _colours_present(annotation, counts)
     stored_frames = [
-        FrameMask(frame.frame, RasterSource(blob=run.hub.blobs.put(conn, data, "image/png")))
+        FrameMask(frame.frame, RasterSource(blob=run.staging.put(data, "image/png")))
         for frame, data in zip(annotation.frames, frames, strict=True)
     ]
     return [
@@ -282,7 +363,7 @@ def _instance_uuid(uuid: str, index: int) -> str:
     return uuid if index == 0 else str(uuid_module.uuid5(uuid_module.UUID(uuid), str(index)))
 
 
-def _volume_mask(run: _Run, conn: sa.Connection, row: _Row, annotation: VolumeMask) -> VolumeMask:
+def _volume_mask(run: _Run, row: _Row, annotation: VolumeMask) -> VolumeMask:
     """A label volume from another format, put on the row's grid (reoriented when it lies on another grid) and
     stored once per import however many objects share it."""
     source = annotation.source
@@ -293,14 +374,13 @@ def _volume_mask(run: _Run, conn: sa.Connection, row: _Row, annotation: VolumeMa
             f"a volume mask needs a DICOM or NIfTI data row; this one is {row.media_type.value}", field="mask"
         )
     key = source.pixels.key if source.pixels is not None else f"uri:{source.uri}"
-    digest = run.volumes.get(key)
-    if digest is None:
+    data = run.volumes.get(key)
+    if data is None:
         grid = grid_from_attributes(row.attributes)
-        array = volume_on_grid(source, grid, lambda uri: masks.local_file(uri, run.hub.settings, run.roots))
-        digest = run.volumes[key] = run.hub.blobs.put(
-            conn, encode_label_volume(array, grid), "application/x-nifti+gzip"
-        )
-    return replace(annotation, source=VolumeSource(blob=digest))
+        array = volume_on_grid(source, grid, lambda uri: masks.local_file(uri, run.resolver))
+        data = run.volumes[key] = encode_label_volume(array, grid)
+    # Staged again for each object that shares it, so each one's success keeps it (staging writes it once).
+    return replace(annotation, source=VolumeSource(blob=run.staging.put(data, "application/x-nifti+gzip")))
 
 
 def _check_relationship(run: _Run, conn: sa.Connection, row: _Row, relation: Relationship) -> None:
@@ -330,14 +410,14 @@ def label_query(project_id: str, data_row_id: str, kind: LabelKind) -> sa.Select
     )
 
 
-def _store_masks(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[AnyAnnotation] | None:
-    """The annotations to store for one with pixels (blobs written), or None when it has none."""
+def _store_masks(run: _Run, row: _Row, annotation: AnyAnnotation) -> list[AnyAnnotation] | None:
+    """The annotations to store for one with pixels (blobs staged), or None when it has none."""
     if isinstance(annotation, ObjectAnnotation) and isinstance(annotation.geometry, Mask):
-        return [replace(annotation, geometry=_image_mask(run, conn, row, annotation.geometry))]
+        return [replace(annotation, geometry=_image_mask(run, row, annotation.geometry))]
     if isinstance(annotation, FrameMasks):
-        return _frame_masks(run, conn, row, annotation)
+        return _frame_masks(run, row, annotation)
     if isinstance(annotation, VolumeMask):
-        return [_volume_mask(run, conn, row, annotation)]
+        return [_volume_mask(run, row, annotation)]
     return None
 
 
@@ -511,31 +591,48 @@ def _in_project(row: _Row, key: DataRowKey) -> _Row:
     return row
 
 
-def _label_id(run: _Run, conn: sa.Connection, data_row_id: str) -> str:
-    if data_row_id in run.label_ids:
-        return run.label_ids[data_row_id]
-    existing = conn.execute(label_query(run.project_id, data_row_id, run.kind)).scalar()
-    stamp = now()
-    if existing is None:
-        existing = new_id()
-        run.new_labels.add(data_row_id)
-        conn.execute(
-            labels.insert().values(
-                id=existing,
-                project_id=run.project_id,
-                data_row_id=data_row_id,
-                kind=run.kind.value,
-                created_at=stamp,
-                updated_at=stamp,
-                created_by=run.hub.actor,
-                updated_by=run.hub.actor,
-                skipped=False,
+def _labels(run: _Run, conn: sa.Connection) -> tuple[dict[str, str], set[str]]:
+    """The label of each data row the import annotated or empties (made when missing, else marked updated),
+    and the data rows whose label is new (nothing stored there to replace)."""
+    ids = list(dict.fromkeys([*run.labelled, *run.cleared]))
+    label_ids: dict[str, str] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found = conn.execute(
+            sa.select(labels.c.data_row_id, labels.c.id).where(
+                labels.c.project_id == run.project_id,
+                labels.c.kind == run.kind.value,
+                labels.c.data_row_id.in_(chunk),
             )
         )
-    else:
-        conn.execute(labels.update().where(labels.c.id == existing).values(updated_at=stamp, updated_by=run.hub.actor))
-    run.label_ids[data_row_id] = str(existing)
-    return str(existing)
+        label_ids.update((str(r[0]), str(r[1])) for r in found)
+    stamp = now()
+    existing = list(label_ids.values())
+    for start in range(0, len(existing), 900):
+        conn.execute(
+            labels.update()
+            .where(labels.c.id.in_(existing[start : start + 900]))
+            .values(updated_at=stamp, updated_by=run.hub.actor)
+        )
+    new = [i for i in ids if i not in label_ids]
+    made: list[dict[str, Any]] = [
+        {
+            "id": new_id(),
+            "project_id": run.project_id,
+            "data_row_id": data_row_id,
+            "kind": run.kind.value,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "created_by": run.hub.actor,
+            "updated_by": run.hub.actor,
+            "skipped": False,
+        }
+        for data_row_id in new
+    ]
+    for start in range(0, len(made), 5000):
+        conn.execute(labels.insert(), made[start : start + 5000])
+    label_ids.update((str(m["data_row_id"]), str(m["id"])) for m in made)
+    return label_ids, set(new)
 
 
 # The annotation columns in the order rows are built for the bulk insert.
@@ -588,10 +685,8 @@ def _annotation_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyA
     for feature in features:
         _count_feature(run, row.id, feature.schema_id, feature.name)
     stored: list[AnyAnnotation] = [annotation]
-    if _has_pixels(annotation):
-        # Inside a savepoint, so a mask that fails leaves no blob row behind.
-        with conn.begin_nested():
-            stored = _store_masks(run, conn, row, annotation) or stored
+    if _has_pixels(annotation):  # pixels last: every cheaper check has passed
+        stored = _store_masks(run, row, annotation) or stored
     if isinstance(annotation, ObjectAnnotation | TrackedObject | VolumeMask):
         run.objects[annotation.uuid] = row.id
     # A composite mask of several instances is stored as one object per instance, each with its feature.
@@ -614,7 +709,22 @@ def _key_json(run: _Run, key: DataRowKey) -> str:
 def _failure(run: _Run, uuid: str | None, key: DataRowKey | None, errors: list[dict[str, Any]]) -> None:
     run.failures.append(len(run.statuses))
     shown = key.as_dict() if key is not None else None
-    run.statuses.append(orjson.dumps((uuid, shown, errors), default=repr).decode())  # odd offending values: repr
+    try:
+        text = orjson.dumps((uuid, shown, errors), default=repr).decode()  # odd offending values: repr
+    except orjson.JSONEncodeError:  # a value nested too deeply for JSON: its repr, shortened
+        errors = [{**e, "value": _shortened(e.get("value"))} for e in errors]
+        text = orjson.dumps((uuid, shown, errors), default=repr).decode()
+    # PostgreSQL stores no NUL in text or JSON; the offending value keeps a visible stand-in.
+    run.statuses.append(_NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text)
+
+
+# A JSON escape of NUL: ``\u0000`` after an even number of backslashes (an odd one escapes the backslash).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _shortened(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _insert_status_pages(conn: sa.Connection, job_id: str, run: _Run) -> None:
@@ -646,7 +756,9 @@ def _import_annotation(
     item: LabeledItem,
     annotation: AnyAnnotation | EncodedAnnotation,
 ) -> None:
-    """Check one annotation of an item and add its rows to ``pending``, with its status; a failure is its own."""
+    """Check one annotation of an item and add its rows to ``pending``, with its status; a failure is its own.
+
+    The rows' label column holds None until the write phase knows the labels (``_commit``)."""
     uuid = annotation.uuid if type(annotation) is EncodedAnnotation else _uuid_of(annotation)
     key = item.data_row
     try:
@@ -666,7 +778,7 @@ def _import_annotation(
                 field="data_row",
                 value=key.as_dict(),
             )
-        label_id = _label_id(run, conn, row.id)
+        label_id = None
         if type(annotation) is EncodedAnnotation and row.media_type is not MediaType.DICOM:
             schema_id, name, tool_type = _encoded_feature(run, row, annotation)
             payload = BulkRows.json({"annotation": annotation.payload})
@@ -694,18 +806,22 @@ def _import_annotation(
             else:
                 pending.rows += rows
             run.statuses.append(orjson.dumps((uuid, key.as_dict(), None)).decode())
+        run.staging.keep()
+        run.labelled[row.id] = None
         run.succeeded += 1
     except StoreError:
         raise  # the store failing (the object store down) is no fault of the annotation: the import fails whole
     except LabelportError as exc:
+        run.staging.drop()
         location = item.location_of(uuid)
         errors = [_error(str(exc), location, getattr(exc, "value", None), type(exc).__name__)]
         _failure(run, uuid, key, errors)
 
 
-def _clear_labels(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Problem]) -> None:
-    """Empty the label of each data row the chunk's items name, before their annotations go in (an item that
-    names no row of the project leaves nothing to clear; its annotations fail on their own)."""
+def _clear_labels(run: _Run, chunk: list[LabeledItem | Problem]) -> None:
+    """Note each data row the chunk's items name, whose label the write phase empties before their
+    annotations go in (an item that names no row of the project leaves nothing to clear; its annotations
+    fail on their own)."""
     for item in chunk:
         if isinstance(item, Problem):
             continue
@@ -713,12 +829,8 @@ def _clear_labels(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Prob
             row = _row_for(run, item.data_row)
         except LabelportError:
             continue
-        if row.id in run.cleared or row.media_type is not run.media_type:
-            continue
-        run.cleared.add(row.id)
-        label_id = _label_id(run, conn, row.id)
-        if row.id not in run.new_labels:
-            conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id == label_id))
+        if row.id not in run.cleared and row.media_type is run.media_type:
+            run.cleared[row.id] = None
 
 
 def _whole_rows(fmt: str | None) -> bool:
@@ -740,7 +852,7 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
     """
     _resolve_rows(run, conn, [item.data_row for item in chunk if not isinstance(item, Problem)])
     if run.whole_rows:
-        _clear_labels(run, conn, chunk)
+        _clear_labels(run, chunk)
     pending = _Pending(run, conn)
     for item in chunk:
         if isinstance(item, Problem):
@@ -750,26 +862,11 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
         for label in item.labels:
             for annotation in label.annotations:
                 _import_annotation(run, conn, pending, item, annotation)
-    _insert(run, conn, pending.bulk, pending.rows)
-
-
-def _insert(run: _Run, conn: sa.Connection, bulk: BulkRows, rows: list[tuple[Any, ...]]) -> None:
-    """Insert annotation rows, replacing those of the same uuid on the same label (labels this run created
-    have none to replace)."""
-    if not rows:
-        return
-    keys = [(p[0], p[4]) for p in rows if p[2] not in run.new_labels]  # label_id, uuid; data_row_id
-    for start in range(0, len(keys), 400):
-        conn.execute(
-            annotation_rows.delete().where(
-                sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
-            )
-        )
-    bulk.insert(rows)
+    run.staging.spool(pending.rows)
 
 
 def _finish_relationships(run: _Run, conn: sa.Connection) -> None:
-    """Check the ends of every relationship against the whole import (and what was stored), insert those that
+    """Check the ends of every relationship against the whole import (and what was stored), stage those that
     hold, and turn the status of the others into a failure naming the missing end."""
     holding: list[tuple[Any, ...]] = []
     for deferred in run.relationships:
@@ -786,7 +883,7 @@ def _finish_relationships(run: _Run, conn: sa.Connection) -> None:
             run.succeeded -= 1
             continue
         holding += deferred.rows
-    _insert(run, conn, BulkRows(conn, annotation_rows, _COLUMNS), holding)
+    run.staging.spool(holding)
     run.relationships.clear()
 
 
@@ -813,12 +910,14 @@ def start_import(
     input_name: str | None = None,
     file_roots: Iterable[Path] = (),
     reader_options: Mapping[str, Any] | None = None,
+    relative_to_source: bool = True,
 ) -> str:
     """Record a QUEUED import job; ``source`` (a file, its bytes or an open stream, such as an upload spooled
     to a scratch file) is kept in the blob store as its input,
     so ``jobs.run`` runs it anywhere, again after a crash. ``fmt`` is a registered format that reads (a name
     or a vendor alias); ``input_name`` names the file in problem locations; ``file_roots`` are extra folders
-    the files it names may be read from (the folder of a local file); ``reader_options`` go to the reader."""
+    the files it names may be read from (the folder of a local file); ``reader_options`` go to the reader;
+    ``relative_to_source=False`` for a file that is only a copy (an upload), whose folder means nothing."""
     kind = LabelKind.parse(kind)
     entry = get_format(fmt, reading=True)
     options = {
@@ -826,8 +925,9 @@ def start_import(
         **({"input_name": input_name} if input_name is not None else {}),
         **({"file_roots": [str(Path(r).absolute()) for r in file_roots]} if file_roots else {}),
         **({"reader_options": dict(reader_options)} if reader_options else {}),
-        # Relative references of a local file resolve against its folder (the kept copy is elsewhere).
-        **({"base": str(source.absolute().parent)} if isinstance(source, Path) else {}),
+        # Relative references of a local file resolve against its folder (the kept copy is elsewhere); an
+        # upload's temporary file is no folder of the user's.
+        **({"base": str(source.absolute().parent)} if isinstance(source, Path) and relative_to_source else {}),
     }
     return jobs.create(
         hub,
@@ -847,11 +947,13 @@ def run_import(
     items: Iterable[LabeledItem | Problem],
     *,
     roots: Iterable[Path] = (),
+    base: Path | None = None,
     progress: Callable[[int], None] | None = None,
     owner: str | None = None,
 ) -> ImportJobInfo:
     """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
-    finished job. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
+    finished job. Files the items name are read under the settings' roots and ``roots``, relative ones
+    against ``base``. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
     with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
     the import is then written. ``owner`` is the run's claim (``JobInfo.claimed_by``): when another runner
     has taken the job over, the transaction rolls back (``jobs.LeaseLostError``), so it is imported once.
@@ -870,31 +972,69 @@ def run_import(
         media_type=project.media_type,
         kind=LabelKind(job.options["label_kind"]),
         index=OntologyIndex(get_ontology(hub, project.ontology_id).ontology),
-        roots=(Path.cwd(), *roots),
+        resolver=masks.FileResolver(hub.settings, tuple(roots), base),
+        staging=_Staging(),
         whole_rows=_whole_rows(job.format),
     )
-    with hub.transaction() as conn:
-        chunk: list[LabeledItem | Problem] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
+    try:
+        _check_all(run, items, progress)
+        _commit(run, job_id, owner)
+    finally:
+        run.staging.close()
+    return get_import_job(hub, job_id)
+
+
+def _check_all(run: _Run, items: Iterable[LabeledItem | Problem], progress: Callable[[int], None] | None) -> None:
+    """The first phase: check every item chunk by chunk, reading the store, staging blobs and rows."""
+    chunk: list[LabeledItem | Problem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            with run.hub.read() as conn:
                 _process_chunk(run, conn, chunk)
-                if progress:
-                    progress(_advance(run, chunk))
-                chunk = []
-        if chunk:
-            _process_chunk(run, conn, chunk)
             if progress:
                 progress(_advance(run, chunk))
+            chunk = []
+    if chunk:
+        with run.hub.read() as conn:
+            _process_chunk(run, conn, chunk)
+        if progress:
+            progress(_advance(run, chunk))
+    with run.hub.read() as conn:
         _finish_relationships(run, conn)
+
+
+def _commit(run: _Run, job_id: str, owner: str | None) -> None:
+    """The second phase, one transaction: the job FINISHED (its claim checked first: a run that lost its job
+    writes nothing and rolls back), blobs, labels, annotations (replacing the same uuids, or a whole-row
+    format's whole label), workflow and statuses."""
+    hub = run.hub
+    with hub.transaction() as conn:
         total = len(run.statuses)
-        # The claim is checked first: a run that lost its job writes nothing more and rolls back.
         jobs.finish(
             hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, owner=owner, conn=conn
         )
-        workflow.on_labels_imported(conn, run.project_id, list(run.label_ids), run.kind, actor=hub.actor)
+        serialise(conn, f"labels:{run.project_id}")
+        run.staging.store(conn, hub.blobs)
+        label_ids, new = _labels(run, conn)
+        cleared = [label_ids[i] for i in run.cleared if i not in new]
+        for start in range(0, len(cleared), 900):
+            conn.execute(annotation_rows.delete().where(annotation_rows.c.label_id.in_(cleared[start : start + 900])))
+        bulk = BulkRows(conn, annotation_rows, _COLUMNS)
+        for spooled in run.staging.spooled():
+            rows = [(label_ids[r[2]], *r[1:]) for r in spooled]  # the data row's label in the label column
+            # (label, uuid) that may be stored already; an emptied label holds none
+            keys = [(r[0], r[4]) for r in rows if r[2] not in new and r[2] not in run.cleared]
+            for start in range(0, len(keys), 400):
+                conn.execute(
+                    annotation_rows.delete().where(
+                        sa.tuple_(annotation_rows.c.label_id, annotation_rows.c.uuid).in_(keys[start : start + 400])
+                    )
+                )
+            bulk.insert(rows)
+        labelled = list(dict.fromkeys([*run.labelled, *run.cleared]))
+        workflow.on_labels_imported(conn, run.project_id, labelled, run.kind, actor=hub.actor)
         _insert_status_pages(conn, job_id, run)
-    return get_import_job(hub, job_id)
 
 
 def import_annotations(
@@ -942,7 +1082,7 @@ def reader(
         ontology = get_ontology(hub, project.ontology_id).ontology if project.ontology_id else None
     ctx = ReadContext(
         policy=ErrorPolicy.SKIP,
-        resolver=masks.FileResolver(hub.settings, (Path.cwd(), *roots), base),
+        resolver=masks.FileResolver(hub.settings, tuple(roots), base),
         ontology=ontology,
         label_kind=LabelKind.parse(kind),
         options=dict(options or {}),

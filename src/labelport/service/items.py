@@ -129,7 +129,7 @@ def import_items(
         workdir = Path(scratch)
         ctx = ReadContext(
             ErrorPolicy.SKIP,
-            masks.FileResolver(hub.settings, (Path.cwd(), *permitted)),
+            masks.FileResolver(hub.settings, permitted),  # embedded, the working folder too
             ontology,
             label_kind,
             {**(options or {}), "workdir": str(workdir)},

@@ -71,11 +71,12 @@ class Stores(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """The stores of a process that runs jobs for any organisation (a server, a worker)."""
+    """The stores of a process that runs jobs for any organisation (a server, a worker): by default it reads
+    users' files as a server does (``Settings.for_server``)."""
 
     db: Database
     blobs: BlobStore
-    settings: Settings = field(default_factory=Settings.from_env)
+    settings: Settings = field(default_factory=Settings.for_server)
 
 
 class LeaseLostError(LabelportError):
@@ -280,8 +281,8 @@ class Recorder:
 
 
 def acting_hub(stores: Stores, job_id: str, kind: JobKind | None = None) -> tuple[Hub, JobInfo]:
-    """A Hub acting for a job's own organisation and creator, and the job: for runners, and for links the
-    server signed (the signature stands in for a key). NotFoundError when there is no such job."""
+    """A Hub acting for a job's own organisation and creator, and the job: for runners. NotFoundError when
+    there is no such job."""
     with stores.db.read() as conn:
         job = store.find(conn, job_id, kind=kind)
     if job is None:

@@ -6,6 +6,7 @@ the file name alone. A DICOM data row is one series: a folder of instances or a 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,11 +16,14 @@ from labelport.errors import MediaError, ValidationError
 from labelport.imaging.attributes import image_attributes, nifti_attributes, video_attributes
 from labelport.imaging.sniff import is_dicom_file, is_nifti_file, sniff_media
 from labelport.model.media import MediaAttributes, MediaType
+from labelport.service.files import FilePolicy
 
 if TYPE_CHECKING:
     from labelport.imaging import SeriesHeader
 
 _VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
+# Files of a series folder that are not instances (imaging skips the same names when it reads a folder).
+_SKIPPED = frozenset({"DICOMDIR", "LICENSE", "README", "README.md", "README.txt"})
 # Sniffing and header reading are imaging's; these names stay importable from here.
 sniff_file = sniff_media
 
@@ -28,25 +32,21 @@ def is_remote(row_data: str) -> bool:
     return urlparse(row_data).scheme in {"http", "https", "s3", "gs"}
 
 
-def series_files(row_data: str | Sequence[str], where: str) -> list[Path]:
-    """The files of a DICOM series given as a folder or a list of files; each must exist."""
+def series_files(row_data: str | Sequence[str], where: str, policy: FilePolicy | None = None) -> list[Path]:
+    """The files of a DICOM series given as a folder or a list of files; each must exist and be readable
+    under ``policy`` (anywhere when None). Returned resolved."""
+    policy = policy or FilePolicy(None)
     if isinstance(row_data, str):
-        folder = Path(row_data)
-        if not folder.exists():
-            raise MediaError(f"{where}: row_data path does not exist: {row_data!r}", path=row_data)
-        if folder.is_file():
-            return [folder]
-        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        folder = policy.path(row_data, f"{where}: row_data")
+        if not folder.is_dir():
+            return [policy.regular_file(row_data, f"{where}: row_data")]
+        files = policy.folder_files(folder, f"{where}: row_data", repr(row_data), _SKIPPED)
         if not files:
             raise MediaError(f"{where}: DICOM series folder {row_data!r} holds no files", path=row_data)
         return files
-    files = [Path(p) for p in row_data]
-    if not files:
+    if not row_data:
         raise MediaError(f"{where}: the list of DICOM files is empty", path=None)
-    for path in files:
-        if not path.is_file():
-            raise MediaError(f"{where}: DICOM file does not exist: {str(path)!r}", path=str(path))
-    return files
+    return [policy.regular_file(p, f"{where}: DICOM file") for p in row_data]
 
 
 def dicom_attributes(files: list[Path], where: str) -> MediaAttributes:
@@ -93,34 +93,41 @@ def _instance_uids(header: SeriesHeader) -> tuple[str, ...] | None:
 
 
 def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:
-    """With roots configured (``LABELPORT_FILE_ROOTS``), a local file must lie under one of them."""
-    if not roots:
-        return
-    resolved = path.expanduser().resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in roots):
-        raise ValidationError(
-            f"{where}: row_data {str(path)!r} is outside the folders labelport may read "
-            f"({', '.join(str(r) for r in roots)}; LABELPORT_FILE_ROOTS)",
-            field="row_data",
-            value=str(path),
-        )
+    """With roots given, a stored row's file must still lie under one of them, symlinks resolved (the rule
+    ``FilePolicy`` applies when a row is made, checked again when the row is read later)."""
+    if roots:
+        FilePolicy.under(roots).path(str(path), f"{where}: row_data")
 
 
 def describe(
-    row_data: str | Sequence[str], claimed: MediaType | None, where: str, roots: Sequence[Path] = ()
+    row_data: str | Sequence[str], claimed: MediaType | None, where: str, policy: FilePolicy | None = None
 ) -> tuple[str | list[str], MediaType, MediaAttributes]:
     """Check ``row_data`` and read its attributes; the claimed media type must match the content.
 
     Returns the row data to store (absolute paths), the media type and the attributes. Remote URLs are
-    accepted as they are (nothing is fetched): their media type must be given. Local files must lie
-    under ``roots`` when any are given.
+    accepted as they are (nothing is fetched): their media type must be given. Local files are read under
+    ``policy`` (``FilePolicy.for_rows``; anywhere when None): a path outside its folders, a symlink leading
+    out of them, or anything but a regular file or a folder fails the row. Unreadable content (an I/O error,
+    a malformed header) fails the row with the reason, never the request.
     """
+    policy = policy or FilePolicy(None)
+    try:
+        return _describe(row_data, claimed, where, policy)
+    except OSError as exc:  # /proc files, I/O errors, files gone meanwhile
+        shown = row_data if isinstance(row_data, str) else None
+        reason = os.strerror(exc.errno) if exc.errno is not None else type(exc).__name__
+        raise MediaError(f"{where}: row_data cannot be read ({reason})", path=shown) from None
+
+
+def _describe(
+    row_data: str | Sequence[str], claimed: MediaType | None, where: str, policy: FilePolicy
+) -> tuple[str | list[str], MediaType, MediaAttributes]:
     if not isinstance(row_data, str):
         if not isinstance(row_data, Sequence) or not all(isinstance(p, str) for p in row_data):
             raise ValidationError(
-                f"{where}: row_data must be a path, a URL or a list of DICOM files, found {row_data!r}",
+                f"{where}: row_data must be a path, a URL or a list of DICOM files, found {_short(row_data)}",
                 field="row_data",
-                value=row_data,
+                value=_short(row_data),
             )
         if claimed not in (None, MediaType.DICOM):
             raise ValidationError(
@@ -128,24 +135,19 @@ def describe(
                 field="media_type",
                 value=claimed.value,
             )
-        for file in row_data:
-            check_readable(Path(file), roots, where)
-        files = series_files(row_data, where)
-        return [str(p.absolute()) for p in files], MediaType.DICOM, dicom_attributes(files, where)
+        files = series_files(row_data, where, policy)
+        return [str(p) for p in files], MediaType.DICOM, dicom_attributes(files, where)
     if not row_data.strip():
         raise ValidationError(f"{where}: row_data is empty", field="row_data", value=row_data)
-    if is_remote(row_data):
+    if "\x00" not in row_data and is_remote(row_data):
         if claimed is None:
             raise ValidationError(
-                f"{where}: row_data {row_data!r} is a URL; give its media_type (image, video, dicom, nifti)",
+                f"{where}: row_data {_short(row_data)} is a URL; give its media_type (image, video, dicom, nifti)",
                 field="media_type",
                 value=None,
             )
         return row_data, claimed, MediaAttributes()
-    path = Path(row_data)
-    check_readable(path, roots, where)
-    if not path.exists():
-        raise MediaError(f"{where}: row_data file does not exist: {row_data!r}", path=row_data)
+    path = policy.path(row_data, f"{where}: row_data")
     if path.is_dir():
         if claimed not in (None, MediaType.DICOM):
             raise ValidationError(
@@ -154,8 +156,9 @@ def describe(
                 field="media_type",
                 value=claimed.value,
             )
-        files = series_files(row_data, where)
-        return str(path.absolute()), MediaType.DICOM, dicom_attributes(files, where)
+        files = series_files(row_data, where, policy)
+        return str(path), MediaType.DICOM, dicom_attributes(files, where)
+    path = policy.regular_file(row_data, f"{where}: row_data")
     found = sniff_media(path)
     if claimed is MediaType.DICOM and found is not MediaType.DICOM:
         raise MediaError(
@@ -173,7 +176,7 @@ def describe(
             field="media_type",
             value=claimed.value,
         )
-    absolute = str(path.absolute())
+    absolute = str(path)
     if found is MediaType.DICOM:
         return absolute, found, dicom_attributes([path], where)
     if found is MediaType.NIFTI:
@@ -181,6 +184,11 @@ def describe(
     if found is MediaType.IMAGE:
         return absolute, found, image_attributes(path)
     return absolute, found, video_attributes(path)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 __all__ = [

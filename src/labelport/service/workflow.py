@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from labelport.errors import NotFoundError, ValidationError
+from labelport.errors import ConflictError, NotFoundError, ValidationError
 from labelport.model.label import LabelKind
 from labelport.model.workflow import (
     TASK_NAMES,
@@ -77,15 +77,23 @@ def _entry(row: Any) -> HistoryEntry:
     )
 
 
-def _states(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str]) -> dict[str, WorkflowState]:
+def _states(
+    conn: sa.Connection, project_id: str, data_row_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, WorkflowState]:
+    """The rows' workflow states; with ``lock``, the rows stay locked until the transaction ends (PostgreSQL
+    ``FOR UPDATE``, taken in id order so two transactions never wait on each other in a circle; SQLite's
+    write transactions hold the whole database already)."""
     out: dict[str, WorkflowState] = {}
-    for start in range(0, len(data_row_ids), 900):
-        chunk = list(data_row_ids[start : start + 900])
-        for r in conn.execute(
-            sa.select(workflow_tasks).where(
-                workflow_tasks.c.project_id == project_id, workflow_tasks.c.data_row_id.in_(chunk)
+    ids = sorted(data_row_ids) if lock else list(data_row_ids)
+    for start in range(0, len(ids), 900):
+        query = (
+            sa.select(workflow_tasks)
+            .where(
+                workflow_tasks.c.project_id == project_id, workflow_tasks.c.data_row_id.in_(ids[start : start + 900])
             )
-        ):
+            .order_by(workflow_tasks.c.data_row_id)
+        )
+        for r in conn.execute(query.with_for_update() if lock else query):
             out[r.data_row_id] = WorkflowState(
                 r.data_row_id, WorkflowStatus(r.status), r.task_name, as_utc(r.updated_at)
             )
@@ -175,7 +183,11 @@ def transition(
     reason: str | None = None,
 ) -> list[WorkflowState]:
     """Apply one action to rows inside ``conn``'s transaction; every row is checked before any is changed.
-    ``reason`` (why a reviewer rejected, or any note) is kept in each row's history entry."""
+    ``reason`` (why a reviewer rejected, or any note) is kept in each row's history entry.
+
+    The rows are locked while they are checked and changed, so of two actions on a row at once the second
+    sees the first's result: it fails with ConflictError naming the row's status, or applies to it.
+    """
     action = WorkflowAction.parse(action)
     reason = check_reason(reason)
     allowed, target = _RULES[action]
@@ -193,7 +205,7 @@ def transition(
         raise ValidationError(
             f"at most {MAX_ROWS} data rows per workflow action, found {len(ids)}", field="data_row_ids"
         )
-    states = _states(conn, project_id, ids)
+    states = _states(conn, project_id, ids, lock=True)
     missing = [i for i in ids if i not in states]
     if missing:
         raise NotFoundError(
@@ -203,7 +215,7 @@ def transition(
     for i in ids:
         state = states[i]
         if state.status not in allowed or (action is WorkflowAction.MOVE and state.status is target):
-            raise ValidationError(
+            raise ConflictError(
                 f"cannot {action.value} data row {i!r}: it is {state.status.value} ({state.task_name!r})"
                 + (
                     f"; {action.value} needs {' or '.join(sorted(s.value for s in allowed))}"
@@ -215,13 +227,23 @@ def transition(
             )
     stamp = at or now()
     _ensure_first_entry(conn, project_id, states.values())
+    changed = 0
     for start in range(0, len(ids), 900):
-        conn.execute(
+        chunk = ids[start : start + 900]
+        # Only from the statuses just checked: should a row have moved meanwhile, nothing is half-applied.
+        changed += conn.execute(
             workflow_tasks.update()
             .where(
-                workflow_tasks.c.project_id == project_id, workflow_tasks.c.data_row_id.in_(ids[start : start + 900])
+                workflow_tasks.c.project_id == project_id,
+                workflow_tasks.c.data_row_id.in_(chunk),
+                workflow_tasks.c.status.in_(sorted({states[i].status.value for i in chunk})),
             )
             .values(status=target.value, task_name=target.task_name, updated_at=stamp)
+        ).rowcount
+    if changed != len(ids):
+        raise ConflictError(
+            f"{len(ids) - changed} of {len(ids)} data rows changed status while {action.value} was applied; "
+            "nothing was changed, try again"
         )
     rows = [_history_row(project_id, i, action, states[i].status, target, actor, stamp, reason) for i in ids]
     for start in range(0, len(rows), 5000):
@@ -380,11 +402,12 @@ def histories(conn: sa.Connection, project_id: str, data_row_ids: Sequence[str])
 def history(
     hub: Hub, project_id: str, data_row_id: str, *, offset: int = 0, limit: int | None = None
 ) -> list[HistoryEntry]:
-    """A row's (its id or global key) workflow changes, newest first (a page with ``offset`` and ``limit``)."""
+    """A row's (its id or global key) workflow changes, newest first (a page with ``offset`` and ``limit``);
+    NotFoundError when the row is not in the project."""
     get_project(hub, project_id)
     with hub.read() as conn:
         row_id = project_row_ids(conn, project_id, [data_row_id])[0]
-        if not _states(conn, project_id, [row_id]):
+        if row_id not in _states(conn, project_id, [row_id]):
             raise NotFoundError(f"data row {data_row_id!r} is not in project {project_id!r}")
         rows = conn.execute(
             sa.select(workflow_history)

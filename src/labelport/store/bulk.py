@@ -91,4 +91,3 @@ class BulkRows:
         with self._conn.connection.driver_connection.cursor() as cursor, cursor.copy(self._copy) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
-

@@ -11,6 +11,7 @@ database's own error kept as the cause for the log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,11 +63,27 @@ def store_errors() -> Iterator[None]:
     except sa.exc.DataError as exc:
         raise ValidationError("a value is not acceptable to the database (too long or invalid)") from exc
     except sa.exc.OperationalError as exc:
-        if "locked" in str(exc.orig):
+        # SQLite's lock timeout; PostgreSQL's deadlock and serialisation failures: retrying succeeds.
+        if "locked" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) in ("40001", "40P01"):
             raise StoreBusyError("the store is busy with another write (a large import?); retry shortly") from exc
         raise StoreError("the database failed; see the server's log") from exc
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError("the database failed; see the server's log") from exc
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (its WAL and shared-memory files copy the mode);
+    an existing file of ours is made so too."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(OSError):  # gone, or someone else's file: leave its mode to its owner
+                if file.stat().st_mode & 0o077:
+                    os.chmod(file, 0o600)
+    except OSError:
+        return  # a folder that does not exist: SQLite says so with its own error
 
 
 def _alembic_config(engine: sa.Engine) -> Config:
@@ -86,6 +103,8 @@ class Database:
             home.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{home / 'labelport.db'}"
         self.url = sa.make_url(url)
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            _private_file(Path(self.url.database))
         self.engine = self._engine()
         if migrate:
             self.migrate()

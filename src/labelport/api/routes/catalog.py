@@ -1,6 +1,7 @@
 """Datasets, data rows and ontologies: the organisation's catalog.
 
-Any user of the organisation reads it; organisation admins and project admins write it.
+Any user of the organisation reads it. Organisation admins create datasets; they and project admins add
+data rows and ontologies.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from labelport.api.schemas import (
     OntologyOut,
     Page,
 )
-from labelport.service import datasets, ontologies
+from labelport.service import auth, datasets, ontologies
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 
 @router.post("/datasets", status_code=201, tags=["datasets"])
 def create_dataset(body: DatasetIn, caller: CallerDep) -> DatasetOut:
-    caller.require_catalog_write()
+    """Organisation admins create datasets; project admins add data rows to them."""
+    auth.require_organisation_admin(caller.principal, "create datasets")
     return DatasetOut.of(datasets.create_dataset(caller.hub, body.name, body.description))
 
 

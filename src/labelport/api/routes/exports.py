@@ -21,12 +21,11 @@ from labelport.api.schemas import ExportIn, ExportJobOut, ExportLabelsIn
 from labelport.api.signed import KeyOrSignature, link_signer, links_pattern, sign_links, signed_url
 from labelport.errors import NotFoundError
 from labelport.model.jobs import JobKind, JobState
-from labelport.service import auth, projects
+from labelport.service import auth
 from labelport.service import export_jobs as jobs
 from labelport.service import exports as export_service
 from labelport.service.auth import Action
 from labelport.service.hub import Hub
-from labelport.service.jobs import acting_hub
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
@@ -43,42 +42,36 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _hub(ctx: ServerContext, who: auth.Principal | None, project_id: str, action: Action) -> Hub:
-    """A Hub acting as the key's user (who must be allowed ``action``), or for a signed URL's project."""
-    if who is not None:
-        auth.require(ctx.db, who, project_id, action)
-        return Hub(
-            db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings
-        )
-    # A valid signature names this very path: the server itself made it for someone allowed to see it.
-    organization = projects.organization_of(ctx.db, project_id)
-    return Hub(db=ctx.db, blobs=ctx.blobs, organization_id=organization, actor="signed URL", settings=ctx.settings)
+def _acting(ctx: ServerContext, who: auth.Principal) -> Hub:
+    return Hub(db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings)
 
 
-def _export_hub(ctx: ServerContext, who: auth.Principal | None, job_id: str) -> tuple[Hub, str]:
-    """A Hub to read export ``job_id`` (as the key's user, who must be allowed to export its project, or
-    for a signed URL in the job's organisation) and the job's project."""
-    if who is not None:
-        job = auth.require_job(ctx.db, who, job_id, JobKind.EXPORT, Action.EXPORT)
-        hub = Hub(
-            db=ctx.db, blobs=ctx.blobs, organization_id=who.organization_id, actor=who.email, settings=ctx.settings
-        )
-    else:
-        hub, job = acting_hub(ctx, job_id, JobKind.EXPORT)
+def _hub(ctx: ServerContext, who: auth.Principal, project_id: str, action: Action) -> Hub:
+    """A Hub acting as the caller (a key's user, or the user of the key that signed the URL), who must be
+    allowed ``action`` in the project now."""
+    auth.require(ctx.db, who, project_id, action)
+    return _acting(ctx, who)
+
+
+def _export_hub(ctx: ServerContext, who: auth.Principal, job_id: str) -> tuple[Hub, str]:
+    """A Hub to read export ``job_id`` as the caller, who must be allowed to export its project now, and
+    the job's project."""
+    job = auth.require_job(ctx.db, who, job_id, JobKind.EXPORT, Action.EXPORT)
+    hub = _acting(ctx, who)
     if job.project_id is None:
         raise NotFoundError(f"the project of export {job_id} was deleted")
     return hub, job.project_id
 
 
-def _out(request: Request, info: jobs.ExportJobInfo) -> ExportJobOut:
+def _out(request: Request, who: auth.Principal, info: jobs.ExportJobInfo) -> ExportJobOut:
     path = f"/api/v1/exports/{info.id}/download"
     finished = info.state is JobState.FINISHED
-    return ExportJobOut.of(info, signed_url(request, path, DEFAULT_URL_TTL) if finished else None)
+    return ExportJobOut.of(info, signed_url(request, who, path, DEFAULT_URL_TTL) if finished else None)
 
 
 def _queue(caller: Caller, job_id: str, request: Request) -> ExportJobOut:
     caller.ctx.runner.submit(job_id)
-    return _out(request, jobs.get_export_job(caller.hub, job_id))
+    return _out(request, caller.principal, jobs.get_export_job(caller.hub, job_id))
 
 
 @router.post("/projects/{project_id}/exports", status_code=202, tags=["exports"])
@@ -99,7 +92,7 @@ def start_export_labels(project_id: str, body: ExportLabelsIn, caller: CallerDep
 @router.get("/exports/{job_id}", tags=["exports"])
 def get_export(job_id: str, caller: CallerDep, request: Request) -> ExportJobOut:
     caller.require_job(job_id, JobKind.EXPORT, Action.EXPORT)
-    return _out(request, jobs.get_export_job(caller.hub, job_id))
+    return _out(request, caller.principal, jobs.get_export_job(caller.hub, job_id))
 
 
 def _lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -120,7 +113,7 @@ def _stream(stack: ExitStack, handle: BinaryIO, sign: Callable[[bytes], bytes]) 
             yield sign(line)
 
 
-def _serve(request: Request, who: auth.Principal | None, job_id: str, relative: str | None, ttl: int) -> Response:
+def _serve(request: Request, who: auth.Principal, job_id: str, relative: str | None, ttl: int) -> Response:
     """An export's file, from the blob store (the local disk, or S3 whichever replica asks), links signed."""
     hub, project_id = _export_hub(context(request), who, job_id)
     job = jobs.get_export_job(hub, job_id)
@@ -138,7 +131,7 @@ def _serve(request: Request, who: auth.Principal | None, job_id: str, relative: 
             raise NotFoundError(f"the file of export {job_id} is no longer on the server") from None
         raise
     pattern = links_pattern(project_id, job_id)
-    signer = link_signer(request, ttl)
+    signer = link_signer(request, who, ttl)
     return StreamingResponse(
         _stream(stack, handle, lambda data: sign_links(data, pattern, signer)), media_type=media_type
     )

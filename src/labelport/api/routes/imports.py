@@ -1,7 +1,8 @@
 """Annotation imports: the NDJSON is uploaded, kept in the blob store, and run as a background job.
 
-The upload is streamed to a scratch file while its bytes are counted (at most ``MAX_UPLOAD_BYTES``), then
-stored from that file (multipart to S3): it is never held whole in memory.
+The upload is streamed to a scratch file (unnamed, its owner's only) while ``BodyGuard`` counts its bytes and
+stops it at ``max_upload_bytes``, chunked or not; then it is stored from that file (multipart to S3): it is
+never held whole in memory.
 
 The job's state is in the database; ``GET /imports/{id}`` reports it, ``/statuses`` every annotation's
 outcome. Pre-labels need the labeler role or above, ground truth the reviewer role or above.
@@ -28,7 +29,6 @@ from labelport.service.auth import Action
 
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
-MAX_UPLOAD_BYTES = 2 * 1024**3
 NDJSON = "application/x-ndjson"
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -57,16 +57,9 @@ async def start_import(
     entry = get_format(format, reading=True)
     action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
     await run_in_threadpool(caller.require, project_id, action)
-    length = request.headers.get("content-length") or "0"
-    if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES:
-        raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=length)
     with tempfile.TemporaryFile(dir=caller.hub.blobs.scratch()) as spooled:
-        size = 0
         blank = True
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                raise ValidationError(f"an import upload is at most {MAX_UPLOAD_BYTES} bytes", field="body", value=size)
+        async for chunk in request.stream():  # BodyGuard counts these bytes and stops them at the cap
             blank = blank and not chunk.strip()
             spooled.write(chunk)
         if blank:

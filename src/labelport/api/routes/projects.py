@@ -29,7 +29,9 @@ router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 @router.post("/projects", status_code=201, tags=["projects"])
 def create_project(body: ProjectIn, caller: CallerDep) -> ProjectOut:
-    """Any user of the organisation may create a project; its creator becomes its admin (one transaction)."""
+    """Organisation admins create projects (a role in a project does not reach this); the creator becomes
+    the project's admin (one transaction)."""
+    auth.require_organisation_admin(caller.principal, "create projects")
     creator = caller.principal.user_id
     return ProjectOut.of(
         projects.create_project(caller.hub, body.name, body.media_type, body.description, admin_user_id=creator)

@@ -236,6 +236,6 @@ def viewer_jobs(
     for job in found:
         url = None
         if job.kind is JobKind.EXPORT and job.state is JobState.FINISHED and role in export_allowed:
-            url = signed_url(request, f"/api/v1/exports/{job.id}/download", DOWNLOAD_TTL)
+            url = signed_url(request, caller.principal, f"/api/v1/exports/{job.id}/download", DOWNLOAD_TTL)
         items.append(ViewerJobOut.of(job, url))
     return Page[ViewerJobOut](items=items, next_cursor=_cursor(page.offset, len(found), more))

@@ -38,6 +38,15 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     if document is None:
         yield Problem(Location(file), "a COCO file is one JSON object with images, annotations and categories")
         return
+    try:
+        yield from _read(document, file, ctx)
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        # A document whose lists or objects are not of the shapes COCO gives them (a category that is a
+        # string, an id that is a list): the document fails with the reason, never with a crash.
+        yield Problem(Location(file), f"not a COCO document labelport can read ({type(exc).__name__}: {exc})")
+
+
+def _read(document: dict[str, Any], file: str | None, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     categories = {c.get(f.ID): c for c in document.get(f.CATEGORIES) or []}
     images = {i.get(f.ID): i for i in document.get(f.IMAGES) or []}
     per_image: dict[Any, list[tuple[int, dict[str, Any]]]] = {key: [] for key in images}

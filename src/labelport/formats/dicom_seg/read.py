@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from labelport.errors import LabelportError, Location, MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
-from labelport.formats.dicom_support import dicom_inputs
+from labelport.formats.dicom_support import MALFORMED, dicom_inputs, malformed
 from labelport.formats.series import (
     read_private,
     referenced_series_uid,
@@ -65,16 +65,19 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
+            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
         except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
-        if str(ds.get("SOPClassUID", "")) not in SEG_CLASSES:
-            yield Problem(Location(name), f"not a DICOM SEG (SOP class {ds.get('SOPClassUID')})", ds.get("SOPClassUID"))
+        if sop not in SEG_CLASSES:
+            yield Problem(Location(name), f"not a DICOM SEG (SOP class {sop})", sop)
             continue
         try:
             yield item_of(ds, name, ctx)
         except LabelportError as exc:
             yield Problem(Location(name), str(exc))
+        except MALFORMED as exc:
+            yield Problem(Location(name), malformed("DICOM SEG", exc))
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:

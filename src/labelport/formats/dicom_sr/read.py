@@ -19,7 +19,7 @@ import numpy.typing as npt
 from labelport.errors import LabelportError, Location, MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
 from labelport.formats.dicom_sr import codes
-from labelport.formats.dicom_support import dicom_inputs, highdicom
+from labelport.formats.dicom_support import MALFORMED, dicom_inputs, highdicom, malformed
 from labelport.formats.series import (
     SourceSeries,
     read_private,
@@ -59,16 +59,19 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
+            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
         except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
-        if str(ds.get("SOPClassUID", "")) not in SR_CLASSES:
-            yield Problem(Location(name), f"not a DICOM SR (SOP class {ds.get('SOPClassUID')})")
+        if sop not in SR_CLASSES:
+            yield Problem(Location(name), f"not a DICOM SR (SOP class {sop})")
             continue
         try:
             yield item_of(ds, name, ctx)
         except LabelportError as exc:
             yield Problem(Location(name), str(exc))
+        except MALFORMED as exc:
+            yield Problem(Location(name), malformed("DICOM SR", exc))
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:

@@ -214,7 +214,8 @@ def _frames(
             # Frames marked false were interpolated or repeat the keyframe before; a segment's first frame is
             # kept all the same (a track resumed unchanged is marked false there).
             starts = {s[0] for s in segments.get(feature_id) or []}
-            if keymap.get(feature_id, {}).get(number, True) or int(number) in starts:
+            marks = _mapping(keymap.get(feature_id) or {}, f"{KEY_FRAME_FEATURE_MAP}.{feature_id}")
+            if marks.get(number, True) or int(number) in starts:
                 tracks.setdefault(feature_id, []).append((index, _mapping(obj, f"{where}.{OBJECTS}.{feature_id}")))
         for i, c in enumerate(_list(frame.get(CLASSIFICATIONS) or [], f"{where}.{CLASSIFICATIONS}")):
             out.append(_classification(c, f"{where}.{CLASSIFICATIONS}[{i}]", Placement(frame=index, group=group)))
@@ -284,7 +285,9 @@ def _annotations(block: Mapping[str, Any], media: MediaType, path: str) -> list[
                     f"unknown DICOM group {name!r}; expected Axial, Sagittal or Coronal", f"{path}.{GROUPS}", name
                 )
             where = f"{path}.{GROUPS}.{name}"
-            group_keys = {fid: m.get(name, {}) for fid, m in keymap.items()}
+            group_keys = {
+                fid: _mapping(m, f"{path}.{KEY_FRAME_FEATURE_MAP}.{fid}").get(name) or {} for fid, m in keymap.items()
+            }
             frames = _mapping(_mapping(raw, where).get(FRAMES) or {}, f"{where}.{FRAMES}")
             out += _frames(frames, segments.get(name) or {}, group_keys, group, where)
         return out + _top_classifications(block, {}, path)
@@ -346,7 +349,8 @@ def read_rows(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Proble
             yield Problem(Location(item.file, item.line, path), bad.message, bad.value)
         except ValidationError as exc:
             yield Problem(item.location, exc.message, exc.value)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+            # A shape the checks above do not name: the row fails on its own, the next rows are read.
             yield Problem(item.location, f"not an export_v2 row: {type(exc).__name__} {exc}", None)
 
 

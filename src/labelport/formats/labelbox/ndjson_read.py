@@ -208,17 +208,16 @@ def _b64(raw: Any) -> bytes:
     return data
 
 
-def _binary_png(raw: Any) -> bytes:
+def _b64_png(raw: Any) -> bytes:
+    """A base64 PNG whose header is sound and within the mask limits. Its pixels are not decoded here: the
+    import decodes them once the line passed every cheaper check (data row, ontology, size)."""
     data = _b64(raw)
-    from labelport.imaging.codecs import decode_png_composite  # numpy/Pillow only when masks occur
+    from labelport.imaging.codecs import check_png  # numpy/Pillow only when masks occur
 
     try:
-        pixels = decode_png_composite(data)
-    except Exception as exc:
-        raise _Bad(f"is not a readable PNG ({exc})", raw[:80]) from None
-    top = int(pixels.max()) if pixels.size else 0
-    if top > 1:
-        raise _Bad(f"must be a binary 0/1 grey PNG (Labelbox rejects others), found value {top}", top)
+        check_png(data)
+    except ValidationError as exc:
+        raise _Bad(exc.message, exc.value) from None
     return data
 
 
@@ -237,7 +236,7 @@ def _color(raw: Any) -> tuple[int, int, int]:
 
 def _rle(mask: Mapping[str, Any]) -> Mask:
     """``{counts, size: [h, w]}``: COCO run lengths of the column-major flattening, starting with zeros."""
-    from labelport.imaging.codecs import decode_coco_rle  # numpy only when masks occur
+    from labelport.imaging.codecs import check_mask_size, decode_coco_rle  # numpy only when masks occur
     from labelport.model.pixels import Pixels
 
     if RLE_COUNTS not in mask or RLE_SIZE not in mask:
@@ -245,6 +244,10 @@ def _rle(mask: Mapping[str, Any]) -> Mask:
     size = mask[RLE_SIZE]
     if type(size) is not list or len(size) != 2 or not all(type(v) is int and v > 0 for v in size):
         raise _Bad(f"must be [height, width], two positive integers, found {size!r}", size).under(RLE_SIZE)
+    try:
+        check_mask_size(size[0], size[1])  # before a pixel is allocated
+    except ValidationError as exc:
+        raise _Bad(exc.message, size).under(RLE_SIZE) from None
     counts = mask[RLE_COUNTS]
     if type(counts) is list:
         if not all(type(c) is int and c >= 0 for c in counts):
@@ -268,7 +271,8 @@ def _rle(mask: Mapping[str, Any]) -> Mask:
 def _mask(raw: Any) -> Mask:
     mask = _object(raw, "mask")
     if PNG in mask:
-        return Mask(RasterSource(png=_field(mask, PNG, _binary_png)), BINARY_MASK_COLOR)
+        # A binary 0/1 PNG: its object is the pixels equal to 1 (others make the import say which it holds).
+        return Mask(RasterSource(png=_field(mask, PNG, _b64_png)), BINARY_MASK_COLOR)
     if RLE_COUNTS in mask or RLE_SIZE in mask:
         return _rle(mask)
     if INSTANCE_URI in mask or IM_BYTES in mask:
@@ -277,7 +281,7 @@ def _mask(raw: Any) -> Mask:
         color = _field(mask, COLOR_RGB, _color)
         if INSTANCE_URI in mask:
             return Mask(RasterSource(uri=_field(mask, INSTANCE_URI, _uri)), color)
-        return Mask(RasterSource(png=_field(mask, IM_BYTES, _b64)), color)
+        return Mask(RasterSource(png=_field(mask, IM_BYTES, _b64_png)), color)
     raise _Bad(
         f"a mask needs one of {PNG}, {INSTANCE_URI}+{COLOR_RGB}, {IM_BYTES}+{COLOR_RGB} or {RLE_COUNTS}+{RLE_SIZE}; "
         f"found keys {sorted(mask)}",
@@ -441,7 +445,7 @@ def _frame_mask(raw: Any) -> FrameMask:
     if INSTANCE_URI in entry:
         return FrameMask(frame, RasterSource(uri=_field(entry, INSTANCE_URI, _uri)))
     if IM_BYTES in entry:
-        return FrameMask(frame, RasterSource(png=_field(entry, IM_BYTES, _b64)))
+        return FrameMask(frame, RasterSource(png=_field(entry, IM_BYTES, _b64_png)))
     raise _Bad(f"a mask frame needs {INSTANCE_URI} or {IM_BYTES}; found keys {sorted(entry)}", entry)
 
 

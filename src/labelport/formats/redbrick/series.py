@@ -54,12 +54,18 @@ def resolve(given: Any, base: Path, resolver: Resolver, what: str, where: str) -
             where,
             given,
         )
-    path = Path(given).expanduser()
-    candidate = path if path.is_absolute() or scheme == "file" else base / path
+    path = Path(given)
+    # ``~`` is the resolver's to expand (a server expands none); other relative paths are the list's folder's.
+    home = given.startswith("~")
+    candidate = path if path.is_absolute() or scheme == "file" or home else base / path
     try:
         return resolver.local_path(str(candidate) if scheme != "file" else given, what)
     except LabelportError as exc:
-        if not candidate.exists():
+        try:
+            missing = not home and not candidate.exists()
+        except OSError:  # a name the filesystem refuses (too long): the resolver's reason stands
+            missing = False
+        if missing:
             raise RecordError(f"{what} {given!r} does not exist (looked in {base})", where, given) from None
         # the resolver names the path it was given; the user knows the one the items list gives
         raise RecordError(str(exc).replace(repr(str(candidate)), repr(given)), where, given) from None

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from labelport.errors import LabelportError, Location, MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
-from labelport.formats.dicom_support import dicom_inputs
+from labelport.formats.dicom_support import MALFORMED, dicom_inputs, malformed
 from labelport.formats.rtstruct.contours import fill
 from labelport.formats.rtstruct.write import RTSTRUCT_STORAGE
 from labelport.formats.segments import Segment, label_map
@@ -41,16 +41,19 @@ def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     for name, readable in dicom_inputs(source):
         try:
             ds = pydicom.dcmread(readable)
+            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
         except Exception as exc:
             yield Problem(Location(name), f"not a readable DICOM file ({exc})")
             continue
-        if str(ds.get("SOPClassUID", "")) != RTSTRUCT_STORAGE:
-            yield Problem(Location(name), f"not an RTSTRUCT (SOP class {ds.get('SOPClassUID')})")
+        if sop != RTSTRUCT_STORAGE:
+            yield Problem(Location(name), f"not an RTSTRUCT (SOP class {sop})")
             continue
         try:
             yield item_of(ds, name, ctx)
         except LabelportError as exc:
             yield Problem(Location(name), str(exc))
+        except MALFORMED as exc:
+            yield Problem(Location(name), malformed("RTSTRUCT", exc))
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:
