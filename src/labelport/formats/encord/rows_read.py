@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import itertools
 import uuid as uuid_module
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -672,10 +672,17 @@ class RowReader(SeriesRows):
                 )
                 continue
             self._frame_objects(unit, frame, frame_path, labels, size, gathered)
+        return self._annotations(gathered, frames, lambda o: track(o, self._classifications_of(o)))
+
+    def _annotations(
+        self, gathered: dict[str, Gathered], frames: Mapping[int, Any], build: Callable[[Gathered], AnyAnnotation]
+    ) -> tuple[list[AnyAnnotation], dict[str, str]]:
+        """A video or series unit's annotations (its objects made by ``build``, its classifications over frame
+        ranges) and the path of each object in the input."""
         annotations: list[AnyAnnotation] = []
         paths: dict[str, str] = {}
         for obj in gathered.values():
-            built = self._object(obj, lambda o: track(o, self._classifications_of(o)))
+            built = self._object(obj, build)
             if built is not None:
                 annotations.append(built)
                 paths[obj.uuid] = self.where(obj.path)

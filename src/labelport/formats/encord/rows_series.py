@@ -29,7 +29,6 @@ from labelport.formats.encord.reading import (
     Gathered,
     Unit,
     check_slice_size,
-    framed,
     instance_of,
     positive,
     segments,
@@ -84,6 +83,9 @@ class SeriesRows:
         ) -> Iterator[tuple[ClassificationAnnotation, list[int] | None] | Problem]: ...
         def _beyond(self, labels: Any, frame: int, frame_path: str, message: str) -> None: ...
         def _object(self, obj: Gathered, build: Callable[[Gathered], AnyAnnotation]) -> AnyAnnotation | None: ...
+        def _annotations(
+            self, gathered: dict[str, Gathered], frames: Mapping[int, Any], build: Callable[[Gathered], AnyAnnotation]
+        ) -> tuple[list[AnyAnnotation], dict[str, str]]: ...
 
     def _series(
         self, unit: Unit, media: DataRow | None, frames: dict[int, Any]
@@ -282,8 +284,6 @@ class SeriesRows:
             height = int(own[HEIGHT]) if positive(own.get(HEIGHT)) else unit.height
             size = Frame(width, height, self.options.tolerance)
             self._frame_objects(unit, index, f"{unit.path}.{LABELS}.{index}", labels, size, gathered)
-        annotations: list[AnyAnnotation] = []
-        paths: dict[str, str] = {}
 
         def build(obj: Gathered) -> AnyAnnotation:
             classifications = self._classifications_of(obj)
@@ -300,18 +300,7 @@ class SeriesRows:
                 )
             return track(obj, classifications)
 
-        for obj in gathered.values():
-            built = self._object(obj, build)
-            if built is not None:
-                annotations.append(built)
-                paths[obj.uuid] = self.where(obj.path)
-        for found in self._classifications(self._frame_classifications(frames), image=False):
-            if isinstance(found, Problem):
-                self.problems.append(found)
-                continue
-            annotation, spans = found
-            annotations.append(framed(annotation, spans))
-        return annotations, paths
+        return self._annotations(gathered, frames, build)
 
 
 __all__ = ["SeriesRows"]
