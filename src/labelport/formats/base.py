@@ -432,5 +432,17 @@ def head_items(source: Source, count: int) -> list[JsonItem] | None:
     return list(islice(iter_json_items(source), count))
 
 
+def sniff(source: Source, count: int) -> list[JsonItem] | Detection:
+    """``head_items`` for a format's ``detect``: the first ``count`` items, or the no-confidence Detection
+    that says why the input cannot be sniffed (unreadable, or a stream that cannot be rewound)."""
+    try:
+        head = head_items(source, count)
+    except (OSError, ValueError) as exc:
+        return Detection(0.0, f"cannot read the input: {exc}")
+    if head is None:
+        return Detection(0.0, "the input is a stream that cannot be rewound, so it cannot be sniffed")
+    return head
+
+
 def dumps_line(value: Mapping[str, Any]) -> bytes:
     return orjson.dumps(value) + b"\n"

@@ -7,7 +7,7 @@ from the ontology; option ``slices`` exports a volume's frames of one plane as i
 
 from __future__ import annotations
 
-from labelport.formats.base import Detection, Source, head_items
+from labelport.formats.base import Detection, Source, sniff
 from labelport.formats.coco import fields as f
 from labelport.formats.coco.read import read
 from labelport.formats.coco.write import parse_options, write
@@ -17,10 +17,9 @@ NAME = "coco"
 
 def detect(source: Source) -> Detection:
     """One JSON object with ``images``, ``annotations`` and ``categories`` lists."""
-    try:
-        head = head_items(source, 2)
-    except (OSError, ValueError) as exc:
-        return Detection(0.0, f"cannot read the input: {exc}")
+    head = sniff(source, 2)
+    if isinstance(head, Detection):
+        return head
     if not head or len(head) != 1 or head[0].error is not None or not isinstance(head[0].value, dict):
         return Detection(0.0, "not one JSON object")
     value = head[0].value

@@ -21,8 +21,8 @@ from labelport.formats.base import (
     Source,
     WriteContext,
     WriteReport,
-    head_items,
     open_sink,
+    sniff,
 )
 from labelport.formats.encord.fields import DATA_HASH, DATA_UNITS, LABEL_HASH
 from labelport.formats.encord.ontology import load_ontology, match_ontology
@@ -65,12 +65,9 @@ def _is_row(value: Any) -> bool:
 
 def detect(source: Source) -> Detection:
     """How likely ``source`` is Encord label rows, from its first few values (never its file name)."""
-    try:
-        head = head_items(source, _DETECT_ITEMS)
-    except (OSError, ValueError) as exc:
-        return Detection(0.0, f"cannot read the input: {exc}")
-    if head is None:
-        return Detection(0.0, "the input is a stream that cannot be rewound, so it cannot be sniffed")
+    head = sniff(source, _DETECT_ITEMS)
+    if isinstance(head, Detection):
+        return head
     values = [item.value for item in head if item.error is None]
     if not values:
         return Detection(0.0, "no JSON objects at the start of the input")

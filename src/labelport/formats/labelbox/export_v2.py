@@ -29,8 +29,8 @@ from labelport.formats.base import (
     Source,
     WriteContext,
     WriteReport,
-    head_items,
     open_sink,
+    sniff,
 )
 from labelport.formats.labelbox.export_v2_annotations import (
     Entry,
@@ -386,12 +386,9 @@ def write(items: Iterable[LabeledItem], sink: Sink, ctx: WriteContext | None = N
 
 def detect(source: Source) -> Detection:
     """export_v2 rows have ``data_row`` and ``projects`` (or ``media_attributes``) at the top level."""
-    try:
-        head = head_items(source, 3)
-    except (OSError, ValueError) as exc:
-        return Detection(0.0, f"cannot read the input: {exc}")
-    if head is None:
-        return Detection(0.0, "the input is a stream that cannot be rewound, so it cannot be sniffed")
+    head = sniff(source, 3)
+    if isinstance(head, Detection):
+        return head
     if not head:
         return Detection(0.0, "no JSON objects")
     for item in head:

@@ -20,9 +20,9 @@ from labelport.formats.base import (
     Source,
     WriteContext,
     WriteReport,
-    head_items,
     iter_json_items,
     open_sink,
+    sniff,
 )
 from labelport.formats.labelbox.fields import (
     ANNOTATION_KEYS,
@@ -84,12 +84,9 @@ def _looks_like_ours(value: Any) -> str | None:
 
 def detect(source: Source) -> Detection:
     """How likely ``source`` is Labelbox NDJSON, from its first few objects (never its file name)."""
-    try:
-        head = head_items(source, _DETECT_ITEMS)
-    except (OSError, ValueError) as exc:
-        return Detection(0.0, f"cannot read the input: {exc}")
-    if head is None:
-        return Detection(0.0, "the input is a stream that cannot be rewound, so it cannot be sniffed")
+    head = sniff(source, _DETECT_ITEMS)
+    if isinstance(head, Detection):
+        return head
     values = [item.value for item in head if item.error is None]
     if not values:
         return Detection(0.0, "no JSON objects in the first lines")

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from labelport.errors import LabelportError, Location, ValidationError
-from labelport.formats.base import Detection, Problem, ReadContext, Source, head_items, iter_json_items
+from labelport.formats.base import Detection, Problem, ReadContext, Source, iter_json_items, sniff
 from labelport.formats.redbrick import attributes
 from labelport.formats.redbrick import fields as f
 from labelport.formats.redbrick.features import features_of
@@ -104,12 +104,9 @@ def _looks_like_task(value: Any) -> bool:
 def detect(source: Source) -> Detection:
     """A JSON array of tasks: objects with a ``name`` and ``series`` of ``{"items": ...}`` (or the legacy
     flat ``items`` list)."""
-    try:
-        head = head_items(source, 5)
-    except (OSError, ValueError) as exc:
-        return Detection(0.0, f"cannot read the input: {exc}")
-    if head is None:
-        return Detection(0.0, "the input is a stream that cannot be rewound, so it cannot be sniffed")
+    head = sniff(source, 5)
+    if isinstance(head, Detection):
+        return head
     values = [item.value for item in head if item.error is None]
     if not values:
         return Detection(0.0, "no JSON objects")
