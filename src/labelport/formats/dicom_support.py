@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydicom.errors import BytesLengthException
 
-from labelport.errors import LabelportError, MediaError
-from labelport.formats.base import Detection, Source
+from labelport.errors import LabelportError, Location, MediaError
+from labelport.formats.base import Detection, Problem, ReadContext, Source
+from labelport.model.item import LabeledItem
 
 EXTRA = "dicom"
 
@@ -113,6 +114,36 @@ def sop_classes(source: Source) -> list[str] | None:
     return found or None
 
 
+def read_objects(
+    source: Source,
+    ctx: ReadContext,
+    classes: Collection[str],
+    what: str,
+    item_of: Callable[[Any, str, ReadContext], LabeledItem],
+) -> Iterator[LabeledItem | Problem]:
+    """One item per DICOM object of ``source`` whose SOP class is one of ``classes``, made by ``item_of(ds,
+    name, ctx)``; an object that is unreadable, of another class, refused or malformed is a Problem naming
+    its file (``what`` names the kind, with its article: "a DICOM SEG"), and the others still come."""
+    import pydicom
+
+    for name, readable in dicom_inputs(source):
+        try:
+            ds = pydicom.dcmread(readable)
+            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
+        except Exception as exc:
+            yield Problem(Location(name), f"not a readable DICOM file ({exc})")
+            continue
+        if sop not in classes:
+            yield Problem(Location(name), f"not {what} (SOP class {sop})", sop)
+            continue
+        try:
+            yield item_of(ds, name, ctx)
+        except LabelportError as exc:
+            yield Problem(Location(name), str(exc))
+        except MALFORMED as exc:
+            yield Problem(Location(name), malformed(what.split(" ", 1)[1], exc))
+
+
 def detect_sop_class(source: Source, classes: dict[str, str], what: str) -> Detection:
     """Detection by SOP class: every DICOM input of ``source`` is one of ``classes`` (uid -> name)."""
     if isinstance(source, str | Path) and not Path(source).exists():
@@ -133,4 +164,13 @@ def detect_sop_class(source: Source, classes: dict[str, str], what: str) -> Dete
     return Detection(confidence, f"{len(ours)} of {len(found)} DICOM objects are {names}")
 
 
-__all__ = ["EXTRA", "MALFORMED", "detect_sop_class", "dicom_inputs", "highdicom", "malformed", "sop_classes"]
+__all__ = [
+    "EXTRA",
+    "MALFORMED",
+    "detect_sop_class",
+    "dicom_inputs",
+    "highdicom",
+    "malformed",
+    "read_objects",
+    "sop_classes",
+]

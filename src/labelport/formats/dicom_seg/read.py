@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelport.errors import LabelportError, Location, MediaError, ValidationError
+from labelport.errors import MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
-from labelport.formats.dicom_support import MALFORMED, dicom_inputs, malformed
+from labelport.formats.dicom_support import read_objects
 from labelport.formats.series import (
     read_private,
     referenced_series_uid,
@@ -60,24 +60,7 @@ class _Frame:
 
 def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     """One item per SEG of ``source`` (a file, a folder of SEG files, bytes or a stream)."""
-    import pydicom
-
-    for name, readable in dicom_inputs(source):
-        try:
-            ds = pydicom.dcmread(readable)
-            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
-        except Exception as exc:
-            yield Problem(Location(name), f"not a readable DICOM file ({exc})")
-            continue
-        if sop not in SEG_CLASSES:
-            yield Problem(Location(name), f"not a DICOM SEG (SOP class {sop})", sop)
-            continue
-        try:
-            yield item_of(ds, name, ctx)
-        except LabelportError as exc:
-            yield Problem(Location(name), str(exc))
-        except MALFORMED as exc:
-            yield Problem(Location(name), malformed("DICOM SEG", exc))
+    return read_objects(source, ctx, SEG_CLASSES, "a DICOM SEG", item_of)
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelport.errors import LabelportError, Location, MediaError, ValidationError
+from labelport.errors import MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
 from labelport.formats.dicom_sr import codes
-from labelport.formats.dicom_support import MALFORMED, dicom_inputs, highdicom, malformed
+from labelport.formats.dicom_support import highdicom, read_objects
 from labelport.formats.series import (
     SourceSeries,
     read_private,
@@ -54,24 +54,7 @@ PLANE_TOLERANCE = 0.05
 
 def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     """One item per SR of ``source`` (a file, a folder, bytes or a stream)."""
-    import pydicom
-
-    for name, readable in dicom_inputs(source):
-        try:
-            ds = pydicom.dcmread(readable)
-            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
-        except Exception as exc:
-            yield Problem(Location(name), f"not a readable DICOM file ({exc})")
-            continue
-        if sop not in SR_CLASSES:
-            yield Problem(Location(name), f"not a DICOM SR (SOP class {sop})")
-            continue
-        try:
-            yield item_of(ds, name, ctx)
-        except LabelportError as exc:
-            yield Problem(Location(name), str(exc))
-        except MALFORMED as exc:
-            yield Problem(Location(name), malformed("DICOM SR", exc))
+    return read_objects(source, ctx, SR_CLASSES, "a DICOM SR", item_of)
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelport.errors import LabelportError, Location, MediaError, ValidationError
+from labelport.errors import MediaError, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source
-from labelport.formats.dicom_support import MALFORMED, dicom_inputs, malformed
+from labelport.formats.dicom_support import read_objects
 from labelport.formats.rtstruct.contours import fill
 from labelport.formats.rtstruct.write import RTSTRUCT_STORAGE
 from labelport.formats.segments import Segment, label_map
@@ -36,24 +36,7 @@ PLANE_TOLERANCE = 0.05
 
 def read(source: Source, ctx: ReadContext) -> Iterator[LabeledItem | Problem]:
     """One item per RTSTRUCT of ``source`` (a file, a folder, bytes or a stream); needs the series (``series``)."""
-    import pydicom
-
-    for name, readable in dicom_inputs(source):
-        try:
-            ds = pydicom.dcmread(readable)
-            sop = str(ds.get("SOPClassUID", ""))  # converted as it is read: a malformed element fails here
-        except Exception as exc:
-            yield Problem(Location(name), f"not a readable DICOM file ({exc})")
-            continue
-        if sop != RTSTRUCT_STORAGE:
-            yield Problem(Location(name), f"not an RTSTRUCT (SOP class {sop})")
-            continue
-        try:
-            yield item_of(ds, name, ctx)
-        except LabelportError as exc:
-            yield Problem(Location(name), str(exc))
-        except MALFORMED as exc:
-            yield Problem(Location(name), malformed("RTSTRUCT", exc))
+    return read_objects(source, ctx, (RTSTRUCT_STORAGE,), "an RTSTRUCT", item_of)
 
 
 def item_of(ds: Any, name: str, ctx: ReadContext) -> LabeledItem:
