@@ -12,6 +12,7 @@ from labelport.imaging.attributes import (
     image_attributes,
     nifti_attributes,
     plane_from_attributes,
+    series_attributes,
 )
 from labelport.imaging.codecs import (
     MAX_MASK_SIDE,
@@ -100,6 +101,7 @@ __all__ = [
     "read_label_map",
     "read_nifti",
     "read_series_header",
+    "series_attributes",
     "sniff_media",
     "to_nifti_image",
     "write_label_map",

@@ -15,7 +15,7 @@ import numpy as np
 
 from labelport.errors import ValidationError
 from labelport.imaging.planes import PlaneView
-from labelport.imaging.volume import Grid
+from labelport.imaging.volume import Grid, SeriesHeader
 from labelport.model.media import MediaAttributes, PlaneGroup
 
 _AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -74,6 +74,35 @@ def nifti_attributes(path: Path) -> MediaAttributes:
         # NIfTI is RAS; the origin is reported in LPS like DICOM's, and the affine too.
         origin=(-float(affine[0, 3]), -float(affine[1, 3]), float(affine[2, 3])),
         affine=tuple(float(v) for v in (np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine).reshape(-1)),
+    )
+
+
+def series_attributes(header: SeriesHeader, instance_count: int) -> MediaAttributes:
+    """The attributes of a DICOM series from its header (``read_series_header``): size, geometry, UIDs, and
+    each slice's SOPInstanceUID in grid order (a frame of a multi-frame instance as ``UID#frame``; none when
+    a slice has no UID)."""
+    named = [(s.sop_instance_uid, s.frame) for s in header.slice_sources]
+    uids: tuple[str, ...] | None = tuple(uid if frame is None else f"{uid}#{frame}" for uid, frame in named if uid)
+    if uids is not None and len(uids) != len(named):
+        uids = None
+    return MediaAttributes(
+        mime_type="application/dicom",
+        width=header.columns,
+        height=header.rows,
+        frames=header.slices,
+        rows=header.rows,
+        columns=header.columns,
+        slices=header.slices,
+        spacing=header.spacing,
+        orientation=header.orientation,
+        origin=header.origin,
+        modality=header.modality,
+        study_instance_uid=header.study_instance_uid,
+        series_instance_uid=header.series_instance_uid,
+        series_description=header.series_description,
+        instance_count=instance_count,
+        affine=tuple(float(v) for v in header.affine_lps.reshape(-1)),
+        instance_uids=uids or None,
     )
 
 

@@ -19,7 +19,7 @@ from labelport.model.media import MediaAttributes, MediaType
 from labelport.service.files import FilePolicy
 
 if TYPE_CHECKING:
-    from labelport.imaging import SeriesHeader
+    pass
 
 _VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
 # Files of a series folder that are not instances (imaging skips the same names when it reads a folder).
@@ -58,38 +58,9 @@ def dicom_attributes(files: list[Path], where: str) -> MediaAttributes:
             f"({len(not_dicom)} of {len(files)} files are not DICOM)",
             path=str(not_dicom[0]),
         )
-    from labelport.imaging import read_series_header
+    from labelport.imaging import read_series_header, series_attributes
 
-    header = read_series_header(files)
-    return MediaAttributes(
-        mime_type="application/dicom",
-        width=header.columns,
-        height=header.rows,
-        frames=header.slices,
-        rows=header.rows,
-        columns=header.columns,
-        slices=header.slices,
-        spacing=header.spacing,
-        orientation=header.orientation,
-        origin=header.origin,
-        modality=header.modality,
-        study_instance_uid=header.study_instance_uid,
-        series_instance_uid=header.series_instance_uid,
-        series_description=header.series_description,
-        instance_count=len(files),
-        affine=tuple(float(v) for v in header.affine_lps.reshape(-1)),
-        instance_uids=_instance_uids(header),
-    )
-
-
-def _instance_uids(header: SeriesHeader) -> tuple[str, ...] | None:
-    """Each slice's SOPInstanceUID in grid order (a frame of a multi-frame instance: ``UID#frame``)."""
-    uids = []
-    for source in header.slice_sources:
-        if source.sop_instance_uid is None:
-            return None
-        uids.append(source.sop_instance_uid if source.frame is None else f"{source.sop_instance_uid}#{source.frame}")
-    return tuple(uids)
+    return series_attributes(read_series_header(files), len(files))
 
 
 def check_readable(path: Path, roots: Sequence[Path], where: str) -> None:

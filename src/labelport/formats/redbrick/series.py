@@ -104,38 +104,14 @@ def open_series(items: Any, base: Path, resolver: Resolver, where: str) -> Serie
 
 
 def _dicom(paths: Sequence[Path], where: str, folder: Path | None) -> SeriesMedia:
-    from labelport.imaging import read_series_header
+    from labelport.imaging import read_series_header, series_attributes
 
     try:
         header = read_series_header(folder if folder is not None else [str(p) for p in paths])
     except LabelportError as exc:
         raise RecordError(f"{where}: not a readable DICOM series: {exc}", where) from None
-    uids: list[str] | None = []
-    for source in header.slice_sources:
-        if source.sop_instance_uid is None or uids is None:
-            uids = None
-            continue
-        uids.append(source.sop_instance_uid if source.frame is None else f"{source.sop_instance_uid}#{source.frame}")
     in_order = tuple(dict.fromkeys(str(Path(s.path).absolute()) for s in header.slice_sources))
-    attributes = MediaAttributes(
-        mime_type="application/dicom",
-        width=header.columns,
-        height=header.rows,
-        frames=header.slices,
-        rows=header.rows,
-        columns=header.columns,
-        slices=header.slices,
-        spacing=header.spacing,
-        orientation=header.orientation,
-        origin=header.origin,
-        modality=header.modality,
-        study_instance_uid=header.study_instance_uid,
-        series_instance_uid=header.series_instance_uid,
-        series_description=header.series_description,
-        instance_count=len(in_order),
-        affine=tuple(float(v) for v in header.affine_lps.reshape(-1)),
-        instance_uids=tuple(uids) if uids else None,
-    )
+    attributes = series_attributes(header, len(in_order))
     grid = Grid((header.columns, header.rows, header.slices), header.affine_lps)
     # A folder is stored as its files in slice order too: slice k is then row_data[k] (RedBrick's fileName).
     return SeriesMedia(
