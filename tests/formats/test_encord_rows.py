@@ -681,3 +681,34 @@ def test_objects_with_answers_take_the_fast_path_in_their_place() -> None:
     encoded = {hash_of_uuid(a.uuid or ""): a for a in item.labels[0].annotations if isinstance(a, EncodedAnnotation)}
     assert sorted(encoded) == ["ans00001", "ans00002", "plain001", "plain002"]
     assert encoded["ans00002"].classifications == decoded(encoded["ans00002"]).classifications
+
+
+def test_flat_polygon_rings_read_the_same_on_both_paths() -> None:
+    """The fast path reads a ``polygons`` ring straight from its flat list: integers, a point outside the image,
+    a boolean and a pair cut short read (or fail) as the checked path reads them."""
+    ontology = read_ontology(
+        {
+            "objects": [{"id": "3", "name": "Poly", "shape": "polygon", "featureNodeHash": "polyFNH1"}],
+            "classifications": [],
+        }
+    ).ontology
+    rings = {
+        "ints0001": [0, 0, 1, 0, 1, 1],
+        "mixed001": [0.25, 0, 0.5, 0.5, 1, 0.75],
+        "outside1": [0.1, 0.1, 1.5, 0.1, 0.5, 0.5],
+        "boolean1": [0.1, 0.1, True, 0.1, 0.5, 0.5],
+        "odd00001": [0.1, 0.1, 0.9, 0.1, 0.5],
+        "floats01": [0.1, 0.1, 0.9, 0.1, 0.9, 0.9, 0.1, 0.1],
+    }
+    objects = [
+        {"objectHash": h, "featureHash": "polyFNH1", "shape": "polygon", "polygon": [], "polygons": [[flat]]}
+        for h, flat in rings.items()
+    ]
+
+    def read(fast: bool) -> tuple[dict[str, Any], list[str]]:
+        out = list(ROWS.read([image_row(objects)], ReadContext(ontology=ontology, options={"fast": fast})))
+        [item] = [i for i in out if isinstance(i, LabeledItem)]
+        return annotations_of(item), sorted(p.message for p in out if isinstance(p, Problem))
+
+    assert read(True) == read(False)
+    assert sorted(read(True)[0]) == ["floats01", "ints0001", "mixed001"]

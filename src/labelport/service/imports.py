@@ -135,6 +135,8 @@ class _Staging:
         return digest
 
     def keep(self) -> None:
+        if not self._current:
+            return
         self.kept.update(self._current)
         self._current.clear()
 
@@ -194,6 +196,8 @@ class _Run:
         default_factory=dict
     )
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
+    last_key: DataRowKey | None = None  # the key ``_key_json`` gave last, and its JSON
+    last_key_json: str = ""
     volumes: dict[str, bytes] = field(default_factory=dict)  # pixels key of a label volume -> its encoded bytes
     line: int = 0  # the last input line read (progress counts lines where items know theirs)
     # Relationships wait for the end of the import: their ends may come on later lines.
@@ -705,9 +709,12 @@ def _has_pixels(annotation: AnyAnnotation) -> bool:
 
 
 def _key_json(run: _Run, key: DataRowKey) -> str:
+    if key is run.last_key:  # an item's annotations share its key: no hashing it for each
+        return run.last_key_json
     text = run.key_json.get(key)
     if text is None:
         text = run.key_json[key] = orjson.dumps(key.as_dict()).decode()
+    run.last_key, run.last_key_json = key, text
     return text
 
 
@@ -751,6 +758,7 @@ class _Pending:
         self.bulk = BulkRows(conn, annotation_rows, _COLUMNS)
         self.stamp = now()
         self.created = self.bulk.datetime(self.stamp)
+        self.kind = run.kind.value
         self.rows: list[tuple[Any, ...]] = []
 
 
@@ -776,8 +784,7 @@ def _import_annotation(
                     field="uuid",
                     value=uuid,
                 )
-            where = item.location_of(uuid) if item.paths else item
-            run.seen_uuids[uuid] = (where.file, where.line, where.path)
+            run.seen_uuids[uuid] = (item.file, item.line, item.path_of(uuid))
         row = found if found is not None else _row_for(run, key)
         if row.media_type is not run.media_type:
             raise ValidationError(
@@ -790,7 +797,7 @@ def _import_annotation(
             schema_id, name, tool_type = _encoded_feature(run, row, annotation)
             payload = BulkRows.json({"annotation": annotation.payload})
             pending.rows.append(
-                (label_id, run.project_id, row.id, run.kind.value, annotation.uuid, schema_id, name, tool_type,
+                (label_id, run.project_id, row.id, pending.kind, annotation.uuid, schema_id, name, tool_type,
                  None, None, True, None, annotation.confidence, payload, None, pending.created)
             )  # fmt: skip
             run.objects[annotation.uuid] = row.id

@@ -92,8 +92,26 @@ def _ring(obj: Mapping[str, Any], frame: Frame) -> list[dict[str, float]] | None
         flat = rings[0][0]
         if type(flat) is not list or len(flat) % 2:
             return None
-        return _points([{X: flat[i], Y: flat[i + 1]} for i in range(0, len(flat), 2)], frame)
+        return _flat_points(flat, frame)
     return _points(obj.get(POLYGON), frame)
+
+
+def _flat_points(flat: list[Any], frame: Frame) -> list[dict[str, float]] | None:
+    """``_points`` of a flat ``[x0, y0, x1, y1...]`` ring, without making a dict of each pair first."""
+    width, height, low, high = frame.width, frame.height, -frame.tolerance, 1 + frame.tolerance
+    points = []
+    for i in range(0, len(flat), 2):
+        x, y = flat[i], flat[i + 1]
+        if type(x) is not float or type(y) is not float:
+            point = _point({X: x, Y: y}, frame)
+            if point is None:
+                return None
+            points.append(point)
+            continue
+        if not (low <= x <= high and low <= y <= high):  # also false for nan
+            return None
+        points.append({X: x * width, Y: y * height})
+    return points
 
 
 def geometry(shape: Shape, obj: Mapping[str, Any], frame: Frame) -> dict[str, Any] | None:
