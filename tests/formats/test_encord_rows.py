@@ -712,3 +712,17 @@ def test_flat_polygon_rings_read_the_same_on_both_paths() -> None:
 
     assert read(True) == read(False)
     assert sorted(read(True)[0]) == ["floats01", "ints0001", "mixed001"]
+
+
+def test_an_answer_entry_that_is_not_an_object_reads_as_no_answers() -> None:
+    """``object_answers`` naming an object with a list (not an answer object) is read as the checked path reads
+    it, with no answers; the fast path once raised on it."""
+    row = image_row([BOX])
+    row["object_answers"] = {"good0001": [1]}
+    ontology = read_ontology(ONTOLOGY).ontology
+    for fast in (True, False):
+        out = list(ROWS.read([row], ReadContext(ontology=ontology, options={"fast": fast})))
+        [item] = out
+        assert isinstance(item, LabeledItem) and list(annotations_of(item)) == ["good0001"]
+        annotation = decoded(item.labels[0].annotations[0])
+        assert isinstance(annotation, ObjectAnnotation) and annotation.classifications == ()
