@@ -726,3 +726,28 @@ def test_an_answer_entry_that_is_not_an_object_reads_as_no_answers() -> None:
         assert isinstance(item, LabeledItem) and list(annotations_of(item)) == ["good0001"]
         annotation = decoded(item.labels[0].annotations[0])
         assert isinstance(annotation, ObjectAnnotation) and annotation.classifications == ()
+
+
+def test_a_plain_object_twice_on_an_image_fails_on_both_paths() -> None:
+    """The fast path took the first of two objects with one objectHash on an image, and once stored the second as
+    well under a derived uuid; now both paths fail the object ("on this frame twice") and keep the others. On an
+    image group the object stays on the image that has it once."""
+    ontology = read_ontology(ONTOLOGY).ontology
+    row = image_row([{**BOX, "objectHash": "twice001"}, BOX, {**BOX, "objectHash": "twice001"}])
+    group = {**image_row([]), "data_type": "img_group", "label_hash": "row-2"}
+    unit = group["data_units"]["dh-1"]
+    group["data_units"] = {
+        "dh-1": {**unit, "labels": {"objects": [{**BOX, "objectHash": "grp00001"}]}},
+        "dh-2": {**unit, "data_hash": "dh-2", "data_title": "img2.png", "data_sequence": 1,
+                 "labels": {"objects": [{**BOX, "objectHash": "grp00001"}, {**BOX, "objectHash": "grp00001"}]}},
+    }  # fmt: skip
+
+    def read(fast: bool) -> tuple[list[dict[str, Any]], list[tuple[str, str | None]]]:
+        out = list(ROWS.read([row, group], ReadContext(ontology=ontology, options={"fast": fast})))
+        items = [annotations_of(i) for i in out if isinstance(i, LabeledItem)]
+        return items, sorted((p.message, p.location.path) for p in out if isinstance(p, Problem))
+
+    items, problems = read(True)
+    assert (items, problems) == read(False)
+    assert [sorted(i) for i in items] == [["good0001"], ["grp00001"], []]
+    assert [m for m, _ in problems] == [m for m, _ in problems if "on this frame twice" in m] and len(problems) == 2

@@ -120,7 +120,8 @@ class RowReader(SeriesRows):
         self.label_hash = "?"
         self.problems: list[Problem] = []
         self.seen: set[str] = set()  # objectHashes of earlier images of an image group
-        self.fast_seen: set[str] = set()  # objectHashes the fast path took on the current image
+        # objectHashes the fast path took on the current image -> the object, its path and its annotation
+        self.fast_taken: dict[str, tuple[Any, str, EncodedAnnotation]] = {}
 
     # --- locations and problems ---------------------------------------------------------------------------
 
@@ -380,7 +381,7 @@ class RowReader(SeriesRows):
         if self.features is None or type(obj) is not dict:
             return None
         object_hash, feature = obj.get(OBJECT_HASH), obj.get(FEATURE_HASH)
-        if type(object_hash) is not str or not object_hash or object_hash in gathered or object_hash in self.fast_seen:
+        if type(object_hash) is not str or not object_hash or object_hash in gathered or object_hash in self.fast_taken:
             return None
         tool = self.features.tools.get(feature) if type(feature) is str else None
         shape = SHAPES.get(obj.get(SHAPE))
@@ -409,8 +410,29 @@ class RowReader(SeriesRows):
         encoded = encoded_object(uuid, shape, obj, tool, size)
         if encoded is not None:
             self.seen.add(object_hash)
-            self.fast_seen.add(object_hash)
+            self.fast_taken[object_hash] = (obj, path, encoded)
         return encoded
+
+    def _untake(
+        self,
+        object_hash: Any,
+        sequence: int,
+        size: Frame,
+        annotations: list[AnyAnnotation | EncodedAnnotation],
+        paths: dict[str, str],
+        gathered: dict[str, Gathered],
+    ) -> None:
+        """An object the fast path took comes again on its image: the first is read again on the checked path,
+        so the second fails them both as there ("on this frame twice")."""
+        taken = self.fast_taken.pop(object_hash, None) if type(object_hash) is str else None
+        if taken is None:
+            return
+        obj, path, encoded = taken
+        annotations[:] = [a for a in annotations if a is not encoded]
+        paths.pop(encoded.uuid, None)
+        if encoded.uuid == uuid_of_hash(object_hash):  # not derived: no earlier image of the group had it
+            self.seen.discard(object_hash)
+        self._frame_object(obj, sequence, path, size, gathered)
 
     def _static_answers(
         self, features: Features, listed: Any, tool: Tool, object_hash: str
@@ -560,7 +582,7 @@ class RowReader(SeriesRows):
     ) -> Iterator[LabeledItem | Problem]:
         key = self.key(unit)
         self.problems = []
-        self.fast_seen = set()
+        self.fast_taken = {}
         if unit.width is None or unit.height is None:
             yield self.problem(
                 unit.path,
@@ -584,6 +606,8 @@ class RowReader(SeriesRows):
             path = f"{unit.path}.{LABELS}.{OBJECTS}[{i}]"
             encoded = self._fast(obj, path, size, unit, gathered) if self.options.fast else None
             if encoded is None:
+                if self.fast_taken and type(obj) is dict:
+                    self._untake(obj.get(OBJECT_HASH), sequence, size, annotations, paths, gathered)
                 self._frame_object(obj, sequence, path, size, gathered)
             elif type(encoded) is EncodedAnnotation:
                 annotations.append(encoded)
