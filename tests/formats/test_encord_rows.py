@@ -588,3 +588,166 @@ def test_the_fast_path_and_the_checked_path_agree() -> None:
     [item] = [i for i in ROWS.read(rows, ReadContext(ontology=ontology)) if isinstance(i, LabeledItem)]
     encoded = [a for a in item.labels[0].annotations if isinstance(a, EncodedAnnotation)]
     assert len(encoded) == 6  # the boxes, the polygons of one ring, the line, the point with its confidence
+
+
+def test_objects_with_answers_take_the_fast_path_in_their_place() -> None:
+    """Image objects whose static answers read cleanly are encoded (the payload the checked path's object would
+    store, answers included) and keep the place the checked path gives them; a bad answer, an object twice on
+    an image or dynamic answers take the checked path and fail or read the same; across an image group the
+    second image's uuid is derived as a checked object's is."""
+    from labelport.model import EncodedAnnotation
+    from labelport.model.codec import to_json
+
+    quality = {
+        "id": "1.1",
+        "name": "Quality",
+        "type": "radio",
+        "featureNodeHash": "qualAttr",
+        "options": [
+            {
+                "id": "1.1.1",
+                "label": "Good",
+                "value": "good",
+                "featureNodeHash": "optGood1",
+                "options": [{"id": "1.1.1.1", "name": "Why", "type": "text", "featureNodeHash": "whyAttr1"}],
+            },
+            {"id": "1.1.2", "label": "Bad", "value": "bad", "featureNodeHash": "optBad01"},
+        ],
+    }
+    ontology = read_ontology(
+        {"objects": [{**ONTOLOGY["objects"][0], "attributes": [quality]}], "classifications": []}
+    ).ontology
+
+    def good(why: str) -> dict[str, Any]:
+        return {
+            "classifications": [
+                {"name": "Why", "featureHash": "whyAttr1", "answers": why},
+                {"name": "Quality", "featureHash": "qualAttr", "answers": [{"featureHash": "optGood1"}]},
+            ]
+        }
+
+    objects = [
+        {**BOX, "objectHash": "ans00001"},
+        {**BOX, "objectHash": "plain001"},
+        {**BOX, "objectHash": "bad00001"},  # an answer that is no option
+        {**BOX, "objectHash": "out00001", "boundingBox": {"x": 1.5, "y": 0, "w": 0.1, "h": 0.1}},
+        {**BOX, "objectHash": "twice001"},
+        {**BOX, "objectHash": "ans00002", "confidence": 0.5},
+        {**BOX, "objectHash": "twice001"},
+        {**BOX, "objectHash": "dyn00001"},
+        {**BOX, "objectHash": "plain002"},
+    ]
+    row = image_row(objects)
+    row["object_answers"] = {
+        "ans00001": good("sharp"),
+        "ans00002": good("clear"),
+        "twice001": good("again"),
+        "dyn00001": good("x"),
+        "bad00001": {"classifications": [{"featureHash": "qualAttr", "answers": [{"featureHash": "nope"}]}]},
+        "plain001": {"classifications": []},
+    }
+    row["object_actions"] = {"dyn00001": {"actions": []}}
+    group = {**image_row([]), "data_type": "img_group", "label_hash": "row-2"}
+    unit = group["data_units"]["dh-1"]
+    group["data_units"] = {
+        f"dh-{i}": {**unit, "data_hash": f"dh-{i}", "data_title": f"img{i}.png", "data_sequence": i,
+                    "labels": {"objects": [{**BOX, "objectHash": "grp00001"}]}}
+        for i in (1, 2)
+    }  # fmt: skip
+    group["object_answers"] = {"grp00001": good("both")}
+
+    def read(fast: bool) -> tuple[list[list[tuple[str, Any]]], list[tuple[str, str | None]], list[Any]]:
+        out = list(ROWS.read([row, group], ReadContext(ontology=ontology, options={"fast": fast})))
+        items = [i for i in out if isinstance(i, LabeledItem)]
+        problems = sorted((p.message, p.location.path) for p in out if isinstance(p, Problem))
+        stored = [
+            [(hash_of_uuid(decoded(a).uuid or ""), to_json(decoded(a))) for a in i.labels[0].annotations] for i in items
+        ]
+        return stored, problems, [i.paths for i in items]
+
+    fast, fast_problems, fast_paths = read(True)
+    checked, checked_problems, checked_paths = read(False)
+    assert fast_problems == checked_problems and len(fast_problems) == 3  # the bad answer, out of bounds, twice
+    assert fast_paths == checked_paths
+    assert [sorted(i, key=str) for i in fast] == [sorted(i, key=str) for i in checked]
+    # The plain fast objects first, then the others in input order, as before answers took the fast path.
+    assert [h for h, _ in fast[0]] == ["plain001", "plain002", "ans00001", "ans00002", "dyn00001"]
+    assert [h for h, _ in checked[0]] == ["ans00001", "plain001", "ans00002", "dyn00001", "plain002"]
+    images = [i for i in ROWS.read([group], ReadContext(ontology=ontology)) if isinstance(i, LabeledItem)]
+    [first, second] = [list(i.labels[0].annotations) for i in images]
+    assert all(isinstance(a, EncodedAnnotation) and a.classifications for a in first + second)
+    assert first[0].uuid == uuid_of_hash("grp00001") != second[0].uuid == decoded(second[0]).uuid
+    [item] = [i for i in ROWS.read([row], ReadContext(ontology=ontology)) if isinstance(i, LabeledItem)]
+    encoded = {hash_of_uuid(a.uuid or ""): a for a in item.labels[0].annotations if isinstance(a, EncodedAnnotation)}
+    assert sorted(encoded) == ["ans00001", "ans00002", "plain001", "plain002"]
+    assert encoded["ans00002"].classifications == decoded(encoded["ans00002"]).classifications
+
+
+def test_flat_polygon_rings_read_the_same_on_both_paths() -> None:
+    """The fast path reads a ``polygons`` ring straight from its flat list: integers, a point outside the image,
+    a boolean and a pair cut short read (or fail) as the checked path reads them."""
+    ontology = read_ontology(
+        {
+            "objects": [{"id": "3", "name": "Poly", "shape": "polygon", "featureNodeHash": "polyFNH1"}],
+            "classifications": [],
+        }
+    ).ontology
+    rings = {
+        "ints0001": [0, 0, 1, 0, 1, 1],
+        "mixed001": [0.25, 0, 0.5, 0.5, 1, 0.75],
+        "outside1": [0.1, 0.1, 1.5, 0.1, 0.5, 0.5],
+        "boolean1": [0.1, 0.1, True, 0.1, 0.5, 0.5],
+        "odd00001": [0.1, 0.1, 0.9, 0.1, 0.5],
+        "floats01": [0.1, 0.1, 0.9, 0.1, 0.9, 0.9, 0.1, 0.1],
+    }
+    objects = [
+        {"objectHash": h, "featureHash": "polyFNH1", "shape": "polygon", "polygon": [], "polygons": [[flat]]}
+        for h, flat in rings.items()
+    ]
+
+    def read(fast: bool) -> tuple[dict[str, Any], list[str]]:
+        out = list(ROWS.read([image_row(objects)], ReadContext(ontology=ontology, options={"fast": fast})))
+        [item] = [i for i in out if isinstance(i, LabeledItem)]
+        return annotations_of(item), sorted(p.message for p in out if isinstance(p, Problem))
+
+    assert read(True) == read(False)
+    assert sorted(read(True)[0]) == ["floats01", "ints0001", "mixed001"]
+
+
+def test_an_answer_entry_that_is_not_an_object_reads_as_no_answers() -> None:
+    """``object_answers`` naming an object with a list (not an answer object) is read as the checked path reads
+    it, with no answers; the fast path once raised on it."""
+    row = image_row([BOX])
+    row["object_answers"] = {"good0001": [1]}
+    ontology = read_ontology(ONTOLOGY).ontology
+    for fast in (True, False):
+        out = list(ROWS.read([row], ReadContext(ontology=ontology, options={"fast": fast})))
+        [item] = out
+        assert isinstance(item, LabeledItem) and list(annotations_of(item)) == ["good0001"]
+        annotation = decoded(item.labels[0].annotations[0])
+        assert isinstance(annotation, ObjectAnnotation) and annotation.classifications == ()
+
+
+def test_a_plain_object_twice_on_an_image_fails_on_both_paths() -> None:
+    """The fast path took the first of two objects with one objectHash on an image, and once stored the second as
+    well under a derived uuid; now both paths fail the object ("on this frame twice") and keep the others. On an
+    image group the object stays on the image that has it once."""
+    ontology = read_ontology(ONTOLOGY).ontology
+    row = image_row([{**BOX, "objectHash": "twice001"}, BOX, {**BOX, "objectHash": "twice001"}])
+    group = {**image_row([]), "data_type": "img_group", "label_hash": "row-2"}
+    unit = group["data_units"]["dh-1"]
+    group["data_units"] = {
+        "dh-1": {**unit, "labels": {"objects": [{**BOX, "objectHash": "grp00001"}]}},
+        "dh-2": {**unit, "data_hash": "dh-2", "data_title": "img2.png", "data_sequence": 1,
+                 "labels": {"objects": [{**BOX, "objectHash": "grp00001"}, {**BOX, "objectHash": "grp00001"}]}},
+    }  # fmt: skip
+
+    def read(fast: bool) -> tuple[list[dict[str, Any]], list[tuple[str, str | None]]]:
+        out = list(ROWS.read([row, group], ReadContext(ontology=ontology, options={"fast": fast})))
+        items = [annotations_of(i) for i in out if isinstance(i, LabeledItem)]
+        return items, sorted((p.message, p.location.path) for p in out if isinstance(p, Problem))
+
+    items, problems = read(True)
+    assert (items, problems) == read(False)
+    assert [sorted(i) for i in items] == [["good0001"], ["grp00001"], []]
+    assert [m for m, _ in problems] == [m for m, _ in problems if "on this frame twice" in m] and len(problems) == 2

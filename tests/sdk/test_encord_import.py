@@ -271,6 +271,40 @@ def test_an_unknown_feature_fails_the_object_naming_its_hash(client: Client, tmp
     assert failure["errors"][0]["path"].endswith("labels.objects[1]")
 
 
+def test_the_fast_path_stores_what_the_checked_path_stores(client: Client, tmp_path: Path) -> None:
+    """Plain objects and objects with answers, encoded by the reader's fast path, are stored as the model
+    objects of the checked path are (columns and payload JSON) with the same statuses, failures included."""
+    project = image_project(client, tmp_path, [{"global_key": "a.png"}, {"global_key": "b.png"}])
+    good = {"classifications": [{"featureHash": "qualAttr", "answers": [{"featureHash": "optGood1"}]}]}
+    bad = {"classifications": [{"featureHash": "qualAttr", "answers": [{"featureHash": "optNope"}]}]}
+    rows = [
+        image_row(
+            "h",
+            "a.png",
+            [polygon("poly0001"), box("box00001"), polygon("poly0002"), {**polygon("poly0003"), "confidence": 0.25}],
+            object_answers={"poly0001": good, "poly0002": bad, "poly0003": good},
+        ),
+        image_row("hb", "b.png", [box("box00002", x=0.5), polygon("poly0004")], object_answers={"poly0004": good}),
+    ]
+
+    def imported(fast: bool) -> tuple[list[Any], list[Any]]:
+        job = run_import(client, project, rows, tmp_path, fast=fast)
+        stored = []
+        for key in ("a.png", "b.png"):
+            [row_id] = client.get_data_row_ids_for_global_keys([key])["results"]
+            for columns, _ in stored_annotations(client.hub, project.uid, row_id, "ground_truth"):
+                kept = {k: v for k, v in columns.items() if k not in ("id", "label_id", "created_at")}
+                stored.append(json.dumps(kept, sort_keys=False, default=str))
+        statuses = import_statuses_of(client.hub, job.id)
+        return sorted(stored), sorted(statuses, key=lambda s: json.dumps(s, sort_keys=True))
+
+    checked = imported(False)
+    fast = imported(True)
+    assert fast == checked
+    assert len(checked[0]) == 5 and sum(1 for s in checked[1] if s["errors"]) == 1
+    assert any('"classifications"' in s for s in checked[0])
+
+
 def test_export_names_media_as_encord_does_and_imports_back_unchanged(client: Client, tmp_path: Path) -> None:
     project = image_project(
         client, tmp_path, [{"global_key": "a.png", "external_id": "enc-hash-a"}, {"global_key": "b.png"}]

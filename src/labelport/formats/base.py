@@ -19,6 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import numpy as np
 import numpy.typing as npt
 import orjson
 
@@ -292,8 +293,45 @@ def _where(path: str) -> str:
 
 
 def _suspect(raw: bytes) -> bool:
-    """Whether raw JSON text may break ``json_problem``'s rules (cheap, so most lines skip the walk)."""
-    return b"\\u0000" in raw or raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
+    """Whether raw JSON text may break ``json_problem``'s rules (cheap, so most lines and arrays skip the walk).
+
+    A NUL can only be written ``\\u0000`` (JSON has no raw control characters in strings); a value nested
+    deeper than the limit makes the text's brackets nest deeper than it. A whole export on one line has far
+    more brackets than the limit, so their nesting is measured (``_nesting``) rather than counted."""
+    if b"\\u0000" in raw:
+        return True
+    if len(raw) < 4096:
+        return raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
+    return _nesting(raw) > MAX_JSON_DEPTH
+
+
+# Bytes that are neither quotes nor brackets, deleted before the nesting is measured.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_STEPS = np.zeros(256, np.int64)
+_STEPS[[ord("["), ord("{")]] = 1
+_STEPS[[ord("]"), ord("}")]] = -1
+_NESTING_CHUNK = 1 << 20
+
+
+def _nesting(raw: bytes) -> int:
+    """How deep the brackets of JSON text nest (those inside strings do not count), for text that parsed as
+    JSON. Vectorised: an export of 100 MB takes a fraction of a second."""
+    if b"\\" in raw:  # inside strings only: escaped backslashes, then escaped quotes, which end no string
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Two quotes in a row close a string with no bracket in it, or open one after another closes: dropping
+    # them changes no other quote's parity, and leaves quotes only around strings that hold brackets.
+    marks = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    depth, deepest, quoted, quotes_left = 0, 0, 0, b'"' in marks
+    for start in range(0, len(marks), _NESTING_CHUNK):
+        chunk = np.frombuffer(marks, np.uint8, min(_NESTING_CHUNK, len(marks) - start), start)
+        steps = _STEPS[chunk]
+        if quotes_left:
+            quotes = np.cumsum(chunk == ord('"')) + quoted
+            steps[(quotes & 1) == 1] = 0
+            quoted = int(quotes[-1])
+        levels = np.cumsum(steps) + depth
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
 
 
 def _checked(item: JsonItem) -> JsonItem:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labelport.model.annotation import AnyAnnotation
+    from labelport.model.annotation import AnyAnnotation, ClassificationAnnotation
 
 
 @dataclass(slots=True)
@@ -21,7 +21,8 @@ class EncodedAnnotation:
 
     Not frozen (treat it as if it were): one is made per line of large files, and frozen dataclasses cost
     several times more to create. ``geometry`` is the geometry's type name for objects (``"Polygon"``), else
-    None.
+    None. ``classifications`` are the object's answers as model objects (the payload holds them encoded too),
+    for the checks against the ontology that the model annotation's would take.
     """
 
     uuid: str
@@ -30,6 +31,7 @@ class EncodedAnnotation:
     schema_id: str | None = None
     geometry: str | None = None
     confidence: float | None = None
+    classifications: tuple[ClassificationAnnotation, ...] = ()
 
     @property
     def type_name(self) -> str:

@@ -125,11 +125,14 @@ class LabeledItem:
 
     def location_of(self, uuid: str | None) -> Location:
         """Where the annotation ``uuid`` was found: the item's location, refined by its path inside the item."""
+        return Location(self.file, self.line, self.path_of(uuid))
+
+    def path_of(self, uuid: str | None) -> str | None:
+        """The JSON path of the annotation ``uuid`` (``location_of``'s, without making a ``Location``)."""
         inner = self.paths.get(uuid) if self.paths and uuid is not None else None
         if not inner:
-            return self.location
-        path = f"{self.path}.{inner}" if self.path and not inner.startswith("[") else (self.path or "") + inner
-        return Location(self.file, self.line, path)
+            return self.path
+        return f"{self.path}.{inner}" if self.path and not inner.startswith("[") else (self.path or "") + inner
 
     def label(self, kind: LabelKind) -> Label | None:
         return next((label for label in self.labels if label.kind is kind), None)

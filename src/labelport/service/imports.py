@@ -55,7 +55,7 @@ from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.jobs import ImportJobInfo, JobKind
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow, MediaAttributes, MediaType, PlaneGroup
-from labelport.model.ontology import Ontology
+from labelport.model.ontology import Ontology, Tool
 from labelport.service import jobs, masks, workflow
 from labelport.service.hub import Hub, now
 from labelport.service.ontologies import get_ontology
@@ -135,6 +135,8 @@ class _Staging:
         return digest
 
     def keep(self) -> None:
+        if not self._current:
+            return
         self.kept.update(self._current)
         self._current.clear()
 
@@ -189,9 +191,13 @@ class _Run:
     succeeded: int = 0
     objects: dict[str, str] = field(default_factory=dict)  # uuid -> data row id of objects imported so far
     views: dict[tuple[str, PlaneGroup], PlaneView] = field(default_factory=dict)
-    # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool
-    plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str]] = field(default_factory=dict)
+    # (name, schema id, geometry type) of plain objects -> (schema id, name, tool type) of their tool, and the tool
+    plain_features: dict[tuple[str | None, str | None, str | None], tuple[str, str, str, Tool]] = field(
+        default_factory=dict
+    )
     key_json: dict[DataRowKey, str] = field(default_factory=dict)  # data row key -> its JSON
+    last_key: DataRowKey | None = None  # the key ``_key_json`` gave last, and its JSON
+    last_key_json: str = ""
     volumes: dict[str, bytes] = field(default_factory=dict)  # pixels key of a label volume -> its encoded bytes
     line: int = 0  # the last input line read (progress counts lines where items know theirs)
     # Relationships wait for the end of the import: their ends may come on later lines.
@@ -673,9 +679,12 @@ def _encoded_feature(run: _Run, row: _Row, encoded: EncodedAnnotation) -> tuple[
     feature = run.plain_features.get(wanted)
     if feature is None:
         tool = run.index.tool(encoded.name, encoded.schema_id, TOOL_FOR_GEOMETRY_NAME[encoded.geometry or ""])
-        feature = run.plain_features[wanted] = (tool.schema_id, tool.name, tool.type.value)
+        feature = run.plain_features[wanted] = (tool.schema_id, tool.name, tool.type.value, tool)
+    if encoded.classifications:
+        tool = feature[3]
+        run.index.check_classifications(encoded.classifications, tool.classifications, f"tool {tool.name!r}")
     _count_feature(run, row.id, feature[0], feature[1])
-    return feature
+    return feature[:3]
 
 
 def _annotation_rows(run: _Run, conn: sa.Connection, row: _Row, annotation: AnyAnnotation) -> list[dict[str, Any]]:
@@ -700,9 +709,12 @@ def _has_pixels(annotation: AnyAnnotation) -> bool:
 
 
 def _key_json(run: _Run, key: DataRowKey) -> str:
+    if key is run.last_key:  # an item's annotations share its key: no hashing it for each
+        return run.last_key_json
     text = run.key_json.get(key)
     if text is None:
         text = run.key_json[key] = orjson.dumps(key.as_dict()).decode()
+    run.last_key, run.last_key_json = key, text
     return text
 
 
@@ -746,6 +758,7 @@ class _Pending:
         self.bulk = BulkRows(conn, annotation_rows, _COLUMNS)
         self.stamp = now()
         self.created = self.bulk.datetime(self.stamp)
+        self.kind = run.kind.value
         self.rows: list[tuple[Any, ...]] = []
 
 
@@ -755,9 +768,11 @@ def _import_annotation(
     pending: _Pending,
     item: LabeledItem,
     annotation: AnyAnnotation | EncodedAnnotation,
+    found: _Row | None = None,
 ) -> None:
     """Check one annotation of an item and add its rows to ``pending``, with its status; a failure is its own.
 
+    ``found``: the item's data row when it was found already (else looked up here, failing as it fails).
     The rows' label column holds None until the write phase knows the labels (``_commit``)."""
     uuid = annotation.uuid if type(annotation) is EncodedAnnotation else _uuid_of(annotation)
     key = item.data_row
@@ -769,9 +784,8 @@ def _import_annotation(
                     field="uuid",
                     value=uuid,
                 )
-            where = item.location_of(uuid) if item.paths else item
-            run.seen_uuids[uuid] = (where.file, where.line, where.path)
-        row = _row_for(run, key)
+            run.seen_uuids[uuid] = (item.file, item.line, item.path_of(uuid))
+        row = found if found is not None else _row_for(run, key)
         if row.media_type is not run.media_type:
             raise ValidationError(
                 f"data row is {row.media_type.value} but the project is {run.media_type.value}",
@@ -783,7 +797,7 @@ def _import_annotation(
             schema_id, name, tool_type = _encoded_feature(run, row, annotation)
             payload = BulkRows.json({"annotation": annotation.payload})
             pending.rows.append(
-                (label_id, run.project_id, row.id, run.kind.value, annotation.uuid, schema_id, name, tool_type,
+                (label_id, run.project_id, row.id, pending.kind, annotation.uuid, schema_id, name, tool_type,
                  None, None, True, None, annotation.confidence, payload, None, pending.created)
             )  # fmt: skip
             run.objects[annotation.uuid] = row.id
@@ -859,9 +873,13 @@ def _process_chunk(run: _Run, conn: sa.Connection, chunk: list[LabeledItem | Pro
             errors = [_error(item.message, item.location, item.value, "ParseError")]
             _failure(run, item.uuid, item.data_row, errors)
             continue
+        try:  # once per item: its annotations share it (one that fails looks again, to raise its own error)
+            found: _Row | None = _row_for(run, item.data_row)
+        except LabelportError:
+            found = None
         for label in item.labels:
             for annotation in label.annotations:
-                _import_annotation(run, conn, pending, item, annotation)
+                _import_annotation(run, conn, pending, item, annotation, found)
     run.staging.spool(pending.rows)
 
 

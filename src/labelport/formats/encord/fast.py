@@ -3,7 +3,8 @@
 An object on an image that the ontology knows, of a plain shape (bounding box, polygon of one ring,
 polyline, point) with finite coordinates inside the image, an optional confidence in 0..1 and no answers,
 is turned into an ``EncodedAnnotation`` (exactly ``model.codec.to_json`` of its ``ObjectAnnotation``)
-without building model objects: most objects of large exports are such. Anything else returns None and
+without building its geometry: most objects of large exports are such. Answers the caller read (static
+attributes) go with it, encoded as the codec encodes them. Anything else returns None and
 takes the checked path (``rows_read``), which words every error; tests prove both paths agree.
 """
 
@@ -27,6 +28,8 @@ from labelport.formats.encord.fields import (
     X,
     Y,
 )
+from labelport.model.annotation import ClassificationAnnotation
+from labelport.model.codec import to_json
 from labelport.model.encoded import EncodedAnnotation
 from labelport.model.ontology import Tool
 
@@ -89,8 +92,26 @@ def _ring(obj: Mapping[str, Any], frame: Frame) -> list[dict[str, float]] | None
         flat = rings[0][0]
         if type(flat) is not list or len(flat) % 2:
             return None
-        return _points([{X: flat[i], Y: flat[i + 1]} for i in range(0, len(flat), 2)], frame)
+        return _flat_points(flat, frame)
     return _points(obj.get(POLYGON), frame)
+
+
+def _flat_points(flat: list[Any], frame: Frame) -> list[dict[str, float]] | None:
+    """``_points`` of a flat ``[x0, y0, x1, y1...]`` ring, without making a dict of each pair first."""
+    width, height, low, high = frame.width, frame.height, -frame.tolerance, 1 + frame.tolerance
+    points = []
+    for i in range(0, len(flat), 2):
+        x, y = flat[i], flat[i + 1]
+        if type(x) is not float or type(y) is not float:
+            point = _point({X: x, Y: y}, frame)
+            if point is None:
+                return None
+            points.append(point)
+            continue
+        if not (low <= x <= high and low <= y <= high):  # also false for nan
+            return None
+        points.append({X: x * width, Y: y * height})
+    return points
 
 
 def geometry(shape: Shape, obj: Mapping[str, Any], frame: Frame) -> dict[str, Any] | None:
@@ -123,9 +144,17 @@ def geometry(shape: Shape, obj: Mapping[str, Any], frame: Frame) -> dict[str, An
 
 
 def encoded_object(
-    uuid: str, shape: Shape, obj: Mapping[str, Any], tool: Tool, frame: Frame
+    uuid: str,
+    shape: Shape,
+    obj: Mapping[str, Any],
+    tool: Tool,
+    frame: Frame,
+    classifications: tuple[ClassificationAnnotation, ...] = (),
+    stored_classifications: Any = None,
 ) -> EncodedAnnotation | None:
-    """A plain image object of ``tool`` as an ``EncodedAnnotation``, or None when the checked path must read it."""
+    """A plain image object of ``tool`` (with its answers, ``classifications``, and their ``to_json`` when the
+    caller has it: never changed, so it may be shared) as an ``EncodedAnnotation``, or None when the checked
+    path must read it."""
     kind = _GEOMETRY.get(shape)
     if kind is None:
         return None
@@ -147,7 +176,11 @@ def encoded_object(
     }
     if confidence is not None:
         payload["confidence"] = confidence
-    return EncodedAnnotation(uuid, payload, tool.name, tool.schema_id, kind, confidence)
+    if classifications:  # after confidence, as ObjectAnnotation orders its fields
+        payload["classifications"] = (
+            to_json(classifications) if stored_classifications is None else stored_classifications
+        )
+    return EncodedAnnotation(uuid, payload, tool.name, tool.schema_id, kind, confidence, classifications)
 
 
 __all__ = ["encoded_object", "geometry"]

@@ -38,6 +38,7 @@ from labelport.model.annotation import (
     Segment,
     TrackedObject,
 )
+from labelport.model.encoded import EncodedAnnotation
 from labelport.model.geometry import Geometry, Mask
 from labelport.model.item import DataRowKey
 from labelport.model.media import MediaType
@@ -107,6 +108,9 @@ class Features:
             for key in (feature_hash(c), c.schema_id, attribute_hash(c)):
                 self.classifications.setdefault(key, c)
         self.scopes: dict[str, Scope] = {}
+        # (tool schema id, an object's static answer list as JSON) -> its classifications and their stored JSON:
+        # objects of an export repeat a few answer lists, read once here (see RowReader._static_answers)
+        self.answers: dict[tuple[str, bytes], tuple[tuple[ClassificationAnnotation, ...], Any]] = {}
 
     def scope(self, tool: Tool) -> Scope:
         """The attributes of ``tool`` (made once: most objects of an export share a few tools)."""
@@ -164,6 +168,9 @@ class Gathered:
     confidence: float | None
     frames: list[tuple[int, Geometry, str]] = field(default_factory=list)
     failure: Problem | None = None
+    # An image object with answers the fast path encoded (``frames`` then stays empty): it waits here, so it
+    # keeps its place among the checked objects, and a second one of its hash on the image still fails it.
+    encoded: EncodedAnnotation | None = None
 
     @property
     def uuid(self) -> str:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from labelport.errors import LabelportError, Location, ValidationError
 from labelport.formats.base import Problem, ReadContext, Source, iter_json_items
 from labelport.formats.encord.answers import Scope, read_answers, read_range
@@ -92,11 +94,14 @@ from labelport.model.annotation import (
     ObjectAnnotation,
     Radio,
 )
+from labelport.model.codec import to_json
 from labelport.model.encoded import EncodedAnnotation
 from labelport.model.item import DataRowKey, LabeledItem
 from labelport.model.label import Label, LabelDetails
 from labelport.model.media import DataRow, MediaAttributes
-from labelport.model.ontology import Classification
+from labelport.model.ontology import Classification, Tool
+
+_ANSWER_CACHE = 4096  # distinct answer lists kept (a bound on memory when every object answers differently)
 
 
 class RowReader(SeriesRows):
@@ -115,7 +120,8 @@ class RowReader(SeriesRows):
         self.label_hash = "?"
         self.problems: list[Problem] = []
         self.seen: set[str] = set()  # objectHashes of earlier images of an image group
-        self.fast_seen: set[str] = set()  # objectHashes the fast path took on the current image
+        # objectHashes the fast path took on the current image -> the object, its path and its annotation
+        self.fast_taken: dict[str, tuple[Any, str, EncodedAnnotation]] = {}
 
     # --- locations and problems ---------------------------------------------------------------------------
 
@@ -361,34 +367,96 @@ class RowReader(SeriesRows):
         elif known.shape is not shape:
             fail(f"the object is a {known.shape.value} on another frame, a {shape.value} here", shape.value)
             return
-        if any(f == frame for f, _, _ in known.frames):
+        if known.encoded is not None or any(f == frame for f, _, _ in known.frames):
             fail("the object is on this frame twice", frame)
             return
         known.frames.append((frame, geometry, path))
 
-    def _fast(self, obj: Any, size: Frame, unit: Unit, gathered: dict[str, Gathered]) -> EncodedAnnotation | None:
-        """A plain object of an image in its stored form (``fast``), or None for the checked path: an object with
-        answers, or on the image twice, or that the fast path cannot vouch for."""
+    def _fast(
+        self, obj: Any, path: str, size: Frame, unit: Unit, gathered: dict[str, Gathered]
+    ) -> EncodedAnnotation | Gathered | None:
+        """A plain object of an image in its stored form (``fast``); or, for one with static answers, its entry in
+        ``gathered``, where it waits (``Gathered.encoded``) to keep its place among the checked objects; or None
+        for the checked path (dynamic answers, on the image twice, or what the fast path cannot vouch for)."""
         if self.features is None or type(obj) is not dict:
             return None
         object_hash, feature = obj.get(OBJECT_HASH), obj.get(FEATURE_HASH)
-        if type(object_hash) is not str or not object_hash or object_hash in gathered or object_hash in self.fast_seen:
+        if type(object_hash) is not str or not object_hash or object_hash in gathered or object_hash in self.fast_taken:
             return None
         tool = self.features.tools.get(feature) if type(feature) is str else None
         shape = SHAPES.get(obj.get(SHAPE))
         if tool is None or shape is None or tool.type is not TOOL_FOR_SHAPE[shape]:
             return None
-        answers = (self.raw.get(OBJECT_ANSWERS) or {}).get(object_hash)
-        if (answers and answers.get(CLASSIFICATIONS)) or (self.raw.get(OBJECT_ACTIONS) or {}).get(object_hash):
+        if (self.raw.get(OBJECT_ACTIONS) or {}).get(object_hash):
             return None
+        answers = (self.raw.get(OBJECT_ANSWERS) or {}).get(object_hash)
+        if answers and type(answers) is not dict:
+            return None
+        listed = answers.get(CLASSIFICATIONS) if answers else None
+        if listed:
+            answered = self._static_answers(self.features, listed, tool, object_hash)
+            if answered is None:
+                return None  # the checked path words the problem
+            encoded = encoded_object(uuid_of_hash(object_hash), shape, obj, tool, size, *answered)
+            if encoded is None:
+                return None
+            waiting = gathered[object_hash] = Gathered(
+                object_hash, path, tool.name, tool.schema_id, tool, shape, encoded.confidence, encoded=encoded
+            )
+            return waiting
         uuid = uuid_of_hash(object_hash)
         if object_hash in self.seen:
             uuid = str(uuid_module.uuid5(uuid_module.UUID(uuid), unit.data_hash))
         encoded = encoded_object(uuid, shape, obj, tool, size)
         if encoded is not None:
             self.seen.add(object_hash)
-            self.fast_seen.add(object_hash)
+            self.fast_taken[object_hash] = (obj, path, encoded)
         return encoded
+
+    def _untake(
+        self,
+        object_hash: Any,
+        sequence: int,
+        size: Frame,
+        annotations: list[AnyAnnotation | EncodedAnnotation],
+        paths: dict[str, str],
+        gathered: dict[str, Gathered],
+    ) -> None:
+        """An object the fast path took comes again on its image: the first is read again on the checked path,
+        so the second fails them both as there ("on this frame twice")."""
+        taken = self.fast_taken.pop(object_hash, None) if type(object_hash) is str else None
+        if taken is None:
+            return
+        obj, path, encoded = taken
+        annotations[:] = [a for a in annotations if a is not encoded]
+        paths.pop(encoded.uuid, None)
+        if encoded.uuid == uuid_of_hash(object_hash):  # not derived: no earlier image of the group had it
+            self.seen.discard(object_hash)
+        self._frame_object(obj, sequence, path, size, gathered)
+
+    def _static_answers(
+        self, features: Features, listed: Any, tool: Tool, object_hash: str
+    ) -> tuple[tuple[ClassificationAnnotation, ...], Any] | None:
+        """The classifications of an object's static answer list and their stored JSON, read once per distinct
+        list and tool (``Features.answers``); None when they do not read."""
+        try:
+            key: tuple[str, bytes] | None = (tool.schema_id, orjson.dumps(listed))
+        except (orjson.JSONEncodeError, TypeError):  # values a caller's dicts may hold, JSON's may not
+            key = None
+        cached = features.answers.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        where = f"{OBJECT_ANSWERS}.{object_hash}.{CLASSIFICATIONS}"
+        try:
+            classifications = read_answers(listed, features.scope(tool), where)
+        except ValidationError:
+            return None
+        cached = (classifications, to_json(classifications))
+        if key is not None:
+            if len(features.answers) >= _ANSWER_CACHE:
+                features.answers.clear()
+            features.answers[key] = cached
+        return cached
 
     def _answers(self, obj: Gathered, dynamic: bool) -> tuple[ClassificationAnnotation, ...]:
         source = self.raw.get(OBJECT_ACTIONS if dynamic else OBJECT_ANSWERS) or {}
@@ -514,7 +582,7 @@ class RowReader(SeriesRows):
     ) -> Iterator[LabeledItem | Problem]:
         key = self.key(unit)
         self.problems = []
-        self.fast_seen = set()
+        self.fast_taken = {}
         if unit.width is None or unit.height is None:
             yield self.problem(
                 unit.path,
@@ -536,15 +604,21 @@ class RowReader(SeriesRows):
             objects = None
         for i, obj in enumerate(objects or ()):
             path = f"{unit.path}.{LABELS}.{OBJECTS}[{i}]"
-            encoded = self._fast(obj, size, unit, gathered) if self.options.fast else None
+            encoded = self._fast(obj, path, size, unit, gathered) if self.options.fast else None
             if encoded is None:
+                if self.fast_taken and type(obj) is dict:
+                    self._untake(obj.get(OBJECT_HASH), sequence, size, annotations, paths, gathered)
                 self._frame_object(obj, sequence, path, size, gathered)
-            else:
+            elif type(encoded) is EncodedAnnotation:
                 annotations.append(encoded)
                 paths[encoded.uuid] = self.where(path)
         for obj in gathered.values():
             if obj.failure is not None:
                 self.problems.append(keyed(obj.failure, key))
+                continue
+            if obj.encoded is not None:
+                annotations.append(self._in_group(obj, obj.encoded, unit))
+                paths[obj.encoded.uuid] = self.where(obj.path)
                 continue
             try:
                 classifications = on_image(self._classifications_of(obj), sequence)
@@ -579,6 +653,15 @@ class RowReader(SeriesRows):
             path=self.path or None,
             paths=paths,
         )
+
+    def _in_group(self, obj: Gathered, encoded: EncodedAnnotation, unit: Unit) -> EncodedAnnotation:
+        """An encoded object with answers at its place: its uuid derived, as a checked object's, when an earlier
+        image of the group had its hash."""
+        if obj.hash in self.seen:
+            encoded.uuid = str(uuid_module.uuid5(uuid_module.UUID(encoded.uuid), unit.data_hash))
+            encoded.payload["uuid"] = encoded.uuid
+        self.seen.add(obj.hash)
+        return encoded
 
     def _for_unit(self, annotation: ClassificationAnnotation, unit: Unit) -> ClassificationAnnotation:
         """A classification of an image group on one of its images: the first image it is on keeps its uuid,
