@@ -81,10 +81,10 @@ def series_attributes(header: SeriesHeader, instance_count: int) -> MediaAttribu
     """The attributes of a DICOM series from its header (``read_series_header``): size, geometry, UIDs, and
     each slice's SOPInstanceUID in grid order (a frame of a multi-frame instance as ``UID#frame``; none when
     a slice has no UID)."""
-    named = [(s.sop_instance_uid, s.frame) for s in header.slice_sources]
-    uids: tuple[str, ...] | None = tuple(uid if frame is None else f"{uid}#{frame}" for uid, frame in named if uid)
-    if uids is not None and len(uids) != len(named):
-        uids = None
+    sources = header.slice_sources
+    uids = None
+    if sources and all(s.sop_instance_uid for s in sources):
+        uids = tuple(f"{s.sop_instance_uid}" if s.frame is None else f"{s.sop_instance_uid}#{s.frame}" for s in sources)
     return MediaAttributes(
         mime_type="application/dicom",
         width=header.columns,
@@ -102,7 +102,7 @@ def series_attributes(header: SeriesHeader, instance_count: int) -> MediaAttribu
         series_description=header.series_description,
         instance_count=instance_count,
         affine=tuple(float(v) for v in header.affine_lps.reshape(-1)),
-        instance_uids=uids or None,
+        instance_uids=uids,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from labelport.errors import MediaError, ValidationError
@@ -17,9 +16,6 @@ from labelport.imaging.attributes import image_attributes, nifti_attributes, vid
 from labelport.imaging.sniff import is_dicom_file, is_nifti_file, sniff_media
 from labelport.model.media import MediaAttributes, MediaType
 from labelport.service.files import FilePolicy
-
-if TYPE_CHECKING:
-    pass
 
 _VIDEO_BRANDS = (b"ftyp", b"moov", b"mdat")
 # Files of a series folder that are not instances (imaging skips the same names when it reads a folder).
