@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,16 @@ def test_polygon_is_closed_and_rectangle_from_xyhw() -> None:
     assert poly.points[-1] == poly.points[0] and len(poly.points) == 4
     rect = lb_types.Rectangle.from_xyhw(1, 2, 3, 4)
     assert (rect.start, rect.end) == (lb_types.Point(x=1, y=2), lb_types.Point(x=5, y=5))
+
+
+def test_mask_frame_uri_must_be_a_url_urlparse_reads() -> None:
+    """A malformed host (urlparse's ValueError) is a ValidationError naming the URI, like a missing host."""
+    from labelport.errors import ValidationError
+
+    for uri, reason in (("http://[::1/f1.png", "is not a valid URL (Invalid IPv6 URL)"), ("f1.png", "scheme and host")):
+        with pytest.raises(ValidationError, match=re.escape(reason)) as caught:
+            lb_types.MaskFrame(index=1, instance_uri=uri)
+        assert caught.value.value == uri
 
 
 def test_video_keyframes_group_into_segments_by_consecutive_frames() -> None:

@@ -182,6 +182,7 @@ BAD_PATHS = {
     "nosuchuser": "~nosuchuser/x.png",
     "proc": "/proc/self/mem",
     "dangling": "/nonexistent/folder/x.png",
+    "malformed_url": "http://[::1/x.png",  # urlparse raises ValueError on it
 }
 
 
@@ -214,6 +215,7 @@ def test_bad_paths_fail_their_own_row_embedded_too(tmp_path: Path) -> None:
     assert len(result.failures) == len(specs)
     reasons = {f.index: f.message for f in result.failures}
     assert "cannot be read" in reasons[3] or "is not a regular file" in reasons[3]  # /proc/self/mem
+    assert "row_data 'http://[::1/x.png' is not a valid path or URL" in reasons[5]
     assert "is not a regular file" in reasons[len(BAD_PATHS)]
     db.dispose()
 

@@ -24,8 +24,17 @@ _SKIPPED = frozenset({"DICOMDIR", "LICENSE", "README", "README.md", "README.txt"
 sniff_file = sniff_media
 
 
-def is_remote(row_data: str) -> bool:
-    return urlparse(row_data).scheme in {"http", "https", "s3", "gs"}
+def is_remote(row_data: str, where: str = "data row") -> bool:
+    """Whether ``row_data`` is a URL of a remote store; ValidationError (naming ``where``) for one urlparse
+    cannot read (a malformed host such as ``http://[::1``)."""
+    try:
+        return urlparse(row_data).scheme in {"http", "https", "s3", "gs"}
+    except ValueError as exc:
+        raise ValidationError(
+            f"{where}: row_data {_short(row_data)} is not a valid path or URL ({exc})",
+            field="row_data",
+            value=row_data[:200],
+        ) from None
 
 
 def series_files(row_data: str | Sequence[str], where: str, policy: FilePolicy | None = None) -> list[Path]:
@@ -106,7 +115,7 @@ def _describe(
         return [str(p) for p in files], MediaType.DICOM, dicom_attributes(files, where)
     if not row_data.strip():
         raise ValidationError(f"{where}: row_data is empty", field="row_data", value=row_data)
-    if "\x00" not in row_data and is_remote(row_data):
+    if "\x00" not in row_data and is_remote(row_data, where):
         if claimed is None:
             raise ValidationError(
                 f"{where}: row_data {_short(row_data)} is a URL; give its media_type (image, video, dicom, nifti)",

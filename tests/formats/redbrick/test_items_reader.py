@@ -383,6 +383,20 @@ def test_a_bad_series_fails_its_whole_task(tmp_path: Path) -> None:
     assert "task 't', series 'B': segmentation" in str(found[0])
 
 
+def test_a_path_urlparse_cannot_read_fails_its_task(tmp_path: Path) -> None:
+    """``//[x`` is a host to urlparse, a malformed one (ValueError): found by ``make fuzz``, it took the whole
+    items list down; now its task fails with the path named and the next task reads."""
+    good = {
+        "items": AXIAL_FILES,
+        "segmentations": str(INPUTS / "axial_seg_labelmap.nii.gz"),
+        "segmentMap": {"1": "a", "2": "b", "3": "c"},
+    }
+    for bad in ({**good, "items": "//[x/ct"}, {**good, "segmentations": "//[x/seg.nii.gz"}):
+        found = read(write_items(tmp_path, [{"name": "t", "series": [bad]}, {"name": "u", "series": [good]}]), tmp_path)
+        assert [type(f).__name__ for f in found] == ["Problem", "LabeledItem"]
+        assert "'//[x/" in str(found[0]) and "is not a valid path or URL (Invalid IPv6 URL)" in str(found[0])
+
+
 def test_png_masks_read_as_redbricks_conversion_reads_them(tmp_path: Path) -> None:
     """A PNG mask (``pngMask`` with ``binaryMask``) on a 7 x 5 single-slice volume: the voxels RedBrick's
     ``convert_png_to_nii`` wrote for the same PNG (its top-right pixel at ijk (6, 0, 0))."""

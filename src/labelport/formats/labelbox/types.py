@@ -291,7 +291,10 @@ class MaskFrame:
         if uri is None and im_bytes is None:
             raise ValidationError("MaskFrame needs instance_uri or im_bytes", field="instance_uri")
         if uri is not None:
-            parsed = urlparse(uri)
+            try:
+                parsed = urlparse(uri)
+            except ValueError as exc:  # a malformed host such as "http://[::1"
+                raise ValidationError(f"instance_uri {uri!r} is not a valid URL ({exc})", value=uri) from None
             if not parsed.scheme or not parsed.netloc:
                 raise ValidationError(f"instance_uri must be a URL with scheme and host, found {uri!r}", value=uri)
         self.index = index

@@ -47,7 +47,10 @@ def resolve(given: Any, base: Path, resolver: Resolver, what: str, where: str) -
     """A local file or folder the items list names, relative to ``base`` unless absolute."""
     if not isinstance(given, str) or not given.strip():
         raise RecordError(f"{where}: {what} must be a path, found {given!r}", where, given)
-    scheme = urlparse(given).scheme
+    try:
+        scheme = urlparse(given).scheme
+    except ValueError as exc:  # "//[x": urlparse takes it for a host, a malformed one
+        raise RecordError(f"{where}: {what} {given!r} is not a valid path or URL ({exc})", where, given) from None
     if scheme and len(scheme) > 1 and scheme != "file":
         raise RecordError(
             f"{where}: {what} {given!r} is not a local file; labelport reads items lists whose files are local",
