@@ -10,7 +10,7 @@ takes the checked path (``rows_read``), which words every error; tests prove bot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from math import isfinite
 from typing import Any
 
@@ -66,22 +66,9 @@ def _points(raw: Any, frame: Frame) -> list[dict[str, float]] | None:
         ordered = raw
     else:
         return None
-    width, height, low, high = frame.width, frame.height, -frame.tolerance, 1 + frame.tolerance
-    points = []
-    for p in ordered:  # inline: most of the coordinates of large exports are here
-        if type(p) is not dict:
-            return None
-        x, y = p.get(X), p.get(Y)
-        if type(x) is not float or type(y) is not float:
-            point = _point(p, frame)
-            if point is None:
-                return None
-            points.append(point)
-            continue
-        if not (low <= x <= high and low <= y <= high):  # also false for nan
-            return None
-        points.append({X: x * width, Y: y * height})
-    return points
+    if any(type(p) is not dict for p in ordered):
+        return None
+    return _scaled([(p.get(X), p.get(Y)) for p in ordered], frame)
 
 
 def _ring(obj: Mapping[str, Any], frame: Frame) -> list[dict[str, float]] | None:
@@ -92,16 +79,15 @@ def _ring(obj: Mapping[str, Any], frame: Frame) -> list[dict[str, float]] | None
         flat = rings[0][0]
         if type(flat) is not list or len(flat) % 2:
             return None
-        return _flat_points(flat, frame)
+        return _scaled(zip(flat[::2], flat[1::2], strict=True), frame)
     return _points(obj.get(POLYGON), frame)
 
 
-def _flat_points(flat: list[Any], frame: Frame) -> list[dict[str, float]] | None:
-    """``_points`` of a flat ``[x0, y0, x1, y1...]`` ring, without making a dict of each pair first."""
+def _scaled(pairs: Iterable[tuple[Any, Any]], frame: Frame) -> list[dict[str, float]] | None:
+    """Fractional ``(x, y)`` pairs as pixel points, or None when one is not a number inside the image."""
     width, height, low, high = frame.width, frame.height, -frame.tolerance, 1 + frame.tolerance
     points = []
-    for i in range(0, len(flat), 2):
-        x, y = flat[i], flat[i + 1]
+    for x, y in pairs:  # inline: most of the coordinates of large exports are here
         if type(x) is not float or type(y) is not float:
             point = _point({X: x, Y: y}, frame)
             if point is None:
