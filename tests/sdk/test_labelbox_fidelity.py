@@ -158,6 +158,23 @@ def test_relationship_ends_must_be_objects_of_the_row(client: Client, tmp_path: 
     assert [s["status"] for s in gt(client, project.uid, [rel(b, a)])] == ["SUCCESS"]
 
 
+def test_a_failed_relationship_leaves_no_label_behind(client: Client, tmp_path: Path) -> None:
+    image = write_image(tmp_path / "a.png", 40, 30)
+    project, _ids = project_of(
+        client,
+        "image",
+        [{"row_data": str(image), "global_key": "img"}],
+        [{"tool": "rectangle", "name": "box"}, {"tool": "edge", "name": "rel"}],
+    )
+    nowhere = {"source": str(uuid.uuid4()), "target": str(uuid.uuid4()), "type": "unidirectional"}
+    line = {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img"}, "name": "rel", "relationship": nowhere}
+    assert [s["status"] for s in gt(client, project.uid, [line])] == ["FAILURE"]
+    # The row was never labelled: no (empty) label in the export, and its task still waits to be labelled.
+    [row] = project.export_v2(params={"project_details": True}).result
+    assert row["projects"][project.uid]["labels"] == []
+    assert row["projects"][project.uid]["project_details"]["workflow_status"] == "TO_LABEL"
+
+
 def test_relationships_of_any_format_are_checked_at_the_end(client: Client, tmp_path: Path) -> None:
     image = write_image(tmp_path / "a.png", 40, 30)
     project, _ids = project_of(

@@ -801,6 +801,7 @@ def _import_annotation(
                  None, None, True, None, annotation.confidence, payload, None, pending.created)
             )  # fmt: skip
             run.objects[annotation.uuid] = row.id
+            run.labelled[row.id] = None
             # A canonical uuid needs no escaping; the data row's JSON is made once per data row.
             run.statuses.append(f'["{uuid}",{_key_json(run, key)},null]')
         else:
@@ -819,9 +820,9 @@ def _import_annotation(
                 run.relationships.append(_Deferred(len(run.statuses), uuid, key, where, row, model, rows))
             else:
                 pending.rows += rows
+                run.labelled[row.id] = None
             run.statuses.append(orjson.dumps((uuid, key.as_dict(), None)).decode())
         run.staging.keep()
-        run.labelled[row.id] = None
         run.succeeded += 1
     except StoreError:
         raise  # the store failing (the object store down) is no fault of the annotation: the import fails whole
@@ -901,6 +902,8 @@ def _finish_relationships(run: _Run, conn: sa.Connection) -> None:
             run.succeeded -= 1
             continue
         holding += deferred.rows
+        # Its row is labelled only now: a relationship that fails leaves no label behind.
+        run.labelled[deferred.row.id] = None
     run.staging.spool(holding)
     run.relationships.clear()
 
