@@ -418,17 +418,17 @@ class RowReader(SeriesRows):
         object_hash: Any,
         sequence: int,
         size: Frame,
-        annotations: list[AnyAnnotation | EncodedAnnotation],
+        slots: list[EncodedAnnotation | str],
         paths: dict[str, str],
         gathered: dict[str, Gathered],
     ) -> None:
-        """An object the fast path took comes again on its image: the first is read again on the checked path,
-        so the second fails them both as there ("on this frame twice")."""
+        """An object the fast path took comes again on its image: the first leaves its slot and is read again on
+        the checked path, so the second fails them both as there ("on this frame twice")."""
         taken = self.fast_taken.pop(object_hash, None) if type(object_hash) is str else None
         if taken is None:
             return
         obj, path, encoded = taken
-        annotations[:] = [a for a in annotations if a is not encoded]
+        slots[:] = [s for s in slots if s is not encoded]
         paths.pop(encoded.uuid, None)
         if encoded.uuid == uuid_of_hash(object_hash):  # not derived: no earlier image of the group had it
             self.seen.discard(object_hash)
@@ -602,17 +602,29 @@ class RowReader(SeriesRows):
                 self.problem(f"{unit.path}.{LABELS}.{OBJECTS}", "objects must be a list", str(objects)[:80])
             )
             objects = None
+        # The image's objects in input order: a plain object the fast path encoded, or the objectHash of one
+        # gathered for the checked path (or waiting there with its answers), built in the loop after.
+        slots: list[EncodedAnnotation | str] = []
+        placed = 0
         for i, obj in enumerate(objects or ()):
             path = f"{unit.path}.{LABELS}.{OBJECTS}[{i}]"
             encoded = self._fast(obj, path, size, unit, gathered) if self.options.fast else None
+            if type(encoded) is EncodedAnnotation:
+                slots.append(encoded)
+                paths[encoded.uuid] = self.where(path)
+                continue
             if encoded is None:
                 if self.fast_taken and type(obj) is dict:
-                    self._untake(obj.get(OBJECT_HASH), sequence, size, annotations, paths, gathered)
+                    self._untake(obj.get(OBJECT_HASH), sequence, size, slots, paths, gathered)
                 self._frame_object(obj, sequence, path, size, gathered)
-            elif type(encoded) is EncodedAnnotation:
-                annotations.append(encoded)
-                paths[encoded.uuid] = self.where(path)
-        for obj in gathered.values():
+            if len(gathered) > placed:  # this object is the first of its objectHash: its place is here
+                slots.append(next(reversed(gathered)))
+                placed += 1
+        for slot in slots:
+            if not isinstance(slot, str):
+                annotations.append(slot)
+                continue
+            obj = gathered[slot]
             if obj.failure is not None:
                 self.problems.append(keyed(obj.failure, key))
                 continue
