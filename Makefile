@@ -69,11 +69,13 @@ pytest: $(STAMP) $(REFEREE_STAMP) $(REDBRICK_STAMP) $(ENCORD_REFEREE_STAMPS)
 
 test: lint typecheck pytest
 
-# The long fuzz run (tests/fuzz): 100,000 inputs per registered reader, DICOM headers and whole imports;
+# The long fuzz run (tests/fuzz): 100,000 inputs per registered reader, DICOM headers and whole imports,
+# each test its own process, FUZZ_JOBS at a time (Hypothesis holds up to 4 GB each at this budget);
 # `make test` runs the same tests with a budget of seconds.
+FUZZ_JOBS ?= $(shell nproc)
 fuzz: $(STAMP)
 	LABELPORT_FUZZ_EXAMPLES=100000 LABELPORT_FUZZ_DICOM_EXAMPLES=3000 LABELPORT_FUZZ_IMPORT_EXAMPLES=2000 \
-		$(BIN)/pytest tests/fuzz -q -s -p no:randomly -W ignore::UserWarning
+		$(BIN)/python -m tests.fuzz.parallel --jobs $(FUZZ_JOBS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[server,scale,dev,dicom,bench]'
