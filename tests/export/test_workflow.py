@@ -53,7 +53,7 @@ def test_review_cycle_and_history(client: Client) -> None:
     ):
         project.approve([ids[1], ids[2]])
     assert project.workflow_status(ids[1]).status == "InReview"  # all or none
-    project.reject([ids[0]], seconds_to_review=3)
+    project.reject([ids[0]], seconds_to_review=3, reason="missed the lesion")
     LabelImport.create_from_objects(client, project.uid, "fix", [box(ids[0])])  # a re-import of a reworked row
     project.approve([ids[0]], seconds_to_review=4)
     history = project.workflow_history(ids[0])
@@ -65,6 +65,7 @@ def test_review_cycle_and_history(client: Client) -> None:
         ("MOVE", None, "Initial labeling task"),
     ]
     assert all(h.actor == client.hub.actor for h in history[:-1])
+    assert [h.reason for h in history] == [None, None, "missed the lesion", None, None]  # the reason, both backends
     [row] = project.export_v2(
         {"project_details": True, "label_details": True, "performance_details": True}, {"data_row_ids": [ids[0]]}
     ).result
@@ -102,9 +103,20 @@ def test_cli_export_and_workflow(client: Client, tmp_path: Path, monkeypatch: py
     workflow_commands.register(app)
     transfer_commands.register(app)
     runner = CliRunner()
+    result = runner.invoke(
+        app, ["workflow", "reject", "--project", project.uid, ids[0], "--reason", "box too loose", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    LabelImport.create_from_objects(client, project.uid, "fix", [box(ids[0])])  # back to review
     result = runner.invoke(app, ["workflow", "approve", "--project", project.uid, ids[0], "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines() == ["data_row_id,status,task_name", f"{ids[0]},Done,Done"]
+    result = runner.invoke(app, ["workflow", "history", "--project", project.uid, ids[0], "--format", "json"])
+    assert [(h["action"], h["reason"]) for h in json.loads(result.stdout)][:3] == [
+        ("APPROVE", None),
+        ("REWORK", None),
+        ("REJECT", "box too loose"),
+    ]
     target = tmp_path / "out.ndjson"
     result = runner.invoke(
         app,
@@ -122,7 +134,7 @@ def test_cli_export_and_workflow(client: Client, tmp_path: Path, monkeypatch: py
         ],
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"exported 1 data rows (1 annotations) to {target}"
+    assert result.stdout.strip() == f"exported 1 data rows (2 annotations) to {target}"  # the box and its fix
     [row] = [json.loads(line) for line in target.read_text().splitlines()]
     assert (
         row["data_row"]["id"] == ids[0] and row["projects"][project.uid]["project_details"]["workflow_status"] == "DONE"

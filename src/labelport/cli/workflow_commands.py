@@ -18,6 +18,9 @@ workflow_app = subcommands("Review workflow: approve, reject, rework, move; hist
 
 Project = Annotated[str, typer.Option("--project", "-p", metavar="PROJECT_ID", help="Project id.")]
 Rows = Annotated[list[str], typer.Argument(metavar="ROW...", help="Data rows: ids or global keys.")]
+Reason = Annotated[
+    str | None, typer.Option(metavar="TEXT", help="Why (a rejection's reason); kept in the rows' history.")
+]
 STATE_COLUMNS = [
     Column("data_row_id", "data row", whole=True),
     Column("status", "status"),
@@ -25,31 +28,33 @@ STATE_COLUMNS = [
 ]
 
 
-def _act(project: str, rows: list[str], action: str, to: str | None, fmt: OutputFormat) -> None:
-    states = workflow.apply(hub(), project, rows, action, to=to)
+def _act(
+    project: str, rows: list[str], action: str, to: str | None, fmt: OutputFormat, reason: str | None = None
+) -> None:
+    states = workflow.apply(hub(), project, rows, action, to=to, reason=reason)
     shown = [{"data_row_id": s.data_row_id, "status": s.status.value, "task_name": s.task_name} for s in states]
     emit(out, STATE_COLUMNS, shown, fmt)
 
 
 @workflow_app.command("approve")
 @handles_errors
-def approve(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
+def approve(project: Project, data_row: Rows, reason: Reason = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In review -> Done."""
-    _act(project, data_row, "APPROVE", None, fmt)
+    _act(project, data_row, "APPROVE", None, fmt, reason)
 
 
 @workflow_app.command("reject")
 @handles_errors
-def reject(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
+def reject(project: Project, data_row: Rows, reason: Reason = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In review -> In rework."""
-    _act(project, data_row, "REJECT", None, fmt)
+    _act(project, data_row, "REJECT", None, fmt, reason)
 
 
 @workflow_app.command("rework")
 @handles_errors
-def rework(project: Project, data_row: Rows, fmt: FormatOption = OutputFormat.TABLE) -> None:
+def rework(project: Project, data_row: Rows, reason: Reason = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """In rework -> In review."""
-    _act(project, data_row, "REWORK", None, fmt)
+    _act(project, data_row, "REWORK", None, fmt, reason)
 
 
 @workflow_app.command("move")
@@ -58,10 +63,11 @@ def move(
     project: Project,
     to: Annotated[str, typer.Option(metavar="STATUS", help="ToLabel, InReview, InRework or Done.")],
     data_row: Rows,
+    reason: Reason = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Move data rows to any status (action MOVE)."""
-    _act(project, data_row, "MOVE", to, fmt)
+    _act(project, data_row, "MOVE", to, fmt, reason)
 
 
 @workflow_app.command("history")
@@ -80,6 +86,7 @@ def history(
             "from_task": e.from_task,
             "to_task": e.to_task,
             "actor": e.actor,
+            "reason": e.reason,
         }
         for e in entries
     ]
@@ -89,6 +96,7 @@ def history(
         Column("from_task", "from"),
         Column("to_task", "to"),
         Column("actor", "by", whole=True),
+        Column("reason", "reason"),
     ]
     emit(out, columns, rows, fmt)
 

@@ -74,6 +74,7 @@ class Backend(Protocol):
         action: str,
         to: str | None,
         seconds_to_review: float | None,
+        reason: str | None = None,
     ) -> list[WorkflowState]: ...
     def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]: ...
     def encord_rows(

@@ -158,9 +158,10 @@ class EmbeddedBackend:
         action: str,
         to: str | None,
         seconds_to_review: float | None,
+        reason: str | None = None,
     ) -> list[WorkflowState]:
         return workflow_service.apply(
-            self.hub, project_id, data_row_ids, action, to=to, seconds_to_review=seconds_to_review
+            self.hub, project_id, data_row_ids, action, to=to, seconds_to_review=seconds_to_review, reason=reason
         )
 
     def workflow_history(self, project_id: str, data_row_id: str) -> list[HistoryEntry]:

@@ -485,8 +485,15 @@ class HttpBackend:
         action: str,
         to: str | None,
         seconds_to_review: float | None,
+        reason: str | None = None,
     ) -> list[WorkflowState]:
-        body = {"data_row_ids": list(data_row_ids), "action": action, "to": to, "seconds_to_review": seconds_to_review}
+        body = {
+            "data_row_ids": list(data_row_ids),
+            "action": action,
+            "to": to,
+            "seconds_to_review": seconds_to_review,
+            "reason": reason,
+        }
         states = self._json("POST", f"/projects/{_seg(project_id)}/workflow/actions", body)
         return [_state(s) for s in states]
 

@@ -318,21 +318,29 @@ class Project(_Named):
         *,
         to: str | None = None,
         seconds_to_review: float | None = None,
+        reason: str | None = None,
     ) -> list[WorkflowState]:
-        """MOVE (with ``to``), APPROVE, REJECT or REWORK data rows, all or none, recorded in their history."""
+        """MOVE (with ``to``), APPROVE, REJECT or REWORK data rows, all or none, recorded in their history
+        (with ``reason``, why: a rejection's reason, kept in the history and shown in the viewer)."""
         _args.text(action, "action")
         _args.text(to, "to", optional=True)
+        _args.text(reason, "reason", optional=True)
         ids = _row_ids(data_rows, "data_rows")
-        return self.client.backend.workflow_action(self.uid, ids, action, to, seconds_to_review)
+        return self.client.backend.workflow_action(self.uid, ids, action, to, seconds_to_review, reason)
 
-    def approve(self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None) -> None:
-        self.workflow_action(data_rows, "APPROVE", seconds_to_review=seconds_to_review)
+    def approve(
+        self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None, reason: str | None = None
+    ) -> None:
+        self.workflow_action(data_rows, "APPROVE", seconds_to_review=seconds_to_review, reason=reason)
 
-    def reject(self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None) -> None:
-        self.workflow_action(data_rows, "REJECT", seconds_to_review=seconds_to_review)
+    def reject(
+        self, data_rows: Sequence[str | DataRow], seconds_to_review: float | None = None, reason: str | None = None
+    ) -> None:
+        """Send the rows back for rework; ``reason`` (a labelport extra) says why, in their history."""
+        self.workflow_action(data_rows, "REJECT", seconds_to_review=seconds_to_review, reason=reason)
 
-    def rework(self, data_rows: Sequence[str | DataRow]) -> None:
-        self.workflow_action(data_rows, "REWORK")
+    def rework(self, data_rows: Sequence[str | DataRow], reason: str | None = None) -> None:
+        self.workflow_action(data_rows, "REWORK", reason=reason)
 
     def move_data_rows(self, data_rows: Sequence[str | DataRow], status: str) -> None:
         """Move rows to ToLabel, InReview, InRework or Done (action MOVE)."""
