@@ -1,6 +1,7 @@
 """Acceptance: Encord's guide "Import labels" (tests/fixtures/guides/encord-import-labels.txt) against the
-embedded client. Each example is the guide's code as Encord's documentation writes it, with only its import
-lines changed: ``from encord ... import X`` became ``from labelport.sdk.encord import X``.
+embedded client and over HTTP. Each example is the guide's code as Encord's documentation writes it, with only
+its import lines changed: ``from encord ... import X`` became ``from labelport.sdk.encord import X``. Over
+HTTP, the guide's ``EncordUserClient`` hands out clients of a real server on the same store.
 
 The guide's project ("Blueberries and Cherries") is set up first with its ontology; its media are generated
 (the bitmask examples' sizes as the guide gives them: images 1254 x 836, videos 1920 x 1080). After each
@@ -10,6 +11,7 @@ example, what the project stores is checked in pixels.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from labelport.sdk.encord import (
 )
 from labelport.service.imports import input_ontology, stored_annotations
 from labelport.service.synthetic import write_image
+from tests.api.server import thread_server
 
 GUIDE_ONTOLOGY = {
     "objects": [
@@ -120,9 +123,12 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def guide(database_url: str, tmp_path: Path, video: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The guide's project, ontology and media; LABELPORT_HOME is the store the guide's client opens."""
+@pytest.fixture(params=["embedded", "http"])
+def guide(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    """The guide's project, ontology and media; LABELPORT_HOME is the store the guide's client opens (over
+    HTTP: the store a server on 127.0.0.1 serves, which the guide's client talks to)."""
     home = tmp_path / "home"
     monkeypatch.setenv("LABELPORT_HOME", str(home))
     monkeypatch.setenv("LABELPORT_DATABASE_URL", database_url)
@@ -141,7 +147,21 @@ def guide(database_url: str, tmp_path: Path, video: Path, monkeypatch: pytest.Mo
     for project, keys in ((images, list(IMAGES)), (videos, list(VIDEOS))):
         input_ontology(client.hub, project.uid, get_format("encord"), ontology)
         project.create_batch("all", global_keys=keys)
-    yield {"client": client, "image": images.uid, "video": videos.uid}
+    found = {"client": client, "image": images.uid, "video": videos.uid}
+    if request.param == "embedded":
+        yield found
+    else:
+        with thread_server(home, database_url, file_roots=(tmp_path,)) as server:
+            remote: list[Client] = []
+
+            def over_http(*_args: Any, **_options: Any) -> Client:
+                remote.append(Client(server.admin_key, server.url))
+                return remote[-1]
+
+            monkeypatch.setattr(EncordUserClient, "create_with_ssh_private_key", staticmethod(over_http))
+            yield found
+            for c in remote:
+                c.close()
     client.close()
 
 

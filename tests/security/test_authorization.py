@@ -259,6 +259,14 @@ CASES = [
     Case("GET", "/api/v1/exports/{job_id}/download", 200, A_ROLES),
     Case("GET", "/api/v1/exports/{job_id}/files/{path}", 200, A_ROLES),
     Case("GET", "/api/v1/projects/{project_id}/annotations/{feature_id}/index/{frame}/mask", 200, A_ROLES),
+    # Encord label rows read labels: the export role (every role of the project).
+    Case(
+        "POST",
+        "/api/v1/projects/{project_id}/encord/label-rows",
+        200,
+        A_ROLES,
+        body=lambda w: {"kind": "ground_truth", "data_row_ids": [w.ids["row"]]},
+    ),
     Case(
         "POST",
         "/api/v1/projects/{project_id}/workflow/actions",

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 import labelport
 from labelport.api import errors, limits, web
 from labelport.api.deps import CallerDep, ServerContext
-from labelport.api.routes import catalog, exports, imports, projects, viewer, workflow
+from labelport.api.routes import catalog, exports, imports, label_rows, projects, viewer, workflow
 from labelport.api.schemas import HealthOut, MeOut
 from labelport.jobs import JobContext, JobRunner, ThreadRunner, recover_jobs
 from labelport.service.hub import Settings
@@ -138,6 +138,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(imports.router)
     app.include_router(exports.router)
+    app.include_router(label_rows.router)
     app.include_router(workflow.router)
     app.include_router(viewer.router)
     web.install(app)

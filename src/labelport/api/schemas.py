@@ -7,8 +7,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from labelport.api.deps import MAX_PAGE
 from labelport.formats.labelbox.ontology import to_normalized
 from labelport.model.jobs import ExportJobInfo, ImportJobInfo, JobState
+from labelport.model.label import LabelKind
 from labelport.model.media import DataRow
 from labelport.model.media import MediaType as ModelMediaType
 from labelport.model.ontology import ontology_to_dict
@@ -98,6 +100,14 @@ class ExportLabelsIn(Strict):
     end: DateText | None = None
 
 
+class EncordLabelRowsIn(Strict):
+    """Which label rows to read: the label ``kind`` (ground truth or pre-labels), of the project's data rows or of
+    those of ``data_row_ids`` (each must be in the project; at most one page of them per request)."""
+
+    kind: LabelKind = LabelKind.GROUND_TRUTH
+    data_row_ids: list[Id] | None = Field(default=None, min_length=1, max_length=MAX_PAGE)
+
+
 class WorkflowActionIn(Strict):
     """MOVE (to ``to``; In review when null), APPROVE, REJECT or REWORK the rows, all or none."""
 
@@ -158,6 +168,17 @@ class DataRowOut(BaseModel):
             metadata_fields=[{"name": m.name, "value": m.value, "schema_id": m.schema_id} for m in row.metadata_fields],
             attachments=[{"type": a.type, "value": a.value, "name": a.name} for a in row.attachments],
         )
+
+
+class EncordLabelRowOut(BaseModel):
+    """A data row of the project and its label as an Encord label row (``LabelRowV2.to_encord_dict()``)."""
+
+    data_row: DataRowOut
+    label_row: dict[str, Any]
+
+    @classmethod
+    def of(cls, media: DataRow, row: dict[str, Any]) -> EncordLabelRowOut:
+        return cls(data_row=DataRowOut.of(media), label_row=row)
 
 
 class RowFailureOut(BaseModel):

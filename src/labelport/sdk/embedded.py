@@ -22,6 +22,7 @@ from labelport.service import datasets as dataset_service
 from labelport.service import export_jobs
 from labelport.service import imports as import_service
 from labelport.service import jobs as job_service
+from labelport.service import label_rows as label_row_service
 from labelport.service import ontologies as ontology_service
 from labelport.service import projects as project_service
 from labelport.service import workflow as workflow_service
@@ -171,35 +172,8 @@ class EmbeddedBackend:
         self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
     ) -> list[tuple[DataRow, dict[str, Any]]]:
         """The project's data rows (or those of ``data_row_ids``) with their label of ``kind`` as Encord label
-        rows, written by the registered Encord format with the project's ontology and stored pixels."""
-        import io
-
-        import orjson
-
-        from labelport.formats import get_format
-        from labelport.formats.base import WriteContext
-        from labelport.service import exports as export_service
-
-        entry = get_format("encord_label_rows", reading=False)
-        project = project_service.get_project(self.hub, project_id)
-        ontology = (
-            ontology_service.get_ontology(self.hub, project.ontology_id).ontology if project.ontology_id else None
-        )
-        context = WriteContext(ontology=ontology, pixels=export_service.StorePixels(self.hub))
-        ids = list(data_row_ids) if data_row_ids is not None else None
-        size = export_service.MAX_IDS
-        chunks: list[list[str] | None] = (
-            [None] if ids is None else [ids[i : i + size] for i in range(0, len(ids), size)]
-        )
-        out: list[tuple[DataRow, dict[str, Any]]] = []
-        for chunk in chunks:
-            filters = {"data_row_ids": chunk} if chunk is not None else None
-            items = list(export_service.items(self.hub, project_id, filters, kind=kind))
-            buffer = io.BytesIO()
-            entry.write(items, buffer, context)
-            rows = orjson.loads(buffer.getvalue())
-            out.extend((item.media, row) for item, row in zip(items, rows, strict=True) if item.media is not None)
-        return out
+        rows (``service.label_rows``)."""
+        return label_row_service.encord_rows(self.hub, project_id, kind, data_row_ids)
 
     def workflow_status(self, project_id: str, data_row_id: str) -> WorkflowState:
         return workflow_service.status_of(self.hub, project_id, data_row_id)

@@ -230,14 +230,20 @@ class HttpBackend:
             raise _error(response)
         return None if response.status_code == 204 else response.json()
 
-    def _json(self, method: str, path: str, body: Any) -> Any:
-        return self._request(method, path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+    def _json(self, method: str, path: str, body: Any, **kwargs: Any) -> Any:
+        headers = {"Content-Type": "application/json"}
+        return self._request(method, path, content=orjson.dumps(body), headers=headers, **kwargs)
 
-    def _pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    def _pages(self, path: str, params: Mapping[str, Any] | None = None, body: Any = None) -> Iterator[Any]:
+        """The items of a list, page after page: GET, or with ``body`` a POST of it for each page."""
         cursor: str | None = None
         while True:
             query = {**(params or {}), "limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            page = self._request("GET", path, params=query)
+            page = (
+                self._request("GET", path, params=query)
+                if body is None
+                else self._json("POST", path, body, params=query)
+            )
             yield from page["items"]
             cursor = page["next_cursor"]
             if cursor is None:
@@ -464,10 +470,16 @@ class HttpBackend:
     def encord_rows(
         self, project_id: str, kind: LabelKind, data_row_ids: Sequence[str] | None
     ) -> list[tuple[DataRow, dict[str, Any]]]:
-        raise LabelportError(
-            "Encord label rows are read on the embedded client (labelport.Client()); over HTTP, export the "
-            "project with `labelport export encord` and import label rows with `labelport import encord`"
-        )
+        """The label rows the embedded backend returns (in data row id order), a page at a time; given ids go
+        one page of them per request, so a bundle's chunk of up to 1000 rows is one request."""
+        ids = None if data_row_ids is None else sorted(set(data_row_ids))
+        chunks = [None] if ids is None else [ids[i : i + PAGE] for i in range(0, len(ids), PAGE)]
+        path = f"/projects/{_seg(project_id)}/encord/label-rows"
+        return [
+            (_data_row(r["data_row"]), dict(r["label_row"]))
+            for chunk in chunks
+            for r in self._pages(path, body={"kind": LabelKind.parse(kind).value, "data_row_ids": chunk})
+        ]
 
     def export_labels(self, project_id: str, start: str | None, end: str | None) -> Path:
         body = {"start": start, "end": end}

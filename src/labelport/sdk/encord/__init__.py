@@ -5,7 +5,8 @@ import lines changed to ``from labelport.sdk.encord import ...``.
 key is not needed and not read); ``user_client.get_project(id)`` is a labelport project, whose
 ``list_label_rows_v2`` and ``create_bundle`` give Encord label rows (``label_row``), the objects and
 classifications of its ``ontology_structure`` (``ontology``) make instances (``instances``) placed with
-Encord's coordinate classes (``coordinates``), and ``label_row.save()`` replaces the row's label.
+Encord's coordinate classes (``coordinates``), and ``label_row.save()`` replaces the row's label. A project of
+a client of a server (``labelport.Client(api_key, endpoint)``) does all of it over HTTP, the same way.
 """
 
 from __future__ import annotations
