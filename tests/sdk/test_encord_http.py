@@ -231,3 +231,33 @@ def test_a_caller_without_a_role_in_the_project_is_refused(world: World) -> None
     with Client(server.key("viewer@x.org", project=world.a, role="viewer"), server.url) as viewer:
         seen = [r.to_encord_dict() for r in initialised(viewer, world.a)]
     assert seen == [r.to_encord_dict() for r in initialised(world.embedded, world.a)]
+
+
+class BreaksOnce(httpx.BaseTransport):
+    """The real transport, but the first request to a path ending in ``suffix`` loses its connection after it
+    was sent (as when a replica restarts mid-answer): httpx raises ReadError."""
+
+    def __init__(self, inner: httpx.BaseTransport, suffix: str) -> None:
+        self.inner, self.suffix, self.broken = inner, suffix, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(self.suffix) and not self.broken:
+            self.broken += 1
+            self.inner.handle_request(request).close()  # the server did the work; the answer is lost
+            raise httpx.ReadError("connection reset", request=request)
+        return self.inner.handle_request(request)
+
+
+def test_a_read_by_post_is_sent_again_when_its_answer_is_lost(world: World) -> None:
+    """Listing label rows (a POST that only reads) is sent again when the connection breaks before the answer,
+    as a GET is; a POST that writes is not (it may have been done), and says the server could not be reached."""
+    backend = world.http.backend
+    assert isinstance(backend, http_backend.HttpBackend)
+    real = backend._http._transport
+    backend._http._transport = BreaksOnce(real, "/encord/label-rows")
+    rows = world.http.get_project(world.a).list_label_rows_v2()
+    assert sorted(r.data_title for r in rows) == sorted(TITLES)
+    assert backend._http._transport.broken == 1
+    backend._http._transport = BreaksOnce(real, "/datasets")
+    with pytest.raises(http_backend.ServerError, match="cannot reach the labelport server"):
+        world.http.create_dataset("lost answer")

@@ -209,16 +209,17 @@ class HttpBackend:
 
     # ------------------------------------------------------------ transport
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, *, reads: bool = False, **kwargs: Any) -> httpx.Response:
         """Send a request, again while the server cannot be reached (for ``retry_seconds``): always when the
-        request never left (connect failed), and for a GET also when the connection broke before the answer."""
+        request never left (connect failed), and for a GET (or a POST that only ``reads``, such as a lookup by
+        a body of ids) also when the connection broke before the answer."""
         deadline = time.monotonic() + self.retry_seconds
         pause = 0.1
         while True:
             try:
                 return self._http.request(method, API + path, **kwargs)
             except httpx.HTTPError as exc:
-                again = isinstance(exc, NOT_SENT) or (method == "GET" and isinstance(exc, BROKEN))
+                again = isinstance(exc, NOT_SENT) or ((method == "GET" or reads) and isinstance(exc, BROKEN))
                 if not again or time.monotonic() + pause > deadline:
                     raise ServerError(f"cannot reach the labelport server at {self.endpoint}: {exc}") from exc
             time.sleep(pause)
@@ -242,7 +243,7 @@ class HttpBackend:
             page = (
                 self._request("GET", path, params=query)
                 if body is None
-                else self._json("POST", path, body, params=query)
+                else self._json("POST", path, body, params=query, reads=True)
             )
             yield from page["items"]
             cursor = page["next_cursor"]
@@ -282,7 +283,7 @@ class HttpBackend:
         return _data_row(self._request("GET", f"/data-rows/{_seg(data_row_id)}"))
 
     def data_row_ids_for_global_keys(self, keys: Sequence[str]) -> tuple[list[str | None], list[str]]:
-        body = self._json("POST", "/data-rows/lookup", {"global_keys": list(keys)})
+        body = self._json("POST", "/data-rows/lookup", {"global_keys": list(keys)}, reads=True)
         return list(body["ids"]), list(body["missing"])
 
     # ------------------------------------------------------------ ontologies
