@@ -158,7 +158,8 @@ def test_relationship_ends_must_be_objects_of_the_row(client: Client, tmp_path: 
     assert [s["status"] for s in gt(client, project.uid, [rel(b, a)])] == ["SUCCESS"]
 
 
-def test_a_failed_relationship_leaves_no_label_behind(client: Client, tmp_path: Path) -> None:
+def boxes_and_relations(client: Client, tmp_path: Path) -> Any:
+    """A project of one image (global key ``img``) with a box tool and a relationship tool."""
     image = write_image(tmp_path / "a.png", 40, 30)
     project, _ids = project_of(
         client,
@@ -166,6 +167,11 @@ def test_a_failed_relationship_leaves_no_label_behind(client: Client, tmp_path: 
         [{"row_data": str(image), "global_key": "img"}],
         [{"tool": "rectangle", "name": "box"}, {"tool": "edge", "name": "rel"}],
     )
+    return project
+
+
+def test_a_failed_relationship_leaves_no_label_behind(client: Client, tmp_path: Path) -> None:
+    project = boxes_and_relations(client, tmp_path)
     nowhere = {"source": str(uuid.uuid4()), "target": str(uuid.uuid4()), "type": "unidirectional"}
     line = {"uuid": str(uuid.uuid4()), "dataRow": {"globalKey": "img"}, "name": "rel", "relationship": nowhere}
     assert [s["status"] for s in gt(client, project.uid, [line])] == ["FAILURE"]
@@ -176,13 +182,7 @@ def test_a_failed_relationship_leaves_no_label_behind(client: Client, tmp_path: 
 
 
 def test_relationships_of_any_format_are_checked_at_the_end(client: Client, tmp_path: Path) -> None:
-    image = write_image(tmp_path / "a.png", 40, 30)
-    project, _ids = project_of(
-        client,
-        "image",
-        [{"row_data": str(image), "global_key": "img"}],
-        [{"tool": "rectangle", "name": "box"}, {"tool": "edge", "name": "rel"}],
-    )
+    project = boxes_and_relations(client, tmp_path)
     a, b = (str(uuid.uuid4()) for _ in range(2))
     boxes = tuple(ObjectAnnotation(u, Rectangle(Point(1, 1), Point(4, 4)), "box") for u in (a, b))
     relation = Relationship(str(uuid.uuid4()), a, b, "rel")
