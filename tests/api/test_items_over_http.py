@@ -7,6 +7,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 import zipfile
@@ -261,3 +262,20 @@ def test_a_caller_without_the_projects_admin_role_is_refused(
         them.close()
         them.hub.db.dispose()
     _nothing_kept(remote, server, str(project.uid))
+
+
+def test_the_docs_example_runs_as_pasted(tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from tests.api.server import REPO
+
+    text = (REPO / "docs" / "formats" / "redbrick.md").read_text()
+    [example] = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    env = {**os.environ, "LABELPORT_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [sys.executable, "-c", example], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "4 data rows created; 0 of 4 tasks failed\n"
