@@ -93,7 +93,7 @@ ARCHIVE_BODY: dict[str, Any] = {
         "required": True,
         "description": "A zip or tar (.tar, .tar.gz, .tar.bz2, .tar.xz) archive: the items list (items.json at "
         "its root, or the file items_file names) and the files it names, by paths relative to the list",
-        "content": {t: ARCHIVE for t in ("application/zip", "application/x-tar", "application/gzip")},
+        "content": {"application/octet-stream": ARCHIVE},  # recognised by content, whatever its type says
     }
 }
 
@@ -112,12 +112,12 @@ async def start_items_import(
         str | None, Query(max_length=64, description="Dataset for the data rows it creates (default: a new one)")
     ] = None,
     create_features: Annotated[bool, Query(description="Add the categories the ontology lacks")] = False,
-    label_validate: Annotated[bool, Query(description="RedBrick: file values must equal the segmentMap's")] = False,
+    label_validate: Annotated[bool, Query(description="RedBrick: file values must equal the segment map's")] = False,
     prune_segmentations: Annotated[
-        bool, Query(description="RedBrick: drop file values the segmentMap lacks, and entries without voxels")
+        bool, Query(description="RedBrick: drop file values the segment map lacks, and entries without voxels")
     ] = False,
     keep_unmapped: Annotated[
-        bool, Query(description="RedBrick: keep file values the segmentMap lacks as view-only voxels")
+        bool, Query(description="RedBrick: keep file values the segment map lacks as view-only voxels")
     ] = False,
     affine_tolerance: Annotated[
         float | None, Query(gt=0, description="RedBrick: how far a segmentation's affine may differ, in mm")
