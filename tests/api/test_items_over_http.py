@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import tarfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -99,7 +100,12 @@ def test_an_items_list_over_http_lands_what_the_embedded_import_lands(remote: Cl
     assert [d.id for d in list_datasets(remote.hub)] == [over_http.dataset_id]
     again = remote_project.import_redbrick_items(ITEMS_FIXTURE, "ground_truth")
     assert (again.failed, again.created, again.reused) == ((), 0, 4)
-    assert not jobs_folder(remote, again).exists()  # it created nothing, so its copy is gone
+    # It created nothing, so its copy goes: just after the job's FINISHED state commits (with its labels).
+    deadline = time.monotonic() + 10
+    while jobs_folder(remote, again).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not jobs_folder(remote, again).exists()
+    assert over_http.job is not None and jobs_folder(remote, over_http).is_dir()
 
 
 def jobs_folder(client: Client, result: ItemsImportResult) -> Path:
