@@ -23,6 +23,7 @@ import io
 import re
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,7 @@ def _setup(server: LiveServer, tmp_path: Path) -> World:
         imported = admin.get(f"/imports/{imported['id']}").json()
     assert (imported["state"], imported["failed"]) == ("FINISHED", 0), imported
     post(f"/projects/{a}/workflow/actions", {"action": "REJECT", "data_row_ids": reviewed[5:]})
+    items_job = post(f"/projects/{a}/imports/items?name=items&kind=prediction", None, content=empty_items())["id"]
     export = post(f"/projects/{a}/exports", {"params": {}})
     while export["state"] not in ("FINISHED", "FAILED"):
         time.sleep(0.05)
@@ -139,6 +141,7 @@ def _setup(server: LiveServer, tmp_path: Path) -> World:
         "batch": batch,
         "job": job,
         "export": export["id"],
+        "items_job": items_job,
     }
     return World(ids=ids, keys=keys, free_rows=rows[1:12], in_review=reviewed[:5], in_rework=reviewed[5:])
 
@@ -152,6 +155,14 @@ def box_line(key: str = "img-0") -> bytes:
             "bbox": {"top": 1, "left": 1, "height": 3, "width": 3},
         }
     )
+
+
+def empty_items() -> bytes:
+    """A zip holding an items list of no tasks: an items import that creates nothing."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("items.json", "[]")
+    return buffer.getvalue()
 
 
 MASK = np.zeros((10, 20, 3), np.uint8)
@@ -250,6 +261,15 @@ CASES = [
         params={"name": "gt", "kind": "ground_truth"},
         content=box_line(),
     ),
+    Case(
+        "POST",
+        "/api/v1/projects/{project_id}/imports/items",
+        202,
+        PROJECT_A_ADMINS,  # it creates data rows and a batch besides labels
+        params={"name": "items", "kind": "prediction"},
+        content=empty_items(),
+    ),
+    Case("GET", "/api/v1/imports/{job_id}/items", 200, A_ROLES),
     Case("GET", "/api/v1/projects/{project_id}/imports", 200, A_ROLES),
     Case("GET", "/api/v1/imports/{job_id}", 200, A_ROLES),
     Case("GET", "/api/v1/imports/{job_id}/statuses", 200, A_ROLES),
@@ -329,7 +349,11 @@ def _path(route: str, world: World) -> str:
         "ontology_id": world.ids["ont"],
         "project_id": world.ids["a"],
         "batch_id": world.ids["batch"],
-        "job_id": world.ids["export"] if "/exports/{job_id}" in route else world.ids["job"],
+        "job_id": world.ids["export"]
+        if "/exports/{job_id}" in route
+        else world.ids["items_job"]
+        if route.endswith("/items")
+        else world.ids["job"],
         "email": "member@x.org",
         "feature_id": MASK_UUID,
         "frame": "1",
@@ -396,7 +420,7 @@ def _leaks(caller: str, route: str, response: httpx.Response, world: World) -> l
         hidden = list(world.ids.values())
         forbidden_2xx = bool(names)
     elif caller == "b_admin":
-        hidden = [world.ids[k] for k in ("a", "batch", "job", "export")]
+        hidden = [world.ids[k] for k in ("a", "batch", "job", "export", "items_job")]
         forbidden_2xx = bool(names & PROJECT_SCOPED)
     else:
         return []

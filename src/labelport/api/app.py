@@ -99,6 +99,7 @@ def open_context(config: ServerConfig) -> ServerContext:
         runner=runner,
         secret=server_secret(home),
         public_url=config.public_url.rstrip("/") if config.public_url else None,
+        max_upload_bytes=config.max_upload_bytes,
     )
 
 

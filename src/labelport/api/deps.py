@@ -24,7 +24,8 @@ MAX_PAGE = 1000
 @dataclass
 class ServerContext:
     """What the running server shares across requests: one engine, the blob store, the job runner, the
-    URL-signing secret, and where clients reach the server."""
+    URL-signing secret, where clients reach the server, and the cap on an upload (``limits``; None: the
+    default)."""
 
     db: Database
     blobs: BlobStore
@@ -32,6 +33,7 @@ class ServerContext:
     runner: JobRunner
     secret: bytes
     public_url: str | None = None
+    max_upload_bytes: int | None = None
 
 
 def context(request: Request) -> ServerContext:

@@ -10,7 +10,9 @@ under ``/api/`` it
   or one longer than it declared stops at the cap too (413).
 
 The cap is ``max_upload_bytes`` for an import upload (which the route streams to a file) and
-``max_body_bytes`` for every JSON body.
+``max_body_bytes`` for every JSON body. An uploaded archive (an items list with its media) is capped once
+more after it arrives: its files may add up to ``max_upload_bytes`` uncompressed, in at most
+``service.archives.MAX_MEMBERS`` members.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from labelport.service import auth
 MAX_BODY_BYTES = 16 * 1024**2
 MAX_UPLOAD_BYTES = 2 * 1024**3
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-UPLOADS = re.compile(r"^/api/v1/projects/[^/]+/imports$")
+UPLOADS = re.compile(r"^/api/v1/projects/[^/]+/imports(/items)?$")
 
 
 class BodyTooLarge(HTTPException):

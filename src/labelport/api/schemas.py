@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from labelport.api.deps import MAX_PAGE
 from labelport.formats.labelbox.ontology import to_normalized
-from labelport.model.jobs import ExportJobInfo, ImportJobInfo, JobState
+from labelport.model.jobs import ExportJobInfo, ImportJobInfo, ItemsImportResult, JobState
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow
 from labelport.model.media import MediaType as ModelMediaType
@@ -320,6 +320,32 @@ class ImportStatusOut(BaseModel):
     uuid: str | None
     data_row: dict[str, Any] | None = Field(description="the data row's identifiers as the input gave them")
     errors: list[ImportProblemOut]
+
+
+class ItemsRecordOut(BaseModel):
+    """One task of an items list: landed when ``errors`` is empty; ``data_rows`` are its series' global keys."""
+
+    where: str
+    data_rows: list[str]
+    errors: list[str]
+
+
+class ItemsImportOut(BaseModel):
+    """An import of an items list with its media: the import job (its annotations' statuses at
+    ``/imports/{id}/statuses``), and once it has FINISHED the dataset and batch it used, the data rows it
+    created and reused, and each task's outcome."""
+
+    job: ImportJobOut
+    dataset_id: str | None
+    batch_id: str | None
+    created: int
+    reused: int
+    records: list[ItemsRecordOut]
+
+    @classmethod
+    def of(cls, result: ItemsImportResult) -> ItemsImportOut:
+        assert result.job is not None  # a result read back from its job
+        return cls(job=ImportJobOut.of(result.job), **result.as_json())
 
 
 class MemberOut(BaseModel):

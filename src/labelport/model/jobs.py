@@ -52,7 +52,8 @@ class JobInfo:
     ``errors`` lists what an export could not write (import problems are per-annotation statuses instead);
     ``error`` is the reason a FAILED job gives its user. ``claimed_by`` names the runner that last claimed
     the job and ``lease_expires_at`` until when it holds it (it renews the lease while it works); ``attempts``
-    counts the claims (1 for a job that ran once).
+    counts the claims (1 for a job that ran once). ``result`` is what a job made beyond its counts (an items
+    import: its dataset, batch, data rows and tasks; ``service.items``).
     """
 
     id: str
@@ -79,6 +80,7 @@ class JobInfo:
     claimed_by: str | None = None
     lease_expires_at: datetime | None = None
     attempts: int = 0
+    result: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,67 @@ class ImportJobInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """One record of an items list (a task): where it is, the data rows of its items (global keys), and why
+    it failed (if it did)."""
+
+    where: str
+    data_rows: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsImportResult:
+    """What an import of items with media did (``service.items``): the annotation import job (None when
+    nothing was imported in this process), the dataset and batch it used, the data rows created and reused,
+    and each record's outcome. Kept as a job's ``result`` (``as_json``) when the import runs as a job."""
+
+    job: ImportJobInfo | None
+    dataset_id: str | None
+    batch_id: str | None
+    created: int
+    reused: int
+    records: tuple[RecordOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[RecordOutcome, ...]:
+        return tuple(r for r in self.records if not r.ok)
+
+    def as_json(self) -> dict[str, Any]:
+        """Everything but the job, as JSON values."""
+        return {
+            "dataset_id": self.dataset_id,
+            "batch_id": self.batch_id,
+            "created": self.created,
+            "reused": self.reused,
+            "records": [
+                {"where": r.where, "data_rows": list(r.data_rows), "errors": list(r.errors)} for r in self.records
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, job: ImportJobInfo | None, value: Mapping[str, Any] | None) -> ItemsImportResult:
+        """The result ``as_json`` gave, of ``job`` (nothing made yet when ``value`` is None: a job not done)."""
+        value = value or {}
+        records = tuple(
+            RecordOutcome(str(r["where"]), tuple(r.get("data_rows", ())), tuple(r.get("errors", ())))
+            for r in value.get("records", ())
+        )
+        return cls(
+            job,
+            value.get("dataset_id"),
+            value.get("batch_id"),
+            int(value.get("created", 0)),
+            int(value.get("reused", 0)),
+            records,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ExportJobInfo:
     """An export as the API shows it: ``rows`` written, ``errors`` for what could not be."""
 
@@ -144,4 +207,13 @@ class ExportJobInfo:
         )
 
 
-__all__ = ["UNFINISHED", "ExportJobInfo", "ImportJobInfo", "JobInfo", "JobKind", "JobState"]
+__all__ = [
+    "UNFINISHED",
+    "ExportJobInfo",
+    "ImportJobInfo",
+    "ItemsImportResult",
+    "JobInfo",
+    "JobKind",
+    "JobState",
+    "RecordOutcome",
+]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from labelport.model.jobs import ImportJobInfo
+from labelport.model.jobs import ImportJobInfo, ItemsImportResult
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow, MediaType
 from labelport.model.records import BatchInfo, CreateRowsResult, DatasetInfo, OntologyInfo, ProjectInfo
@@ -59,6 +59,18 @@ class Backend(Protocol):
         kind: LabelKind,
         fmt: str = "labelbox",
     ) -> ImportJobInfo: ...
+    def import_items(
+        self,
+        project_id: str,
+        path: Path,
+        *,
+        name: str,
+        kind: LabelKind,
+        items_file: str | None,
+        dataset_id: str | None,
+        create_features: bool,
+        options: Mapping[str, Any],
+    ) -> ItemsImportResult: ...
     def get_import_job(self, job_id: str) -> ImportJobInfo: ...
     def list_import_jobs(self, project_id: str) -> list[ImportJobInfo]: ...
     def import_statuses(self, job_id: str, failures_only: bool) -> list[dict[str, Any]]: ...

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from labelport.errors import LabelportError, NotFoundError
-from labelport.model.jobs import ExportJobInfo, ImportJobInfo, JobInfo, JobState
+from labelport.model.jobs import ExportJobInfo, ImportJobInfo, ItemsImportResult, JobInfo, JobState
 from labelport.model.label import LabelKind
 from labelport.model.media import DataRow, MediaType
 from labelport.model.records import BatchInfo, CreateRowsResult, DatasetInfo, OntologyInfo, ProjectInfo
 from labelport.model.workflow import HistoryEntry, WorkflowState
+from labelport.sdk._items import is_archive, items_path
 from labelport.sdk._payload import annotations_json
 from labelport.sdk.exports import ExportTaskInfo
 from labelport.service import datasets as dataset_service
 from labelport.service import export_jobs
 from labelport.service import imports as import_service
+from labelport.service import items as item_service
 from labelport.service import jobs as job_service
 from labelport.service import label_rows as label_row_service
 from labelport.service import ontologies as ontology_service
@@ -119,6 +121,31 @@ class EmbeddedBackend:
         with the registered format ``fmt``."""
         data = source if isinstance(source, Path) else annotations_json(source)
         return import_service.import_source(self.hub, project_id, name, data, kind, fmt=fmt)
+
+    def import_items(
+        self,
+        project_id: str,
+        path: Path,
+        *,
+        name: str,
+        kind: LabelKind,
+        items_file: str | None,
+        dataset_id: str | None,
+        create_features: bool,
+        options: Mapping[str, Any],
+    ) -> ItemsImportResult:
+        """An archive runs as a job (extracted into the store's ``uploads/``, as a server does); an items
+        file or folder is imported in place, its data rows naming the files where they are."""
+        common: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "dataset_id": dataset_id,
+            "create_features": create_features,
+            "options": options,
+        }
+        if is_archive(path):
+            return item_service.import_archive(self.hub, project_id, path, named=items_file, **common)
+        return item_service.import_items(self.hub, project_id, items_path(path, items_file), **common)
 
     def get_import_job(self, job_id: str) -> ImportJobInfo:
         return import_service.get_import_job(self.hub, job_id)

@@ -32,12 +32,13 @@ from labelport.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from labelport.model.jobs import ImportJobInfo, JobState
+from labelport.model.jobs import ImportJobInfo, ItemsImportResult, JobState
 from labelport.model.label import LabelKind
 from labelport.model.media import Attachment, DataRow, MediaAttributes, MediaType, MetadataField
 from labelport.model.ontology import ontology_from_dict
 from labelport.model.records import BatchInfo, CreateRowsResult, DatasetInfo, OntologyInfo, ProjectInfo, RowFailure
 from labelport.model.workflow import HistoryEntry, WorkflowAction, WorkflowState, WorkflowStatus
+from labelport.sdk._items import is_archive, items_path, pack
 from labelport.sdk._payload import annotations_json, json_ready
 from labelport.sdk.exports import ExportTaskInfo
 
@@ -398,6 +399,44 @@ class HttpBackend:
         fmt: str = "labelbox",
     ) -> ImportJobInfo:
         return self.wait_for_import(self.start_import(project_id, name, source, kind, fmt).id)
+
+    def import_items(
+        self,
+        project_id: str,
+        path: Path,
+        *,
+        name: str,
+        kind: LabelKind,
+        items_file: str | None,
+        dataset_id: str | None,
+        create_features: bool,
+        options: Mapping[str, Any],
+    ) -> ItemsImportResult:
+        """Upload an archive as it is, or pack an items file (or a folder's) with the files it names into one
+        (``_items.pack``); wait for the server's job and read what it made."""
+        params = {
+            "name": name,
+            "kind": kind.value,
+            "create_features": create_features,
+            **{k: v for k, v in {"dataset_id": dataset_id, **options}.items() if v is not None},
+        }
+        with tempfile.TemporaryDirectory(prefix="labelport-items-") as scratch:
+            archive = path
+            if is_archive(path):
+                params["items_file"] = items_file
+            else:
+                archive = Path(scratch) / "items.zip"
+                pack(items_path(path, items_file), archive)
+            body = self._request(
+                "POST",
+                f"/projects/{_seg(project_id)}/imports/items",
+                params={k: v for k, v in params.items() if v is not None},
+                content=_file_blocks(archive),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(archive.stat().st_size)},
+            )
+        job = self.wait_for_import(body["id"])
+        made = self._request("GET", f"/imports/{_seg(job.id)}/items")
+        return ItemsImportResult.from_json(_job(made["job"]), made)
 
     def get_import_job(self, job_id: str) -> ImportJobInfo:
         return _job(self._request("GET", f"/imports/{_seg(job_id)}"))

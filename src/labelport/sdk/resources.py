@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from labelport.errors import MediaError
+from labelport.model.jobs import ItemsImportResult
+from labelport.model.label import LabelKind
 from labelport.model.media import DataRow as ModelDataRow
 from labelport.model.media import MediaType
 from labelport.model.ontology import Ontology as ModelOntology
@@ -269,6 +273,50 @@ class Project(_Named):
         from labelport.sdk.encord.label_row import Bundle
 
         return Bundle(self, bundle_size)
+
+    def import_redbrick_items(
+        self,
+        path: str | Path,
+        kind: LabelKind | str = LabelKind.PREDICTION,
+        *,
+        name: str | None = None,
+        items_file: str | None = None,
+        dataset: Dataset | str | None = None,
+        create_features: bool = False,
+        label_validate: bool = False,
+        prune_segmentations: bool = False,
+        keep_unmapped: bool = False,
+        affine_tolerance: float | None = None,
+    ) -> ItemsImportResult:
+        """Import a RedBrick items list with its media: each series becomes a data row (global key
+        ``<task>/<series>``; an existing one is reused), in ``dataset`` (default: a new one), sent to the
+        project in a batch, and its annotations imported as ``kind``. A task with any problem fails whole,
+        with its reasons (``result.failed``); the others land. See docs/formats/redbrick.md.
+
+        ``path`` is the items file, a folder holding ``items.json`` (or ``items_file``), or a zip or tar
+        archive of them (``items_file``: the list's path inside). Over HTTP the list and the files it names
+        are packed into an archive and uploaded; the server reads nothing else."""
+        _args.text(name, "name", optional=True)
+        _args.text(items_file, "items_file", optional=True)
+        source = _args.path(path, "path")
+        if not source.exists():
+            raise MediaError(f"{str(source)!r} does not exist", path=str(source))
+        options: dict[str, Any] = {
+            "label_validate": label_validate,
+            "prune_segmentations": prune_segmentations,
+            "keep_unmapped": keep_unmapped,
+            **({"affine_tolerance": affine_tolerance} if affine_tolerance is not None else {}),
+        }
+        return self.client.backend.import_items(
+            self.uid,
+            source,
+            name=name or source.name,
+            kind=LabelKind.parse(kind),
+            items_file=items_file,
+            dataset_id=dataset.uid if isinstance(dataset, Dataset) else dataset,
+            create_features=create_features,
+            options=options,
+        )
 
     def import_jobs(self) -> list[ImportJob]:
         from labelport.sdk.imports import ImportJob

@@ -971,13 +971,15 @@ def run_import(
     base: Path | None = None,
     progress: Callable[[int], None] | None = None,
     owner: str | None = None,
+    result: Mapping[str, Any] | None = None,
 ) -> ImportJobInfo:
-    """Validate and store the annotations of an import job, and finish it, in one transaction; returns the
-    finished job. Files the items name are read under the settings' roots and ``roots``, relative ones
-    against ``base``. Call it through ``jobs.run`` or ``jobs.attempt``, which claim the job and end it FAILED
-    with the reason when this raises (the project is gone or has no ontology, the store fails): nothing of
-    the import is then written. ``owner`` is the run's claim (``JobInfo.claimed_by``): when another runner
-    has taken the job over, the transaction rolls back (``jobs.LeaseLostError``), so it is imported once.
+    """Validate and store the annotations of an import job, and finish it (with ``result``, what it made
+    beyond annotations), in one transaction; returns the finished job. Files the items name are read under
+    the settings' roots and ``roots``, relative ones against ``base``. Call it through ``jobs.run`` or
+    ``jobs.attempt``, which claim the job and end it FAILED with the reason when this raises (the project is
+    gone or has no ontology, the store fails): nothing of the import is then written. ``owner`` is the run's
+    claim (``JobInfo.claimed_by``): when another runner has taken the job over, the transaction rolls back
+    (``jobs.LeaseLostError``), so it is imported once.
     """
     job = jobs.get(hub, job_id, JobKind.IMPORT)
     if job.project_id is None:
@@ -999,7 +1001,7 @@ def run_import(
     )
     try:
         _check_all(run, items, progress)
-        _commit(run, job_id, owner)
+        _commit(run, job_id, owner, result)
     finally:
         run.staging.close()
     return get_import_job(hub, job_id)
@@ -1025,7 +1027,7 @@ def _check_all(run: _Run, items: Iterable[LabeledItem | Problem], progress: Call
         _finish_relationships(run, conn)
 
 
-def _commit(run: _Run, job_id: str, owner: str | None) -> None:
+def _commit(run: _Run, job_id: str, owner: str | None, result: Mapping[str, Any] | None = None) -> None:
     """The second phase, one transaction: the job FINISHED (its claim checked first: a run that lost its job
     writes nothing and rolls back), blobs, labels, annotations (replacing the same uuids, or a whole-row
     format's whole label), workflow and statuses."""
@@ -1033,7 +1035,14 @@ def _commit(run: _Run, job_id: str, owner: str | None) -> None:
     with hub.transaction() as conn:
         total = len(run.statuses)
         jobs.finish(
-            hub, job_id, total=total, succeeded=run.succeeded, failed=total - run.succeeded, owner=owner, conn=conn
+            hub,
+            job_id,
+            total=total,
+            succeeded=run.succeeded,
+            failed=total - run.succeeded,
+            result=result,
+            owner=owner,
+            conn=conn,
         )
         serialise(conn, f"labels:{run.project_id}")
         run.staging.store(conn, hub.blobs)

@@ -15,57 +15,30 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
-from labelport.errors import LabelportError, Location, ValidationError
+from labelport.errors import LabelportError, Location, NotFoundError, ValidationError
 from labelport.formats import detect_format, get_format
 from labelport.formats.base import ErrorPolicy, Problem, ReadContext, Source
 from labelport.model.encoded import decoded
 from labelport.model.item import LabeledItem
+from labelport.model.jobs import ImportJobInfo, ItemsImportResult, JobInfo, JobKind, RecordOutcome
 from labelport.model.label import LabelKind
 from labelport.model.ontology import Ontology
-from labelport.service import datasets, masks, ontologies, projects
+from labelport.service import archives, datasets, jobs, masks, ontologies, projects
+from labelport.service.files import FilePolicy
 from labelport.service.hub import Hub
-from labelport.service.imports import ImportJobInfo, import_annotations
+from labelport.service.imports import import_annotations, run_import
 from labelport.service.validation import OntologyIndex
 from labelport.store.schema import batch_data_rows
 
 _TOP = re.compile(r"^\[\d+\]")
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    """One record of the input (a task): where it is, the data rows of its items, and why it failed (if it did)."""
-
-    where: str
-    data_rows: tuple[str, ...] = ()
-    errors: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-@dataclass(frozen=True, slots=True)
-class ItemsImportResult:
-    """What an import of items with media did: the annotation import job (None when no record passed), the
-    dataset and batch it used, the data rows created and reused, and each record's outcome."""
-
-    job: ImportJobInfo | None
-    dataset_id: str | None
-    batch_id: str | None
-    created: int
-    reused: int
-    records: tuple[RecordOutcome, ...]
-
-    @property
-    def failed(self) -> tuple[RecordOutcome, ...]:
-        return tuple(r for r in self.records if not r.ok)
+ITEMS_FILE = "items.json"
 
 
 @dataclass
@@ -98,12 +71,15 @@ def import_items(
     options: Mapping[str, Any] | None = None,
     roots: Iterable[Path] = (),
     progress: Callable[[int], None] | None = None,
+    job: JobInfo | None = None,
 ) -> ItemsImportResult:
     """Create the data rows ``source`` brings, batch them into the project and import their annotations.
 
     ``fmt`` is a format that brings media (``redbrick``), or found from the content; ``dataset_id`` the
     dataset for new data rows (default: a new one named after the import); ``options`` the format's read
     options (RedBrick: ``label_validate``, ``prune_segmentations``, ``keep_unmapped``, ``affine_tolerance``).
+    ``job``: an import job this run has claimed (``import_jobs``), which the annotations are imported into
+    and which keeps the result; without it, the annotations get a job of their own when any record passed.
     """
     label_kind = LabelKind.parse(kind)
     project = projects.get_project(hub, project_id)
@@ -151,27 +127,27 @@ def import_items(
         landing = [r for r in good if not r.errors]
         batch_id = _batch(hub, project.id, name, [i for r in landing for i in r.items])
         items = [i for r in landing for i in r.items]
-        job = None
-        if items:
-            job = import_annotations(
-                hub,
-                project.id,
-                name,
-                items,
-                label_kind,
-                fmt=entry.name,
-                roots=(workdir, *permitted),
-                progress=progress,
+        outcomes = tuple(
+            RecordOutcome(
+                _where(r.location),
+                tuple(str(i.data_row.global_key or i.data_row) for i in r.items),
+                tuple(r.errors),
             )
-    outcomes = tuple(
-        RecordOutcome(
-            _where(r.location),
-            tuple(str(i.data_row.global_key or i.data_row) for i in r.items),
-            tuple(r.errors),
+            for r in records.values()
         )
-        for r in records.values()
-    )
-    return ItemsImportResult(job, dataset_id, batch_id, created, reused, outcomes)
+        result = ItemsImportResult(None, dataset_id, batch_id, created, reused, outcomes)
+        readable = (workdir, *permitted)
+        if job is not None:
+            info = run_import(
+                hub, job.id, items, roots=readable, progress=progress, owner=job.claimed_by, result=result.as_json()
+            )
+        elif items:
+            info = import_annotations(
+                hub, project.id, name, items, label_kind, fmt=entry.name, roots=readable, progress=progress
+            )
+        else:
+            info = None
+    return replace(result, job=info)
 
 
 def _add_features(hub: Hub, project_id: str, ontology_id: str | None, records: list[_Record]) -> Ontology:
@@ -293,4 +269,101 @@ def _batch(hub: Hub, project_id: str, name: str, items: list[LabeledItem]) -> st
     return projects.create_batch(hub, project_id, batch_name, data_row_ids=todo).id
 
 
-__all__ = ["ItemsImportResult", "RecordOutcome", "import_items"]
+# ------------------------------------------------------------------ an archive, imported as a job
+
+
+def uploads_folder(hub: Hub, job_id: str) -> Path:
+    """Where the media of an archive import job are extracted and stay (the data rows name its files)."""
+    return hub.blobs.home / "uploads" / job_id
+
+
+def items_file(folder: Path, named: str | None = None) -> Path:
+    """The items list of an extracted archive or a folder: ``named`` (a path inside it), else ``items.json``
+    at its root."""
+    return FilePolicy.under([folder]).regular_file(named or ITEMS_FILE, "items file", base=folder)
+
+
+def start_archive_import(
+    hub: Hub,
+    project_id: str,
+    archive: Path,
+    *,
+    name: str,
+    kind: LabelKind | str = LabelKind.PREDICTION,
+    fmt: str = "redbrick",
+    named: str | None = None,
+    dataset_id: str | None = None,
+    create_features: bool = False,
+    options: Mapping[str, Any] | None = None,
+    max_bytes: int,
+    max_members: int | None = None,
+) -> str:
+    """Check an archive holding an items list and the files it names (every member, before anything is
+    kept: ``service.archives``), and record a QUEUED import job that keeps it as its input; ``jobs.run``
+    extracts it into ``uploads_folder`` and runs ``import_items`` with only that folder readable
+    (``import_jobs``).
+
+    ``named`` is the items file's path in the archive (default: ``items.json`` at its root); the other
+    arguments are ``import_items``'. The caps bound the archive's members and their uncompressed size."""
+    entry = get_format(fmt, reading=True)
+    if not entry.brings_media:
+        raise ValidationError(f"format {entry.name!r} brings no media; import it as annotations", field="format")
+    max_members = archives.MAX_MEMBERS if max_members is None else max_members
+    members = {m.name for m in archives.check(archive, max_bytes=max_bytes, max_members=max_members) if not m.folder}
+    wanted = (named or ITEMS_FILE).strip("/")
+    if wanted not in members:
+        raise ValidationError(
+            f"the archive holds no items file {wanted!r}; put {ITEMS_FILE} at its root, or name the file",
+            field="items_file",
+            value=wanted,
+        )
+    if dataset_id is not None:
+        datasets.get_dataset(hub, dataset_id)
+    settings = {
+        "file": wanted,
+        "dataset_id": dataset_id,
+        "create_features": create_features,
+        "reader_options": dict(options or {}),
+        "max_bytes": max_bytes,
+        "max_members": max_members,
+    }
+    return jobs.create(
+        hub,
+        JobKind.IMPORT,
+        entry.name,
+        name=name,
+        project_id=project_id,
+        options={"label_kind": LabelKind.parse(kind).value, "input_name": wanted, "items": settings},
+        source=archive,
+        content_type="application/octet-stream",
+    )
+
+
+def get_items_import(hub: Hub, job_id: str) -> ItemsImportResult:
+    """The result of an archive import job (``start_archive_import``): nothing made yet while it runs."""
+    job = jobs.get(hub, job_id, JobKind.IMPORT)
+    if "items" not in job.options:
+        raise NotFoundError(f"import {job_id!r} is not an import of an items list with its media")
+    return ItemsImportResult.from_json(ImportJobInfo.of(job), job.result)
+
+
+def import_archive(hub: Hub, project_id: str, archive: Path, **arguments: Any) -> ItemsImportResult:
+    """``start_archive_import`` and run the job in this process (the embedded SDK's path for an archive),
+    with no caps on the archive's size beyond ``arguments``' own."""
+    arguments.setdefault("name", archive.name)
+    arguments.setdefault("max_bytes", 2**63)
+    job_id = start_archive_import(hub, project_id, archive, **arguments)
+    jobs.run(hub, job_id)
+    return get_items_import(hub, job_id)
+
+
+__all__ = [
+    "ItemsImportResult",
+    "RecordOutcome",
+    "get_items_import",
+    "import_archive",
+    "import_items",
+    "items_file",
+    "start_archive_import",
+    "uploads_folder",
+]

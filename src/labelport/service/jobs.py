@@ -199,6 +199,7 @@ def finish(
     failed: int,
     errors: list[dict[str, Any]] | None = None,
     output: str | None = None,
+    result: Mapping[str, Any] | None = None,
     owner: str | None = None,
     conn: sa.Connection | None = None,
 ) -> None:
@@ -218,6 +219,7 @@ def finish(
             failed=failed,
             errors=errors or [],
             output=output,
+            result=result,
             owner=owner,
         )
         if owner is not None and not moved:
@@ -232,6 +234,7 @@ def finish(
             failed=failed,
             errors=errors,
             output=output,
+            result=result,
             owner=owner,
             conn=own,
         )

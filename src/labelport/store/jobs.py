@@ -47,6 +47,7 @@ def info(row: Any) -> JobInfo:
         claimed_by=row.claimed_by,
         lease_expires_at=row.lease_expires_at,
         attempts=row.attempts,
+        result=row.result,
     )
 
 
@@ -195,10 +196,11 @@ def finish(
     failed: int,
     errors: Sequence[Mapping[str, Any]] = (),
     output: str | None = None,
+    result: Mapping[str, Any] | None = None,
     owner: str | None = None,
 ) -> bool:
     """End the job FINISHED (only while ``owner`` holds it, when given); False when it was not moved."""
-    result = conn.execute(
+    moved = conn.execute(
         jobs.update()
         .where(_held(job_id, owner))
         .values(
@@ -211,11 +213,12 @@ def finish(
             failed=failed,
             errors=[dict(e) for e in errors],
             output=output,
+            result=dict(result) if result is not None else None,
             error=None,
             lease_expires_at=None,
         )
     )
-    return result.rowcount == 1
+    return moved.rowcount == 1
 
 
 def fail(conn: sa.Connection, job_id: str, at: datetime, reason: str, *, owner: str | None = None) -> bool:

@@ -244,6 +244,8 @@ jobs = sa.Table(
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("lease_expires_at", NOW, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    # What a job made beyond its counts (an items import: its dataset, batch, data rows and tasks).
+    sa.Column("result", JSON, nullable=True),
     sa.CheckConstraint("kind in ('import', 'export', 'convert')", name="kind"),
     sa.CheckConstraint("state in ('QUEUED', 'RUNNING', 'FINISHED', 'FAILED')", name="state"),
 )

@@ -132,7 +132,7 @@ CASES = [
         "a missing segmentation file",
         {"segmentations": "in/nope.nii.gz", "segmentMap": {"1": "a"}},
         "[0].series[0].segmentations",
-        "segmentation 'in/nope.nii.gz' does not exist (looked in {folder})",
+        "segmentation 'in/nope.nii.gz' does not exist in the items list's folder",
     ),
 ]
 

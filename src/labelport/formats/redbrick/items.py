@@ -21,7 +21,7 @@ RedBrick keeps them, instead of failing the task), ``affine_tolerance`` (mm, def
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,33 @@ def read(source: Source, ctx: ReadContext | None = None) -> Iterator[LabeledItem
             continue
         names[name] = where
         yield from _task(task, name, base, ctx, options, location, where)
+
+
+def with_files(tasks: Any, rename: Callable[[str], str]) -> Any:
+    """A copy of an items list (parsed JSON) with each file it names (series ``items``, ``segmentations``,
+    segmentMap ``mask``; on tasks and series) passed through ``rename``: to pack a list with its files.
+    Values of other shapes are left as they are, for the reader to report."""
+
+    def files(value: Any) -> Any:
+        if isinstance(value, str):
+            return rename(value)
+        return [rename(v) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+
+    def holder(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        out = {k: files(v) if k in (f.ITEMS, f.SEGMENTATIONS) else v for k, v in value.items()}
+        segment_map = out.get(f.SEGMENT_MAP)
+        if isinstance(segment_map, Mapping):
+            out[f.SEGMENT_MAP] = {
+                k: {**e, f.MASK: files(e[f.MASK])} if isinstance(e, Mapping) and f.MASK in e else e
+                for k, e in segment_map.items()
+            }
+        if isinstance(out.get(f.SERIES), list):
+            out[f.SERIES] = [holder(series) for series in out[f.SERIES]]
+        return out
+
+    return [holder(task) for task in tasks] if isinstance(tasks, list) else tasks
 
 
 def _task(

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from labelport.errors import LabelportError
+from labelport.errors import LabelportError, MediaError
 from labelport.formats.base import Resolver
 from labelport.formats.redbrick.segment_map import RecordError
 from labelport.imaging.volume import LPS_TO_RAS, Grid
@@ -64,12 +64,11 @@ def resolve(given: Any, base: Path, resolver: Resolver, what: str, where: str) -
     try:
         return resolver.local_path(str(candidate) if scheme != "file" else given, what)
     except LabelportError as exc:
-        try:
-            missing = not home and not candidate.exists()
-        except OSError:  # a name the filesystem refuses (too long): the resolver's reason stands
-            missing = False
-        if missing:
-            raise RecordError(f"{what} {given!r} does not exist (looked in {base})", where, given) from None
+        # Only a file the resolver may read is said to be missing (one outside its folders gets its refusal,
+        # whether it exists or not), and never with the folder's path, which on a server is the server's.
+        if isinstance(exc, MediaError) and "does not exist" in str(exc):
+            folder = "" if path.is_absolute() or home or scheme == "file" else " in the items list's folder"
+            raise RecordError(f"{what} {given!r} does not exist{folder}", where, given) from None
         # the resolver names the path it was given; the user knows the one the items list gives
         raise RecordError(str(exc).replace(repr(str(candidate)), repr(given)), where, given) from None
 
