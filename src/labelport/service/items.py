@@ -273,8 +273,9 @@ def _batch(hub: Hub, project_id: str, name: str, items: list[LabeledItem]) -> st
 
 
 def uploads_folder(hub: Hub, job_id: str) -> Path:
-    """Where the media of an archive import job are extracted and stay (the data rows name its files)."""
-    return hub.blobs.home / "uploads" / job_id
+    """Where the media of an archive import job are extracted and stay (the data rows name its files): in the
+    settings' ``uploads`` folder, by default the store's home's."""
+    return (hub.settings.uploads or hub.blobs.home / "uploads") / job_id
 
 
 def items_file(folder: Path, named: str | None = None) -> Path:

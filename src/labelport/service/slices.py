@@ -159,7 +159,7 @@ def volume(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_CACHE
     """The row's voxels, read once and kept decoded."""
 
     def load() -> tuple[object, int]:
-        loaded = _load_volume(row, hub.settings.file_roots)
+        loaded = _load_volume(row, hub.settings.media_roots())
         return loaded, int(loaded.array.nbytes)
 
     return _cached(cache, ("volume", row.id, version), load, LoadedVolume)
@@ -167,7 +167,7 @@ def volume(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_CACHE
 
 def _header(hub: Hub, row: DataRow, version: str, cache: MediaCache) -> SeriesHeader:
     def load() -> tuple[object, int]:
-        header = read_series_header(_series_files(row, hub.settings.file_roots))
+        header = read_series_header(_series_files(row, hub.settings.media_roots()))
         return header, 1024 * (len(header.slice_sources) + 1)
 
     return _cached(cache, ("header", row.id, version), load, SeriesHeader)
@@ -199,9 +199,9 @@ def media_problem(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDI
     try:
         if row.media_type in (MediaType.DICOM, MediaType.NIFTI):
             if row.media_type is MediaType.DICOM:
-                _series_files(row, hub.settings.file_roots)
+                _series_files(row, hub.settings.media_roots())
             else:
-                path = Path(str(_local(row, hub.settings.file_roots)))
+                path = Path(str(_local(row, hub.settings.media_roots())))
                 if not path.is_file():
                     raise MediaError(f"data row {row.id}: {row.row_data!r} does not exist", path=row.row_data)
         else:
@@ -281,7 +281,7 @@ def frame_size(hub: Hub, row: DataRow, version: str, cache: MediaCache = MEDIA_C
         raise ValidationError(f"data row {row.id} is {row.media_type.value}: it has planes, not frames", field="frame")
 
     def load() -> tuple[object, int]:
-        path = str(_local(row, hub.settings.file_roots))
+        path = str(_local(row, hub.settings.media_roots()))
         if row.media_type is MediaType.IMAGE:
             from PIL import Image
 
@@ -334,7 +334,7 @@ def frame_png(hub: Hub, row: DataRow, version: str, frame: int, cache: MediaCach
             value=frame,
         )
     key = ("frame", row.id, version, frame)
-    return Rendered(_cached_png(cache, key, lambda: encode_png(_read_frame(row, frame, hub.settings.file_roots))))
+    return Rendered(_cached_png(cache, key, lambda: encode_png(_read_frame(row, frame, hub.settings.media_roots()))))
 
 
 # --- masks ------------------------------------------------------------------------------------------------
