@@ -201,6 +201,14 @@ MALICIOUS = {
         "the archive's files add up to more than 8388608 bytes uncompressed",
     ),
     "not an archive": (b'[{"name": "t"}]', "the upload is not a zip or tar archive"),
+    "zip file over a folder": (
+        _zip(("items.json", b"[]"), ("series", b"x"), ("series/a.dcm", b"x")),
+        "'series/a.dcm' lies under 'series', which is a file",
+    ),
+    "zip folder then file": (
+        _zip(("items.json", b"[]"), ("series/a.dcm", b"x"), ("series", b"x")),
+        "'series' is a file and a folder",
+    ),
 }
 
 

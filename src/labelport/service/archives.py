@@ -1,7 +1,8 @@
 """Archives users upload (zip; tar, plain or compressed): every member checked before anything is written.
 
 Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard
-link, a device, FIFO or anything else that is neither a regular file nor a folder, a name given twice; and
+link, a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a
+name that is both a file and a folder; and
 the archive as a whole when it has more than ``max_members`` members or its files add up to more than
 ``max_bytes`` uncompressed. ``extract`` checks first, then writes only regular files and folders under a
 new folder, counting the bytes it writes (a member that inflates past its declared size stops at the cap).
@@ -116,17 +117,26 @@ def _opened(path: Path) -> Iterator[Iterator[tuple[Member, IO[bytes] | None]]]:
 def _counted(
     members: Iterator[tuple[Member, IO[bytes] | None]], max_bytes: int, max_members: int
 ) -> Iterator[tuple[Member, IO[bytes] | None]]:
-    """The members, stopped with a ValidationError at the caps or at a name given twice."""
-    seen: set[str] = set()
+    """The members, stopped with a ValidationError at the caps, at a file given twice, or at a name that is
+    a file and a folder (``a`` a file and ``a/b`` a member: nothing could extract both)."""
+    files: set[str] = set()
+    folders: set[str] = set()
     total = 0
     for count, (member, stream) in enumerate(members, start=1):
         if count > max_members:
             raise ValidationError(
                 f"the archive has more than {max_members} members, the most this server takes", field="archive"
             )
-        if member.name in seen and not member.folder:
-            raise _refused(member.name, "appears twice")
-        seen.add(member.name)
+        if member.name in files:
+            raise _refused(member.name, "appears twice" if not member.folder else "is a file and a folder")
+        if not member.folder and member.name in folders:
+            raise _refused(member.name, "is a file and a folder")
+        parts = member.name.split("/")
+        above = {"/".join(parts[:i]) for i in range(1, len(parts))}
+        if above & files:
+            raise _refused(member.name, f"lies under {min(above & files)!r}, which is a file")
+        (folders if member.folder else files).add(member.name)
+        folders |= above
         total += member.size
         if total > max_bytes:
             raise ValidationError(
