@@ -3,8 +3,9 @@
 Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard
 link, a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a
 name that is both a file and a folder; and the archive as a whole when it has more than ``max_members``
-members or its files add up to more than ``max_bytes`` uncompressed. ``extract`` checks first, then writes only regular files and folders under a
-new folder, counting the bytes it writes (a member that inflates past its declared size stops at the cap).
+members or its files add up to more than ``max_bytes`` uncompressed. ``extract`` checks first, then writes
+only regular files and folders under a new folder, counting the bytes it writes (a member that inflates past
+its declared size stops at the cap).
 """
 
 from __future__ import annotations
