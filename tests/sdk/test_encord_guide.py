@@ -1,7 +1,8 @@
 """Acceptance: Encord's guide "Import labels" (tests/fixtures/guides/encord-import-labels.txt) against the
 embedded client and over HTTP. Each example is the guide's code as Encord's documentation writes it, with only
 its import lines changed: ``from encord ... import X`` became ``from labelport.sdk.encord import X``. Over
-HTTP, the guide's ``EncordUserClient`` hands out clients of a real server on the same store.
+HTTP, ``LABELPORT_ENDPOINT`` and ``LABELPORT_API_KEY`` name a real server on the same store, whose clients the
+guide's ``EncordUserClient`` then hands out.
 
 The guide's project ("Blueberries and Cherries") is set up first with its ontology; its media are generated
 (the bitmask examples' sizes as the guide gives them: images 1254 x 836, videos 1920 x 1080). After each
@@ -42,6 +43,7 @@ from labelport.sdk.encord import (
     SkeletonCoordinate,
     SkeletonCoordinates,
 )
+from labelport.sdk.http import HttpBackend
 from labelport.service.imports import input_ontology, stored_annotations
 from labelport.service.synthetic import write_image
 from tests.api.server import thread_server
@@ -152,16 +154,10 @@ def guide(
         yield found
     else:
         with thread_server(home, database_url, file_roots=(tmp_path,)) as server:
-            remote: list[Client] = []
-
-            def over_http(*_args: Any, **_options: Any) -> Client:
-                remote.append(Client(server.admin_key, server.url))
-                return remote[-1]
-
-            monkeypatch.setattr(EncordUserClient, "create_with_ssh_private_key", staticmethod(over_http))
+            monkeypatch.setenv("LABELPORT_ENDPOINT", server.url)
+            monkeypatch.setenv("LABELPORT_API_KEY", server.admin_key)
+            assert isinstance(EncordUserClient.create_with_ssh_private_key().backend, HttpBackend)
             yield found
-            for c in remote:
-                c.close()
     client.close()
 
 

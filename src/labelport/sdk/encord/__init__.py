@@ -11,6 +11,7 @@ a client of a server (``labelport.Client(api_key, endpoint)``) does all of it ov
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,9 @@ from labelport.sdk.resources import Project
 
 
 class EncordUserClient:
-    """Where Encord scripts get their client: here, labelport's embedded one."""
+    """Where Encord scripts get their client: labelport's embedded one, or a labelport server's when the
+    environment names one (``LABELPORT_ENDPOINT`` and ``LABELPORT_API_KEY``), so a script runs against either
+    with only its import lines changed."""
 
     @staticmethod
     def create_with_ssh_private_key(
@@ -58,7 +61,11 @@ class EncordUserClient:
         ssh_private_key_path: str | Path | None = None,
         **_options: Any,
     ) -> Client:
-        """The embedded client (``$LABELPORT_HOME``); Encord's key arguments are accepted and not used."""
+        """A client of the server at ``$LABELPORT_ENDPOINT`` with ``$LABELPORT_API_KEY`` when either is set,
+        else the embedded client (``$LABELPORT_HOME``); Encord's key arguments are accepted and not used."""
+        key, endpoint = os.environ.get("LABELPORT_API_KEY"), os.environ.get("LABELPORT_ENDPOINT")
+        if key or endpoint:
+            return Client(key or None, endpoint or None)
         return Client()
 
 
