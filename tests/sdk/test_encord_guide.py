@@ -134,6 +134,8 @@ def guide(
     home = tmp_path / "home"
     monkeypatch.setenv("LABELPORT_HOME", str(home))
     monkeypatch.setenv("LABELPORT_DATABASE_URL", database_url)
+    for name in ("LABELPORT_ENDPOINT", "LABELPORT_API_KEY"):  # embedded unless the fixture names a server
+        monkeypatch.delenv(name, raising=False)
     client = Client(home=home, database_url=database_url)
     dataset = client.create_dataset("fruit")
     assets = [
