@@ -38,6 +38,8 @@ from labelport.service.auth import Action
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 
 NDJSON = "application/x-ndjson"
+ImportName = Annotated[str, Query(min_length=1, max_length=500)]
+ImportKind = Annotated[LabelKind, Query(description="prediction (pre-labels, MAL) or ground_truth")]
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -52,8 +54,8 @@ async def start_import(
     project_id: str,
     request: Request,
     caller: CallerDep,
-    name: Annotated[str, Query(min_length=1, max_length=500)],
-    kind: Annotated[LabelKind, Query(description="prediction (pre-labels, MAL) or ground_truth")],
+    name: ImportName,
+    kind: ImportKind,
     file_name: Annotated[
         str | None, Query(max_length=1000, description="The uploaded file's name, shown in problem locations")
     ] = None,
@@ -103,8 +105,8 @@ async def start_items_import(
     project_id: str,
     request: Request,
     caller: CallerDep,
-    name: Annotated[str, Query(min_length=1, max_length=500)],
-    kind: Annotated[LabelKind, Query(description="prediction (pre-labels, MAL) or ground_truth")],
+    name: ImportName,
+    kind: ImportKind,
     items_file: Annotated[
         str | None, Query(max_length=1000, description="The items list's path in the archive (default items.json)")
     ] = None,
