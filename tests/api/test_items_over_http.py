@@ -158,6 +158,14 @@ def _zip_symlink() -> bytes:
     return buffer.getvalue()
 
 
+def _zip_encrypted() -> bytes:
+    """A zip whose member says it is encrypted (flag bit 0 in its central directory entry)."""
+    data = bytearray(_zip(("items.json", b"[]"), ("series/a.dcm", b"x")))
+    entry = data.rindex(b"PK\x01\x02")  # the last member's central directory header; flags at offset 8
+    data[entry + 8] |= 1
+    return bytes(data)
+
+
 def _tar(special: Callable[[tarfile.TarInfo], None] | None, name: str = "series/x.dcm", data: bytes = b"") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -201,6 +209,7 @@ MALICIOUS = {
         "the archive's files add up to more than 8388608 bytes uncompressed",
     ),
     "not an archive": (b'[{"name": "t"}]', "the upload is not a zip or tar archive"),
+    "zip encrypted": (_zip_encrypted(), "'series/a.dcm' is encrypted; upload it unencrypted"),
     "zip file over a folder": (
         _zip(("items.json", b"[]"), ("series", b"x"), ("series/a.dcm", b"x")),
         "'series/a.dcm' lies under 'series', which is a file",

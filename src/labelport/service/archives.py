@@ -2,32 +2,55 @@
 
 Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard
 link, a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a
-name that is both a file and a folder; and the archive as a whole when it has more than ``max_members``
-members or its files add up to more than ``max_bytes`` uncompressed. ``extract`` checks first, then writes
-only regular files and folders under a new folder, counting the bytes it writes (a member that inflates past
-its declared size stops at the cap).
+name that is both a file and a folder, an encrypted zip member or one of an unknown compression method; and
+the archive as a whole when it has more than ``max_members`` members, its files add up to more than
+``max_bytes`` uncompressed, or it is damaged (whatever the zip and tar readers raise on it, fuzzed in
+``tests/fuzz/test_archives.py``). ``extract`` checks first, then writes only regular files and folders under
+a new folder, counting the bytes it writes (a member that inflates past its declared size stops at the cap);
+a name this filesystem refuses (too long) refuses its member, and the server's disk failing is a StoreError.
 """
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import shutil
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
-from labelport.errors import ValidationError
+from labelport.errors import LabelportError, StoreError, ValidationError
 
 MAX_MEMBERS = 100_000
 BLOCK = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
+T = TypeVar("T")
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+# What the zip and tar readers raise on damaged input: besides their own errors, a truncated stream (EOFError,
+# zlib, lzma and bz2 errors), a bad header field (struct.error, ValueError, OverflowError), an encrypted zip
+# member (RuntimeError) or an unknown compression method (NotImplementedError). Found by tests/fuzz.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +88,10 @@ def _zip_member(info: zipfile.ZipInfo) -> Member:
         raise _refused(info.filename, "is a symbolic link; only files and folders are extracted")
     if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise _refused(info.filename, "is a device, FIFO or socket; only files and folders are extracted")
+    if info.flag_bits & 0x1:
+        raise _refused(info.filename, "is encrypted; upload it unencrypted")
+    if info.compress_type not in _ZIP_METHODS:
+        raise _refused(info.filename, f"is compressed with method {info.compress_type}, which labelport cannot read")
     return Member(_relative(info.filename), info.file_size, info.is_dir() or kind == stat.S_IFDIR)
 
 
@@ -76,6 +103,18 @@ def _tar_member(info: tarfile.TarInfo) -> Member:
     if not (info.isreg() or info.isdir()):
         raise _refused(info.name, "is a device, FIFO or socket; only files and folders are extracted")
     return Member(_relative(info.name), info.size, info.isdir())
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """The archive readers' errors on damaged input as a ValidationError (ours pass through)."""
+    try:
+        yield
+    except LabelportError:
+        raise
+    except _DAMAGED as exc:
+        reason = str(exc)[:200] or type(exc).__name__
+        raise ValidationError(f"the archive is damaged ({reason})", field="archive") from None
 
 
 @contextmanager
@@ -104,12 +143,9 @@ def _opened(path: Path) -> Iterator[Iterator[tuple[Member, IO[bytes] | None]]]:
     with archive:
 
         def tarred() -> Iterator[tuple[Member, IO[bytes] | None]]:
-            try:
-                for info in archive:
-                    member = _tar_member(info)
-                    yield member, None if member.folder else archive.extractfile(info)
-            except (tarfile.TarError, EOFError, zipfile.BadZipFile) as exc:
-                raise ValidationError(f"the archive is damaged ({exc})", field="archive") from None
+            for info in archive:
+                member = _tar_member(info)
+                yield member, None if member.folder else archive.extractfile(info)
 
         yield tarred()
 
@@ -149,7 +185,7 @@ def _counted(
 
 def check(path: Path, *, max_bytes: int, max_members: int = MAX_MEMBERS) -> list[Member]:
     """The archive's members, every one checked (see the module); ValidationError naming the first refused."""
-    with _opened(path) as members:
+    with _reading(), _opened(path) as members:
         return [m for m, _ in _counted(members, max_bytes, max_members)]
 
 
@@ -160,27 +196,36 @@ def extract(path: Path, folder: Path, *, max_bytes: int, max_members: int = MAX_
     folder.mkdir(parents=True)
     written = 0
     try:
-        with _opened(path) as opened:
+        with _reading(), _opened(path) as opened:
             for member, stream in _counted(opened, max_bytes, max_members):
                 target = folder.joinpath(*member.name.split("/"))
                 if stream is None:
-                    target.mkdir(parents=True, exist_ok=True)
+                    _made(member, lambda: target.mkdir(parents=True, exist_ok=True))  # noqa: B023 - called at once
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                with os.fdopen(os.open(target, flags, 0o600), "wb") as out:
+                _made(member, lambda: target.parent.mkdir(parents=True, exist_ok=True))  # noqa: B023
+                handle = _made(member, lambda: os.open(target, flags, 0o600))  # noqa: B023
+                with os.fdopen(handle, "wb") as out:
                     for block in iter(lambda: stream.read(BLOCK), b""):  # noqa: B023 - read before the next member
                         written += len(block)
                         if written > max_bytes:
                             raise _refused(member.name, f"inflates past {max_bytes} bytes, the most this server takes")
-                        out.write(block)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise ValidationError(f"the archive is damaged ({exc})", field="archive") from None
+                        try:
+                            out.write(block)
+                        except OSError as exc:  # the server's disk, not the archive
+                            raise StoreError(f"the upload could not be extracted ({exc.strerror})") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return members
+
+
+def _made(member: Member, make: Callable[[], T]) -> T:
+    """``make()`` for a member; a name this filesystem refuses (too long, a clash) refuses the member."""
+    try:
+        return make()
+    except OSError as exc:
+        raise _refused(member.name, f"cannot be extracted here ({exc.strerror or type(exc).__name__})") from None
 
 
 __all__ = ["MAX_MEMBERS", "Member", "check", "extract"]
