@@ -209,6 +209,10 @@ MALICIOUS = {
         "the archive's files add up to more than 8388608 bytes uncompressed",
     ),
     "not an archive": (b'[{"name": "t"}]', "the upload is not a zip or tar archive"),
+    "zip long name": (
+        _zip(("items.json", b"[]"), ("series/" + "x" * 300 + ".dcm", b"x")),
+        "has a name longer than 255 bytes",
+    ),
     "zip encrypted": (_zip_encrypted(), "'series/a.dcm' is encrypted; upload it unencrypted"),
     "zip file over a folder": (
         _zip(("items.json", b"[]"), ("series", b"x"), ("series/a.dcm", b"x")),

@@ -2,7 +2,8 @@
 
 Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard
 link, a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a
-name that is both a file and a folder, an encrypted zip member or one of an unknown compression method; and
+name that is both a file and a folder, a name part over 255 bytes, an encrypted zip member or one of an
+unknown compression method; and
 the archive as a whole when it has more than ``max_members`` members, its files add up to more than
 ``max_bytes`` uncompressed, or it is damaged (whatever the zip and tar readers raise on it, fuzzed in
 ``tests/fuzz/test_archives.py``). ``extract`` checks first, then writes only regular files and folders under
@@ -30,6 +31,7 @@ from typing import IO, TypeVar
 from labelport.errors import LabelportError, StoreError, ValidationError
 
 MAX_MEMBERS = 100_000
+MAX_NAME_BYTES = 255  # of one path component, as Linux and macOS filesystems allow
 BLOCK = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 T = TypeVar("T")
@@ -78,6 +80,8 @@ def _relative(name: str) -> str:
         raise _refused(name, "has a '..' component, which leads out of the archive")
     if not parts:
         raise _refused(name, "names the archive's root")
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
+        raise _refused(name, f"has a name longer than {MAX_NAME_BYTES} bytes, which no filesystem here holds")
     return "/".join(parts)
 
 
