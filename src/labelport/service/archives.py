@@ -1,14 +1,14 @@
 """Archives users upload (zip; tar, plain or compressed): every member checked before anything is written.
 
-Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard
-link, a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a
-name that is both a file and a folder, a name part over 255 bytes, an encrypted zip member or one of an
-unknown compression method; and
-the archive as a whole when it has more than ``max_members`` members, its files add up to more than
-``max_bytes`` uncompressed, or it is damaged (whatever the zip and tar readers raise on it, fuzzed in
-``tests/fuzz/test_archives.py``). ``extract`` checks first, then writes only regular files and folders under
-a new folder, counting the bytes it writes (a member that inflates past its declared size stops at the cap);
-a name this filesystem refuses (too long) refuses its member, and the server's disk failing is a StoreError.
+Refused, naming the member: an absolute path (``/x``, ``C:\\x``), a ``..`` component, a symbolic or hard link,
+a device, FIFO or anything else that is neither a regular file nor a folder, a file given twice or a name that
+is both a file and a folder, a name part over 255 bytes, an encrypted zip member or one of an unknown
+compression method; and the archive as a whole when it has more than ``max_members`` members, its files add up
+to more than ``max_bytes`` uncompressed, or it is damaged (whatever the zip and tar readers raise on it,
+fuzzed in ``tests/fuzz/test_archives.py``). ``extract`` checks first, then writes only regular files and
+folders under a new folder, counting the bytes it writes (a member that inflates past its declared size stops
+at the cap); a name this filesystem refuses (too long) refuses its member, and the server's disk failing is a
+StoreError.
 """
 
 from __future__ import annotations
