@@ -19,7 +19,7 @@ from labelport.store.schema import batches, blobs, metadata, organizations, proj
 def test_migrations_produce_the_declared_schema(database_url: str) -> None:
     db = Database(database_url)
     try:
-        assert db.current_revision() == db.head_revision() == "0009"
+        assert db.current_revision() == db.head_revision() == "0010"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
@@ -344,3 +344,25 @@ def test_replicas_starting_together_migrate_once() -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_migration_0010_orders_a_datasets_rows_from_an_index_and_goes_back(database_url: str) -> None:
+    """0010 replaces the dataset_id index of data_rows with (dataset_id, created_at, id), the listing order,
+    and its downgrade restores the one it replaced."""
+    from alembic import command
+
+    from labelport.store.database import _alembic_config
+
+    def indexes(db: Database) -> set[str]:
+        with db.engine.connect() as conn:
+            return {str(i["name"]) for i in sa.inspect(conn).get_indexes("data_rows")}
+
+    db = Database(database_url)
+    try:
+        assert {"ix_data_rows_dataset_order"} <= indexes(db) and "ix_data_rows_dataset_id" not in indexes(db)
+        command.downgrade(_alembic_config(db.engine), "0009")
+        assert "ix_data_rows_dataset_id" in indexes(db) and "ix_data_rows_dataset_order" not in indexes(db)
+        command.upgrade(_alembic_config(db.engine), "head")
+        assert "ix_data_rows_dataset_order" in indexes(db) and "ix_data_rows_dataset_id" not in indexes(db)
+    finally:
+        db.dispose()

@@ -5,7 +5,7 @@ Jobs finished before this migration have none (NULL).
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-08 00:00:00.000000
+Create Date: 2026-11-29 00:00:00.000000
 """
 
 from __future__ import annotations
