@@ -84,15 +84,13 @@ def client(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) ->
         with Client(home=tmp_path / "home", database_url=database_url) as c:
             yield c
         return
-    from tests.api.server import remote_client, thread_server
+    from tests.api.server import connected, thread_server
 
-    with thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, FIXTURES)) as server:
-        c = remote_client(server)
-        try:
-            yield c
-        finally:
-            c.close()
-            c.hub.db.dispose()
+    with (
+        thread_server(tmp_path / "server-home", database_url, file_roots=(tmp_path, FIXTURES)) as server,
+        connected(server) as c,
+    ):
+        yield c
 
 
 @pytest.fixture

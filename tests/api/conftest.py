@@ -7,14 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from labelport.sdk import Client
-from tests.api.server import LiveServer, remote_client
+from tests.api.server import LiveServer, connected
 
 
 @pytest.fixture
 def http_client(live_server: LiveServer) -> Iterator[Client]:
-    client = remote_client(live_server)
-    try:
+    with connected(live_server) as client:
         yield client
-    finally:
-        client.close()
-        client.hub.db.dispose()

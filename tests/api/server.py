@@ -105,6 +105,17 @@ def remote_client(server: LiveServer, key: str | None = None) -> Client:
     return client
 
 
+@contextmanager
+def connected(server: LiveServer, key: str | None = None) -> Iterator[Client]:
+    """``remote_client`` for a ``with`` block: closed, and its store connection let go, when it ends."""
+    client = remote_client(server, key)
+    try:
+        yield client
+    finally:
+        client.close()
+        client.hub.db.dispose()
+
+
 def spawn_server(
     home: Path, database_url: str, port: int, *extra: str, file_roots: tuple[Path, ...] = ()
 ) -> subprocess.Popen[bytes]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelport.service.synthetic import write_image
-from tests.api.server import LiveServer, remote_client
+from tests.api.server import LiveServer, connected
 
 
 def test_export_details_name_the_creator_of_the_row(live_server: LiveServer, tmp_path: Path) -> None:
-    client = remote_client(live_server, live_server.key("ana@example.org", admin=True))
-    try:
+    with connected(live_server, live_server.key("ana@example.org", admin=True)) as client:
         image = write_image(tmp_path / "a.png", 8, 6)
         dataset = client.create_dataset("d")
         assert dataset.create_data_rows([{"row_data": str(image), "global_key": "a"}]).errors is None
@@ -20,6 +19,3 @@ def test_export_details_name_the_creator_of_the_row(live_server: LiveServer, tmp
         project.create_batch("b", global_keys=["a"])
         [row] = project.export(params={"data_row_details": True}).result
         assert row["data_row"]["details"]["created_by"] == "ana@example.org"
-    finally:
-        client.close()
-        client.hub.db.dispose()

@@ -28,7 +28,7 @@ from labelport.sdk import Client
 from labelport.service import archives, jobs
 from labelport.service.datasets import existing_global_keys, list_datasets
 from labelport.service.imports import stored_annotations
-from tests.api.server import LiveServer, remote_client, thread_server
+from tests.api.server import LiveServer, connected, thread_server
 from tests.formats.redbrick.helpers import AXIAL_FILES, INPUTS, ITEMS_FIXTURE, write_items
 
 SEGMENTS = ("liver", "spleen", "kidney", "lesion")
@@ -42,12 +42,8 @@ def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def remote(server: LiveServer) -> Iterator[Client]:
-    client = remote_client(server)
-    try:
+    with connected(server) as client:
         yield client
-    finally:
-        client.close()
-        client.hub.db.dispose()
 
 
 def _project(client: Client, name: str = "ct") -> Any:
@@ -280,14 +276,9 @@ def test_a_caller_without_the_projects_admin_role_is_refused(
 ) -> None:
     project = _project(remote)
     key = server.key(f"{role}@x.org", project=str(project.uid), role=role)
-    them = remote_client(server, key)
-    try:
-        with pytest.raises(Exception, match=r"needs one of: admin") as refused:
-            them.get_project(str(project.uid)).import_redbrick_items(ITEMS_FIXTURE, "prediction")
-        assert type(refused.value).__name__ == "PermissionDeniedError"
-    finally:
-        them.close()
-        them.hub.db.dispose()
+    with connected(server, key) as them, pytest.raises(Exception, match=r"needs one of: admin") as refused:
+        them.get_project(str(project.uid)).import_redbrick_items(ITEMS_FIXTURE, "prediction")
+    assert type(refused.value).__name__ == "PermissionDeniedError"
     _nothing_kept(remote, server, str(project.uid))
 
 
@@ -317,30 +308,28 @@ def test_uploaded_media_are_read_by_the_viewer_not_named_by_new_rows(database_ur
     uploads, media = tmp_path / "shared-uploads", tmp_path / "media"
     media.mkdir()
     settings = Settings(file_roots=(media,), uploads=uploads)
-    with thread_server(tmp_path / "server", database_url, settings=settings, max_upload_bytes=8 * 1024**2) as live:
-        client = remote_client(live)
-        try:
-            project = _project(client)
-            result = project.import_redbrick_items(ITEMS_FIXTURE, "ground_truth", create_features=True)
-            assert result.failed == () and result.job is not None and result.created == 4
-            assert (uploads / result.job.id).is_dir()
-            key = result.records[0].data_rows[0]
-            row_id = existing_global_keys(client.hub, [key])[key]
-            row = client.get_data_row(row_id)
-            assert str(uploads / result.job.id) in row.row_data  # the extracted copy, in the uploads folder
-            headers = {"Authorization": f"Bearer {live.admin_key}"}
-            with httpx.Client(base_url=f"{live.url}/api/v1", headers=headers) as http:
-                base = f"/projects/{project.uid}/viewer/rows/{row_id}"
-                planes = http.get(base)
-                assert planes.status_code == 200, planes.text
-                plane = planes.json()["planes"][0]["plane"]
-                shown = http.get(f"{base}/slices/{plane}/0")
-                assert shown.status_code == 200, shown.text
-                assert shown.headers["content-type"] == "image/png"
-                dataset = client.create_dataset("elsewhere")
-                copy = {"row_data": row.row_data, "global_key": "copy", "media_type": "dicom"}
-                task = dataset.create_data_rows([copy])
-                assert task.errors is not None and "outside the folders labelport may read" in str(task.errors)
-        finally:
-            client.close()
-            client.hub.db.dispose()
+    with (
+        thread_server(tmp_path / "server", database_url, settings=settings, max_upload_bytes=8 * 1024**2) as live,
+        connected(live) as client,
+    ):
+        project = _project(client)
+        result = project.import_redbrick_items(ITEMS_FIXTURE, "ground_truth", create_features=True)
+        assert result.failed == () and result.job is not None and result.created == 4
+        assert (uploads / result.job.id).is_dir()
+        key = result.records[0].data_rows[0]
+        row_id = existing_global_keys(client.hub, [key])[key]
+        row = client.get_data_row(row_id)
+        assert str(uploads / result.job.id) in row.row_data  # the extracted copy, in the uploads folder
+        headers = {"Authorization": f"Bearer {live.admin_key}"}
+        with httpx.Client(base_url=f"{live.url}/api/v1", headers=headers) as http:
+            base = f"/projects/{project.uid}/viewer/rows/{row_id}"
+            planes = http.get(base)
+            assert planes.status_code == 200, planes.text
+            plane = planes.json()["planes"][0]["plane"]
+            shown = http.get(f"{base}/slices/{plane}/0")
+            assert shown.status_code == 200, shown.text
+            assert shown.headers["content-type"] == "image/png"
+            dataset = client.create_dataset("elsewhere")
+            copy = {"row_data": row.row_data, "global_key": "copy", "media_type": "dicom"}
+            task = dataset.create_data_rows([copy])
+            assert task.errors is not None and "outside the folders labelport may read" in str(task.errors)
