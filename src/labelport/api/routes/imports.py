@@ -65,8 +65,7 @@ async def start_import(
 ) -> ImportJobOut:
     """Queue an import of the request body; poll ``GET /imports/{id}`` until FINISHED or FAILED."""
     entry = get_format(format, reading=True)
-    action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
-    await run_in_threadpool(caller.require, project_id, action)
+    await run_in_threadpool(caller.require, project_id, _importing(kind))
     with tempfile.TemporaryFile(dir=caller.hub.blobs.scratch()) as spooled:
         blank = True
         async for chunk in request.stream():  # BodyGuard counts these bytes and stops them at the cap
@@ -85,8 +84,18 @@ def _queue(
     """Keep the upload in the blob store, record a QUEUED job that names it, hand it to the runner."""
     hub = caller.hub
     job_id = import_service.start_import(hub, project_id, name, kind, fmt=fmt, source=upload, input_name=file_name)
+    return _submitted(caller, job_id)
+
+
+def _importing(kind: LabelKind) -> Action:
+    """What importing labels of ``kind`` needs: pre-labels the labeler's role, ground truth the reviewer's."""
+    return Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
+
+
+def _submitted(caller: Caller, job_id: str) -> ImportJobOut:
+    """Hand a QUEUED import job to the runner; the job as it stands."""
     caller.ctx.runner.submit(job_id)
-    return ImportJobOut.of(import_service.get_import_job(hub, job_id))
+    return ImportJobOut.of(import_service.get_import_job(caller.hub, job_id))
 
 
 ARCHIVE = {"schema": {"type": "string", "format": "binary"}}
@@ -129,8 +138,7 @@ async def start_items_import(
     """Queue an import of an archive holding an items list and its media: data rows created (or reused by
     global key), batched into the project, labels imported; poll ``GET /imports/{id}``, then read
     ``GET /imports/{id}/items``. A refused archive member is named in a 422 and nothing is kept."""
-    action = Action.IMPORT_PRELABELS if kind is LabelKind.PREDICTION else Action.IMPORT_GROUND_TRUTH
-    for needed in (Action.MANAGE, action):  # data rows and a batch besides the labels: the project's admin
+    for needed in (Action.MANAGE, _importing(kind)):  # data rows and a batch besides the labels: the project's admin
         await run_in_threadpool(caller.require, project_id, needed)
     options: dict[str, Any] = {
         "label_validate": label_validate,
@@ -158,8 +166,7 @@ async def start_items_import(
                 options=options,
                 max_bytes=caller.ctx.max_upload_bytes or limits.MAX_UPLOAD_BYTES,
             )
-            caller.ctx.runner.submit(job_id)
-            return ImportJobOut.of(import_service.get_import_job(caller.hub, job_id))
+            return _submitted(caller, job_id)
 
         return await run_in_threadpool(queue)
 
